@@ -1,0 +1,172 @@
+package pipeline
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Batch is a run of consecutive records of one partition handed to
+// Stage.Process. Records must not be modified or kept after the batch
+// is finished.
+//
+// Emit and DeadLetter may be called only from within Process, from the
+// goroutine running it. Work that outlives Process takes a Hold, whose
+// methods are safe from any goroutine.
+type Batch struct {
+	// Topic and Partition name where Records come from.
+	Topic     string
+	Partition int32
+	// Records are in offset order.
+	Records []*kgo.Record
+
+	part *partition
+	ctx  context.Context
+
+	out []*kgo.Record // emitted during Process; produced after it returns
+
+	// pending counts what must finish before the batch is done: outputs
+	// not yet acknowledged, Holds not yet released, and while Process or
+	// sealing runs, one for the runtime itself.
+	pending atomic.Int64
+	failed  atomic.Bool
+	once    sync.Once
+
+	records int   // len(Records) at creation, for in-flight accounting
+	bytes   int64 // key+value bytes of Records
+	next    kgo.EpochOffset
+	done    bool // guarded by part.mu
+}
+
+// Context is canceled when the batch's partition is revoked or the process
+// stops; held work should give up then.
+func (b *Batch) Context() context.Context { return b.ctx }
+
+// Emit queues rec to be produced once Process returns nil. rec.Topic must be set.
+func (b *Batch) Emit(rec *kgo.Record) { b.out = append(b.out, rec) }
+
+// DeadLetter sends rec to the dead-letter topic with reason, instead of
+// processing it. The batch goes on.
+func (b *Batch) DeadLetter(rec *kgo.Record, reason error) {
+	b.out = append(b.out, b.part.r.deadLetter(rec, reason))
+}
+
+// Hold marks work on this batch that finishes after Process returns. The
+// batch's offsets are not committed until every Hold is released with Done.
+func (b *Batch) Hold() *Hold {
+	b.pending.Add(1)
+	return &Hold{b: b}
+}
+
+// PauseFetching stops fetching the batch's partition until the returned
+// function is called (once). The runtime pauses a partition on its own
+// when its in-flight bounds are hit; a stage uses this for its own limits.
+func (b *Batch) PauseFetching() (resume func()) {
+	p := b.part
+	p.pause(pauseByStage)
+	var once sync.Once
+	return func() { once.Do(func() { p.resume(pauseByStage) }) }
+}
+
+// reset drops what a failed Process call emitted, before a retry.
+func (b *Batch) reset() {
+	clear(b.out)
+	b.out = b.out[:0]
+}
+
+// seal produces the emitted outputs and releases the runtime's own count;
+// the batch is done once every output is acknowledged and every Hold released.
+func (b *Batch) seal() {
+	out := b.out
+	b.out = nil
+	for _, rec := range out {
+		b.produce(rec)
+	}
+	b.release()
+}
+
+func (b *Batch) produce(rec *kgo.Record) {
+	b.pending.Add(1)
+	b.part.r.produce(b.ctx, rec, b)
+}
+
+// release counts one pending item as finished.
+func (b *Batch) release() {
+	if b.pending.Add(-1) == 0 {
+		b.once.Do(func() { b.part.batchDone(b) })
+	}
+}
+
+// Hold is a batch's unfinished work that outlives Process. Its methods are
+// safe for concurrent use; Done must be called exactly once (further calls
+// do nothing).
+type Hold struct {
+	b    *Batch
+	done atomic.Bool
+}
+
+// Context is the batch's context.
+func (h *Hold) Context() context.Context { return h.b.ctx }
+
+// Emit produces rec now, as an output of the held batch.
+func (h *Hold) Emit(rec *kgo.Record) { h.b.produce(rec) }
+
+// DeadLetter sends rec to the dead-letter topic with reason now.
+func (h *Hold) DeadLetter(rec *kgo.Record, reason error) {
+	h.b.produce(h.b.part.r.deadLetter(rec, reason))
+}
+
+// Done releases the hold.
+func (h *Hold) Done() {
+	if h.done.CompareAndSwap(false, true) {
+		h.b.release()
+	}
+}
+
+// Dead-letter headers. Values are UTF-8 text.
+const (
+	HeaderError           = "leadflow-error"
+	HeaderReason          = "leadflow-reason"
+	HeaderStage           = "leadflow-stage"
+	HeaderSourceTopic     = "leadflow-source-topic"
+	HeaderSourcePartition = "leadflow-source-partition"
+	HeaderSourceOffset    = "leadflow-source-offset"
+)
+
+// Reasoned is implemented by errors that carry a short machine-readable
+// reason ("bad_json", "too_large"); it becomes the dead letter's
+// leadflow-reason header and the dead_letters_total metric label.
+type Reasoned interface{ Reason() string }
+
+func reasonOf(err error) string {
+	for e := err; e != nil; {
+		if r, ok := e.(Reasoned); ok {
+			return r.Reason()
+		}
+		u, ok := e.(interface{ Unwrap() error })
+		if !ok {
+			break
+		}
+		e = u.Unwrap()
+	}
+	return "invalid"
+}
+
+// deadLetterRecord builds the dead-letter copy of rec: same key and value,
+// the original headers, and headers naming the error, stage and source.
+func deadLetterRecord(topic, stage string, rec *kgo.Record, reason error) *kgo.Record {
+	hs := make([]kgo.RecordHeader, 0, len(rec.Headers)+6)
+	hs = append(hs, rec.Headers...)
+	hs = append(hs,
+		kgo.RecordHeader{Key: HeaderError, Value: []byte(reason.Error())},
+		kgo.RecordHeader{Key: HeaderReason, Value: []byte(reasonOf(reason))},
+		kgo.RecordHeader{Key: HeaderStage, Value: []byte(stage)},
+		kgo.RecordHeader{Key: HeaderSourceTopic, Value: []byte(rec.Topic)},
+		kgo.RecordHeader{Key: HeaderSourcePartition, Value: strconv.AppendInt(nil, int64(rec.Partition), 10)},
+		kgo.RecordHeader{Key: HeaderSourceOffset, Value: strconv.AppendInt(nil, rec.Offset, 10)},
+	)
+	return &kgo.Record{Topic: topic, Key: rec.Key, Value: rec.Value, Headers: hs}
+}

@@ -1,0 +1,164 @@
+// Package kafkatest gives tests a Kafka cluster and a Redis: franz-go's
+// kfake and miniredis in process by default, or the real services named
+// by LEADFLOW_KAFKA_BROKERS and LEADFLOW_REDIS_ADDR when they are set (CI
+// sets them). Every test gets its own topic and key prefix, so tests can
+// share the real services and run in parallel.
+package kafkatest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/leadflow/leadflow/pipeline"
+)
+
+// Env names the variables that point tests at real services.
+const (
+	EnvKafka = "LEADFLOW_KAFKA_BROKERS"
+	EnvRedis = "LEADFLOW_REDIS_ADDR"
+)
+
+// Real reports whether tests run against a real Kafka broker.
+func Real() bool { return os.Getenv(EnvKafka) != "" }
+
+// Brokers returns seed brokers: the real ones from LEADFLOW_KAFKA_BROKERS,
+// or a fresh in-process kfake cluster closed when t ends.
+func Brokers(t testing.TB) []string {
+	t.Helper()
+	if v := os.Getenv(EnvKafka); v != "" {
+		return strings.Split(v, ",")
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(3))
+	if err != nil {
+		t.Fatalf("kfake: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()
+}
+
+// Prefix returns a topic, group and key prefix unique to this test run.
+func Prefix(t testing.TB) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	return "t." + name + "." + hex.EncodeToString(b[:]) + "."
+}
+
+// Env is one test's Kafka: brokers, its own topic names, and an admin client.
+type Env struct {
+	Brokers []string
+	Topics  pipeline.Topics
+	Kafka   pipeline.KafkaConfig
+	Admin   *kadm.Client
+	Client  *kgo.Client // a plain client for producing and checking
+}
+
+// New returns an Env with every leadflow topic created with partitions
+// partitions (control has 1).
+func New(t testing.TB, partitions int32) *Env {
+	t.Helper()
+	e := &Env{Brokers: Brokers(t), Topics: pipeline.NewTopics(Prefix(t))}
+	e.Kafka = pipeline.DefaultKafkaConfig()
+	e.Kafka.Brokers = e.Brokers
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Brokers...), kgo.ProducerLinger(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	e.Client = cl
+	e.Admin = kadm.NewClient(cl)
+	tc := pipeline.DefaultTopicsConfig()
+	tc.Partitions = partitions
+	tc.ReplicationFactor = 1
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := pipeline.EnsureTopics(ctx, e.Admin, tc, e.Topics.Specs()); err != nil {
+		t.Fatalf("create topics: %v", err)
+	}
+	return e
+}
+
+// CreateTopic creates one more topic.
+func (e *Env) CreateTopic(t testing.TB, name string, partitions int32) {
+	t.Helper()
+	tc := pipeline.DefaultTopicsConfig()
+	tc.ReplicationFactor = 1
+	if err := pipeline.EnsureTopics(context.Background(), e.Admin, tc, []pipeline.TopicSpec{{Name: name, Partitions: partitions}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Produce writes recs synchronously and fails the test on error.
+func (e *Env) Produce(t testing.TB, recs ...*kgo.Record) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.Client.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+}
+
+// Consume reads topic from the start until stop returns true for the
+// records read so far, or timeout passes (then the test fails).
+func (e *Env) Consume(t testing.TB, topic string, timeout time.Duration, stop func([]*kgo.Record) bool) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var got []*kgo.Record
+	for !stop(got) {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consume %s: timed out after %s with %d records", topic, timeout, len(got))
+		}
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, r) })
+	}
+	return got
+}
+
+// Redis returns a Redis client and its address: the real one from
+// LEADFLOW_REDIS_ADDR, or a miniredis closed when t ends. Use a Prefix
+// for keys so that tests sharing a real Redis do not collide.
+func Redis(t testing.TB) (redis.UniversalClient, string) {
+	t.Helper()
+	addr := os.Getenv(EnvRedis)
+	if addr == "" {
+		mr := miniredis.RunT(t)
+		addr = mr.Addr()
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = c.Close() })
+	return c, addr
+}
+
+// Eventually polls cond every 10ms until it is true or timeout passes,
+// then fails the test with msg.
+func Eventually(t testing.TB, timeout time.Duration, msg string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s: %s", timeout, msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

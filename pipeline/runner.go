@@ -1,0 +1,398 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+)
+
+// Deps are what a Runner needs from the process around it.
+type Deps struct {
+	// Logger receives the runner's logs. Required.
+	Logger *zap.Logger
+	// Metrics is the process's pipeline metrics (NewMetrics). Required.
+	Metrics *Metrics
+	// Topics names the dead-letter topic and the consumer group prefix.
+	Topics Topics
+	// Kafka is how to reach the brokers.
+	Kafka KafkaConfig
+	// ExtraOpts are appended to the client options (tests use them).
+	ExtraOpts []kgo.Opt
+}
+
+// Runner runs one Stage in this process: one consumer group member, one
+// worker goroutine per owned partition, one committer. Create it with
+// NewRunner and start it with Run; it is safe for concurrent use.
+type Runner struct {
+	stage   Stage
+	name    string
+	cfg     RuntimeConfig
+	log     *zap.Logger
+	metrics *Metrics
+	topics  Topics
+	client  *kgo.Client
+	listen  PartitionListener // nil if the stage keeps no partition state
+
+	mu    sync.Mutex
+	parts map[string]map[int32]*partition
+
+	inflightRecords atomic.Int64
+	inflightBytes   atomic.Int64
+	released        chan struct{} // in-flight went down; cap 1
+
+	outCounters sync.Map // topic -> prometheus.Counter
+
+	joined  atomic.Bool
+	failing atomic.Pointer[error] // set while Process keeps failing
+	workers sync.WaitGroup
+}
+
+// NewRunner validates cfg and builds the Kafka client for stage. It does
+// not connect; Run does.
+func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
+	if stage == nil || stage.Name() == "" || len(stage.Inputs()) == 0 {
+		return nil, errors.New("pipeline: stage must have a name and at least one input topic")
+	}
+	if err := cfg.Validate("stages." + stage.Name() + ".runtime"); err != nil {
+		return nil, err
+	}
+	if deps.Logger == nil || deps.Metrics == nil {
+		return nil, errors.New("pipeline: Deps.Logger and Deps.Metrics are required")
+	}
+	r := &Runner{
+		stage: stage, name: stage.Name(), cfg: cfg,
+		log:     deps.Logger.With(zap.String("stage", stage.Name())),
+		metrics: deps.Metrics, topics: deps.Topics,
+		parts:    make(map[string]map[int32]*partition),
+		released: make(chan struct{}, 1),
+	}
+	r.listen, _ = stage.(PartitionListener)
+	base, err := deps.Kafka.ClientOpts()
+	if err != nil {
+		return nil, err
+	}
+	opts := append(base,
+		kgo.ConsumerGroup(deps.Topics.Group(stage.Name())),
+		kgo.ConsumeTopics(stage.Inputs()...),
+		kgo.DisableAutoCommit(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.OnPartitionsAssigned(r.onAssigned),
+		kgo.OnPartitionsRevoked(r.onRevoked),
+		kgo.OnPartitionsLost(r.onLost),
+		kgo.SessionTimeout(cfg.SessionTimeout),
+		kgo.FetchMaxBytes(cfg.FetchMaxBytes),
+		kgo.FetchMaxPartitionBytes(min(cfg.FetchMaxBytes, 4<<20)),
+		kgo.FetchMaxWait(cfg.FetchMaxWait),
+		kgo.ProducerLinger(cfg.ProducerLinger),
+		kgo.MaxBufferedRecords(cfg.ProducerMaxBufferedRecords),
+	)
+	opts = append(opts, deps.ExtraOpts...)
+	r.client, err = kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: stage %s: kafka client: %w", stage.Name(), err)
+	}
+	return r, nil
+}
+
+// Name is the stage's name.
+func (r *Runner) Name() string { return r.name }
+
+// Client is the runner's Kafka client, for producing outside of batches.
+func (r *Runner) Client() *kgo.Client { return r.client }
+
+// Ready reports nil once the runner has joined its group and while its
+// stage is not failing; otherwise it says why not.
+func (r *Runner) Ready() error {
+	if !r.joined.Load() {
+		return fmt.Errorf("stage %s: not yet joined its consumer group", r.name)
+	}
+	if e := r.failing.Load(); e != nil {
+		return fmt.Errorf("stage %s: %w", r.name, *e)
+	}
+	return nil
+}
+
+// Run consumes until ctx is canceled, then shuts down: it stops fetching,
+// lets in-flight work finish for up to shutdownTimeout, commits what is
+// finished, and leaves the group. It returns nil after a clean shutdown.
+func (r *Runner) Run(ctx context.Context, shutdownTimeout time.Duration) error {
+	r.log.Info("stage starting", zap.Strings("inputs", r.stage.Inputs()), zap.String("group", r.topics.Group(r.name)))
+	commitCtx, stopCommitter := context.WithCancel(ctx)
+	var committer sync.WaitGroup
+	committer.Add(1)
+	go func() {
+		defer committer.Done()
+		r.commitLoop(commitCtx)
+	}()
+	go r.watchJoin(commitCtx)
+
+	for ctx.Err() == nil {
+		if !r.waitCapacity(ctx) {
+			break
+		}
+		fetches := r.client.PollFetches(ctx)
+		if fetches.IsClientClosed() {
+			break
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				r.log.Warn("fetch error", zapTP(t, p), zap.Error(err))
+			}
+		})
+		r.dispatch(fetches)
+	}
+
+	// Shutdown: stop every partition, let in-flight work finish, commit.
+	stopCommitter()
+	committer.Wait()
+	soft := context.WithoutCancel(ctx)
+	parts := r.detachAll()
+	r.finish(soft, parts, shutdownTimeout, true)
+	r.workers.Wait()
+	r.client.Close() // leaves the group; nothing is left to revoke
+	r.log.Info("stage stopped")
+	return nil
+}
+
+// waitCapacity blocks while the stage's in-flight bounds are exceeded.
+func (r *Runner) waitCapacity(ctx context.Context) bool {
+	logged := false
+	for r.inflightRecords.Load() >= int64(r.cfg.MaxInflightRecords) || r.inflightBytes.Load() >= r.cfg.MaxInflightBytes {
+		if !logged {
+			logged = true
+			r.metrics.boundHits.WithLabelValues(r.name, "process").Inc()
+			r.log.Debug("stage paused polling: in-flight bound reached; raise runtime.max_inflight_records / max_inflight_bytes if this is frequent",
+				zap.Int64("records", r.inflightRecords.Load()), zap.Int64("bytes", r.inflightBytes.Load()))
+		}
+		select {
+		case <-r.released:
+		case <-ctx.Done():
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return true
+}
+
+// account adds to the stage's in-flight counters.
+func (r *Runner) account(records int, bytes int64) {
+	n := r.inflightRecords.Add(int64(records))
+	r.inflightBytes.Add(bytes)
+	if records < 0 {
+		signal(r.released)
+	}
+	r.metrics.inflight.WithLabelValues(r.name).Set(float64(n))
+}
+
+func (r *Runner) dispatch(fetches kgo.Fetches) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if len(fp.Records) == 0 {
+			return
+		}
+		p := r.parts[fp.Topic][fp.Partition]
+		if p == nil {
+			return // revoked while the fetch was in hand: the next owner refetches
+		}
+		last := fp.Records[len(fp.Records)-1]
+		r.metrics.recordsIn.WithLabelValues(r.name).Add(float64(len(fp.Records)))
+		r.metrics.lag.WithLabelValues(r.name, fp.Topic, p.label).Set(float64(max(fp.HighWatermark-last.Offset-1, 0)))
+		p.add(fp.Records)
+	})
+}
+
+func (r *Runner) watchJoin(ctx context.Context) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if _, gen := r.client.GroupMetadata(); gen >= 0 {
+			r.joined.Store(true)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (r *Runner) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.joined.Store(true)
+	for topic, ps := range assigned {
+		m := r.parts[topic]
+		if m == nil {
+			m = make(map[int32]*partition)
+			r.parts[topic] = m
+		}
+		for _, id := range ps {
+			if m[id] != nil {
+				continue
+			}
+			if r.listen != nil {
+				r.listen.PartitionAssigned(topic, id)
+			}
+			p := newPartition(ctx, r, topic, id)
+			m[id] = p
+			r.workers.Add(1)
+			go func() {
+				defer r.workers.Done()
+				p.work()
+			}()
+		}
+	}
+	r.log.Info("partitions assigned", zap.Any("partitions", assigned))
+}
+
+// onRevoked drains the revoked partitions for up to RevokeTimeout, commits
+// what finished, and abandons the rest.
+func (r *Runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	parts := r.detach(revoked)
+	if len(parts) == 0 {
+		return
+	}
+	r.log.Info("partitions revoked", zap.Any("partitions", revoked))
+	r.finish(ctx, parts, r.cfg.RevokeTimeout, true)
+}
+
+// onLost abandons the lost partitions at once: another member may own
+// them already, and a commit would fail.
+func (r *Runner) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+	parts := r.detach(lost)
+	if len(parts) == 0 {
+		return
+	}
+	r.log.Warn("partitions lost", zap.Any("partitions", lost))
+	r.finish(ctx, parts, 0, false)
+}
+
+func (r *Runner) detach(tps map[string][]int32) []*partition {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*partition
+	for topic, ids := range tps {
+		for _, id := range ids {
+			if p := r.parts[topic][id]; p != nil {
+				delete(r.parts[topic], id)
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func (r *Runner) detachAll() []*partition {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*partition
+	for topic, m := range r.parts {
+		for _, p := range m {
+			out = append(out, p)
+		}
+		delete(r.parts, topic)
+	}
+	return out
+}
+
+// finish stops parts, waits up to timeout for their in-flight work,
+// commits what finished (if commit), and abandons the rest.
+func (r *Runner) finish(ctx context.Context, parts []*partition, timeout time.Duration, commit bool) {
+	for _, p := range parts {
+		p.stop()
+	}
+	deadline := time.After(timeout)
+	abandoned := 0
+	for _, p := range parts {
+		if !p.drain(deadline) {
+			abandoned++
+		}
+	}
+	if abandoned > 0 {
+		r.log.Warn("abandoned unfinished work on partitions; it will be processed again by their next owner",
+			zap.Int("partitions", abandoned), zap.Duration("timeout", timeout))
+	}
+	if commit {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		r.commit(cctx, parts)
+		cancel()
+	}
+	for _, p := range parts {
+		p.close()
+		if r.listen != nil {
+			r.listen.PartitionRevoked(p.topic, p.id)
+		}
+	}
+}
+
+func (r *Runner) commitLoop(ctx context.Context) {
+	t := time.NewTicker(r.cfg.CommitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		var parts []*partition
+		for _, m := range r.parts {
+			for _, p := range m {
+				parts = append(parts, p)
+			}
+		}
+		r.mu.Unlock()
+		r.commit(ctx, parts)
+	}
+}
+
+// commit synchronously commits the finished offsets of parts.
+func (r *Runner) commit(ctx context.Context, parts []*partition) {
+	offsets := make(map[string]map[int32]kgo.EpochOffset)
+	byTP := make(map[string]map[int32]*partition)
+	for _, p := range parts {
+		off, ok := p.offsetToCommit()
+		if !ok {
+			continue
+		}
+		if offsets[p.topic] == nil {
+			offsets[p.topic] = make(map[int32]kgo.EpochOffset)
+			byTP[p.topic] = make(map[int32]*partition)
+		}
+		offsets[p.topic][p.id] = off
+		byTP[p.topic][p.id] = p
+	}
+	if len(offsets) == 0 {
+		return
+	}
+	r.client.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				r.metrics.commitErrors.WithLabelValues(r.name).Inc()
+				r.log.Warn("offset commit failed; it is retried at the next interval", zap.Error(err))
+			}
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, rp := range t.Partitions {
+				if rp.ErrorCode != 0 {
+					r.metrics.commitErrors.WithLabelValues(r.name).Inc()
+					r.log.Warn("offset commit rejected", zapTP(t.Topic, rp.Partition), zap.Int16("code", rp.ErrorCode))
+					continue
+				}
+				if p := byTP[t.Topic][rp.Partition]; p != nil {
+					p.markCommitted(offsets[t.Topic][rp.Partition].Offset)
+				}
+			}
+		}
+	})
+}
