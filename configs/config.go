@@ -1,0 +1,173 @@
+// Package configs holds leadflow's configuration: the Config type, its
+// documented defaults (leadflow.yaml beside this file documents every
+// field), strict YAML loading, LEADFLOW_* environment overrides, and
+// validation whose errors name the field.
+package configs
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/leadflow/leadflow/pipeline"
+)
+
+//go:embed leadflow.yaml dev.yaml
+var files embed.FS
+
+// Config is the whole configuration of a leadflow process.
+type Config struct {
+	// Kafka is the cluster every stage uses.
+	Kafka pipeline.KafkaConfig `yaml:"kafka"`
+	// Redis holds lead state, dedup claims and delivery logs.
+	Redis pipeline.RedisConfig `yaml:"redis"`
+	// Topics names and shapes the topics.
+	Topics pipeline.TopicsConfig `yaml:"topics"`
+	// HTTP is the server for /healthz, /readyz, /metrics and the admin API.
+	HTTP HTTPConfig `yaml:"http"`
+	// Admin is the admin API.
+	Admin AdminConfig `yaml:"admin"`
+	// Log is logging.
+	Log LogConfig `yaml:"log"`
+	// ShutdownTimeout is how long in-flight work may finish after SIGINT
+	// or SIGTERM before it is abandoned (uncommitted). Default 20s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Stages tunes each stage.
+	Stages StagesConfig `yaml:"stages"`
+}
+
+// HTTPConfig is the process's HTTP server.
+type HTTPConfig struct {
+	// Addr to listen on, host:port. Default "127.0.0.1:8080"; use
+	// ":8080" to listen on every interface. Env: LEADFLOW_HTTP_ADDR.
+	Addr string `yaml:"addr"`
+}
+
+// AdminConfig is the admin API.
+type AdminConfig struct {
+	// Token is the bearer token the admin API requires. Default "" (the
+	// admin API refuses every request until it is set). Env:
+	// LEADFLOW_ADMIN_TOKEN.
+	Token string `yaml:"token"`
+}
+
+// LogConfig is logging.
+type LogConfig struct {
+	// Level is debug, info, warn or error. Default "info".
+	Level string `yaml:"level"`
+	// Format is "json" (one object per line) or "console". Default "json";
+	// `leadflow dev` uses "console".
+	Format string `yaml:"format"`
+}
+
+// StagesConfig tunes each stage. Each stage section has a `runtime:`
+// block (pipeline.RuntimeConfig) and the stage's own settings.
+type StagesConfig struct {
+	// Enrich is the enrich stage.
+	Enrich StageConfig `yaml:"enrich"`
+}
+
+// StageConfig is the part of a stage's section that every stage has.
+type StageConfig struct {
+	// Runtime tunes consuming, batching, bounds and commits.
+	Runtime pipeline.RuntimeConfig `yaml:"runtime"`
+}
+
+// Default returns the configuration with every documented default.
+func Default() Config {
+	return Config{
+		Kafka:           pipeline.DefaultKafkaConfig(),
+		Redis:           pipeline.DefaultRedisConfig(),
+		Topics:          pipeline.DefaultTopicsConfig(),
+		HTTP:            HTTPConfig{Addr: "127.0.0.1:8080"},
+		Log:             LogConfig{Level: "info", Format: "json"},
+		ShutdownTimeout: 20 * time.Second,
+		Stages: StagesConfig{
+			Enrich: StageConfig{Runtime: pipeline.DefaultRuntimeConfig()},
+		},
+	}
+}
+
+// Load returns Default() overlaid with the YAML file at path (if path is
+// not empty) and then with LEADFLOW_* variables from env (os.Environ()
+// form). Unknown keys are an error naming the file and line. Load does
+// not validate; call Validate.
+func Load(path string, env []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		if err := decode(data, &cfg); err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, env); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// DevDefault returns the configuration `leadflow dev` starts from: the
+// defaults overlaid with the embedded dev.yaml.
+func DevDefault() Config {
+	cfg := Default()
+	data, err := files.ReadFile("dev.yaml")
+	if err == nil {
+		err = decode(data, &cfg)
+	}
+	if err != nil {
+		panic("configs: embedded dev.yaml is invalid: " + err.Error()) // a test keeps this from happening
+	}
+	return cfg
+}
+
+// Documented returns the bytes of leadflow.yaml, the documented reference
+// configuration.
+func Documented() []byte {
+	b, _ := files.ReadFile("leadflow.yaml")
+	return b
+}
+
+// decode strictly decodes YAML into cfg: unknown keys are errors.
+func decode(data []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
+		return err
+	}
+	return nil
+}
+
+// Validate checks every section; the error lists each bad field by its
+// dotted path.
+func (c Config) Validate() error {
+	errs := []error{
+		c.Kafka.Validate("kafka"),
+		c.Redis.Validate("redis"),
+		c.Topics.Validate("topics"),
+		c.Stages.Enrich.Runtime.Validate("stages.enrich.runtime"),
+		pipeline.CheckLimits("", pipeline.DurationLimit("shutdown_timeout", c.ShutdownTimeout, 0, time.Hour)),
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, &pipeline.FieldError{Field: "log.level", Reason: fmt.Sprintf("%q is not one of debug, info, warn, error", c.Log.Level)})
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		errs = append(errs, &pipeline.FieldError{Field: "log.format", Reason: fmt.Sprintf("%q is not json or console", c.Log.Format)})
+	}
+	if c.HTTP.Addr == "" {
+		errs = append(errs, &pipeline.FieldError{Field: "http.addr", Reason: "must be host:port"})
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,55 @@
+package system
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// DevInfra is the embedded default of `leadflow dev`: an in-process Kafka
+// broker (kfake) listening on a real address, so outside producers can
+// write to it, and an in-process Redis (miniredis) unless a real one is given.
+type DevInfra struct {
+	// KafkaAddr is where the embedded broker listens.
+	KafkaAddr string
+	// RedisAddr is the embedded Redis, or the one given.
+	RedisAddr string
+
+	kafka *kfake.Cluster
+	redis *miniredis.Miniredis
+}
+
+// StartDevInfra starts kfake listening on kafkaAddr (host:port; port 0
+// picks a free one) and, if redisAddr is empty, miniredis on a free port.
+func StartDevInfra(kafkaAddr, redisAddr string) (*DevInfra, error) {
+	d := &DevInfra{RedisAddr: redisAddr}
+	listen := func(network, _ string) (net.Listener, error) { return net.Listen(network, kafkaAddr) }
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ListenFn(listen))
+	if err != nil {
+		return nil, fmt.Errorf("embedded kafka on %s: %w (is something else listening there? pick another with --kafka-addr)", kafkaAddr, err)
+	}
+	d.kafka = c
+	d.KafkaAddr = c.ListenAddrs()[0]
+	if redisAddr == "" {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.Start(); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("embedded redis: %w", err)
+		}
+		d.redis = mr
+		d.RedisAddr = mr.Addr()
+	}
+	return d, nil
+}
+
+// Close stops what StartDevInfra started.
+func (d *DevInfra) Close() {
+	if d.redis != nil {
+		d.redis.Close()
+	}
+	if d.kafka != nil {
+		d.kafka.Close()
+	}
+}
