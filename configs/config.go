@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -35,6 +36,8 @@ type Config struct {
 	Admin AdminConfig `yaml:"admin"`
 	// Log is logging.
 	Log LogConfig `yaml:"log"`
+	// Data points at the IP database, companies and contacts.
+	Data DataConfig `yaml:"data"`
 	// ShutdownTimeout is how long in-flight work may finish after SIGINT
 	// or SIGTERM before it is abandoned (uncommitted). Default 20s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -55,6 +58,39 @@ type AdminConfig struct {
 	// admin API refuses every request until it is set). Env:
 	// LEADFLOW_ADMIN_TOKEN.
 	Token string `yaml:"token"`
+}
+
+// DataConfig points at the data leadflow enriches with: an IP database in
+// MaxMind DB format (network type, company domain and visitor geo per
+// network), company firmographics and contacts (JSON lines, one company or
+// contact per line; see `leadflow datagen`).
+type DataConfig struct {
+	// Dir is a data set directory as `leadflow datagen --out` writes it;
+	// each file below that is empty is taken from it. Default "" (in
+	// `leadflow dev`: the bundled sample set, generated on first start
+	// into the user cache directory).
+	Dir string `yaml:"dir"`
+	// IPDatabase is the .mmdb file. It is reloaded when replaced on disk.
+	// Default "" (Dir/ipdb.mmdb).
+	IPDatabase string `yaml:"ip_database"`
+	// Companies is the companies file (JSON lines). Default "" (Dir/companies.jsonl).
+	Companies string `yaml:"companies"`
+	// Contacts is the contacts file (JSON lines). Default "" (Dir/contacts.jsonl).
+	Contacts string `yaml:"contacts"`
+}
+
+// Resolved returns d with every empty file path taken from Dir.
+func (d DataConfig) Resolved() DataConfig {
+	pick := func(p, name string) string {
+		if p == "" && d.Dir != "" {
+			return filepath.Join(d.Dir, name)
+		}
+		return p
+	}
+	d.IPDatabase = pick(d.IPDatabase, "ipdb.mmdb")
+	d.Companies = pick(d.Companies, "companies.jsonl")
+	d.Contacts = pick(d.Contacts, "contacts.jsonl")
+	return d
 }
 
 // LogConfig is logging.

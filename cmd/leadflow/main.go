@@ -25,6 +25,7 @@ Usage: leadflow COMMAND [flags]
 Commands:
   dev       the whole system in one process on an embedded Kafka and Redis
   run       production: stages against the Kafka and Redis of --config
+  datagen   write the sample data set (IP database, companies, contacts)
   version   version and build info
 
 Run 'leadflow COMMAND -h' for a command's flags.
@@ -39,6 +40,7 @@ type command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func commands() map[string]command {
 	return map[string]command{
+		"datagen": datagenCmd,
 		"dev":     devCmd,
 		"run":     runCmd,
 		"version": versionCmd,
