@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,24 +21,25 @@ type Health struct {
 
 type healthCheck struct {
 	name string
-	fn   func() error
+	fn   func(context.Context) error
 }
 
-// Add registers a readiness check; fn returns nil when name is ready.
-func (h *Health) Add(name string, fn func() error) {
+// Add registers a readiness check; fn returns nil when name is ready. It
+// gets the context of the /readyz request.
+func (h *Health) Add(name string, fn func(context.Context) error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.checks = append(h.checks, healthCheck{name, fn})
 }
 
 // Ready returns nil when every check passes, else every failure joined.
-func (h *Health) Ready() error {
+func (h *Health) Ready(ctx context.Context) error {
 	h.mu.Lock()
 	checks := append([]healthCheck(nil), h.checks...)
 	h.mu.Unlock()
 	var errs []error
 	for _, c := range checks {
-		if err := c.fn(); err != nil {
+		if err := c.fn(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
 		}
 	}
@@ -53,9 +55,9 @@ func OpsHandler(h *Health, g prometheus.Gatherer) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := h.Ready(); err != nil {
+		if err := h.Ready(r.Context()); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = fmt.Fprintf(w, "not ready:\n%v\n", err)
 			return

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -37,8 +38,11 @@ type Options struct {
 	// Logger receives every log line. Required.
 	Logger *zap.Logger
 	// Dev relaxes production rules for `leadflow dev` (webhooks to
-	// private addresses are allowed).
+	// private addresses are allowed) and uses the bundled sample data
+	// when no data set is configured.
 	Dev bool
+	// CacheDir is where dev keeps generated sample data. Default DefaultCacheDir().
+	CacheDir string
 }
 
 // System is one leadflow process. Create it with New and run it with Run.
@@ -51,6 +55,8 @@ type System struct {
 	health   *pipeline.Health
 	runners  []*pipeline.Runner
 	mux      *http.ServeMux
+	data     *Data
+	redis    redis.UniversalClient
 
 	listenMu sync.Mutex
 	addr     net.Addr // set once the HTTP server listens
@@ -74,9 +80,10 @@ func ParseStages(list string) ([]string, error) {
 	return out, nil
 }
 
-// New builds the process: it validates the configuration and creates the
-// runners of the selected stages. Nothing connects until Run.
-func New(opts Options) (*System, error) {
+// New builds the process: it validates the configuration, loads the data
+// set the selected stages need, and creates their runners. Nothing
+// connects to Kafka or Redis until Run.
+func New(ctx context.Context, opts Options) (*System, error) {
 	if opts.Logger == nil {
 		return nil, errors.New("system: Options.Logger is required")
 	}
@@ -85,6 +92,9 @@ func New(opts Options) (*System, error) {
 	}
 	if len(opts.Stages) == 0 {
 		opts.Stages = StageNames()
+	}
+	if opts.CacheDir == "" {
+		opts.CacheDir = DefaultCacheDir()
 	}
 	s := &System{
 		opts: opts, log: opts.Logger,
@@ -95,6 +105,14 @@ func New(opts Options) (*System, error) {
 	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = pipeline.NewMetrics(s.registry)
+	var err error
+	if s.data, err = loadData(ctx, opts.Config.Data, opts.Stages, opts.Dev, opts.CacheDir); err != nil {
+		return nil, err
+	}
+	if s.redis, err = pipeline.NewRedis(opts.Config.Redis); err != nil {
+		return nil, err
+	}
+	s.health.Add("redis", s.pingRedis)
 	for _, name := range opts.Stages {
 		stage, rt, err := s.buildStage(name)
 		if err != nil {
@@ -110,7 +128,7 @@ func New(opts Options) (*System, error) {
 			return nil, err
 		}
 		s.runners = append(s.runners, r)
-		s.health.Add("stage "+name, r.Ready)
+		s.health.Add("stage "+name, func(context.Context) error { return r.Ready() })
 	}
 	ops := pipeline.OpsHandler(s.health, s.registry)
 	s.mux.Handle("/healthz", ops)
@@ -131,6 +149,16 @@ func (s *System) buildStage(name string) (pipeline.Stage, pipeline.RuntimeConfig
 	return nil, pipeline.RuntimeConfig{}, fmt.Errorf("unknown stage %q", name)
 }
 
+// pingRedis is the Redis readiness check.
+func (s *System) pingRedis(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := s.redis.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping %s: %w", s.opts.Config.Redis.Addr, err)
+	}
+	return nil
+}
+
 // Topics returns the topic names of this process.
 func (s *System) Topics() pipeline.Topics { return s.topics }
 
@@ -138,7 +166,7 @@ func (s *System) Topics() pipeline.Topics { return s.topics }
 func (s *System) Registry() *prometheus.Registry { return s.registry }
 
 // Ready reports nil when every part of the process is ready.
-func (s *System) Ready() error { return s.health.Ready() }
+func (s *System) Ready(ctx context.Context) error { return s.health.Ready(ctx) }
 
 // HTTPAddr is the address the HTTP server listens on, once it does.
 func (s *System) HTTPAddr() net.Addr {
@@ -194,6 +222,7 @@ func (s *System) Run(ctx context.Context) error {
 	for err := range errs {
 		runErr = errors.Join(runErr, err)
 	}
+	_ = s.redis.Close()
 	return runErr
 }
 
