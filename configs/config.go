@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/stages/enrich"
 )
 
 //go:embed leadflow.yaml dev.yaml
@@ -106,13 +107,7 @@ type LogConfig struct {
 // block (pipeline.RuntimeConfig) and the stage's own settings.
 type StagesConfig struct {
 	// Enrich is the enrich stage.
-	Enrich StageConfig `yaml:"enrich"`
-}
-
-// StageConfig is the part of a stage's section that every stage has.
-type StageConfig struct {
-	// Runtime tunes consuming, batching, bounds and commits.
-	Runtime pipeline.RuntimeConfig `yaml:"runtime"`
+	Enrich enrich.Config `yaml:"enrich"`
 }
 
 // Default returns the configuration with every documented default.
@@ -125,7 +120,7 @@ func Default() Config {
 		Log:             LogConfig{Level: "info", Format: "json"},
 		ShutdownTimeout: 20 * time.Second,
 		Stages: StagesConfig{
-			Enrich: StageConfig{Runtime: pipeline.DefaultRuntimeConfig()},
+			Enrich: enrich.DefaultConfig(),
 		},
 	}
 }
@@ -189,7 +184,7 @@ func (c Config) Validate() error {
 		c.Kafka.Validate("kafka"),
 		c.Redis.Validate("redis"),
 		c.Topics.Validate("topics"),
-		c.Stages.Enrich.Runtime.Validate("stages.enrich.runtime"),
+		c.Stages.Enrich.Validate("stages.enrich"),
 		pipeline.CheckLimits("", pipeline.DurationLimit("shutdown_timeout", c.ShutdownTimeout, 0, time.Hour)),
 	}
 	switch c.Log.Level {

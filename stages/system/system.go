@@ -24,6 +24,7 @@ import (
 
 	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/stages/enrich"
 )
 
 // StageNames returns the stages a process can run, in pipeline order.
@@ -57,6 +58,7 @@ type System struct {
 	mux      *http.ServeMux
 	data     *Data
 	redis    redis.UniversalClient
+	closers  []func() error // run after the runners stop
 
 	listenMu sync.Mutex
 	addr     net.Addr // set once the HTTP server listens
@@ -140,8 +142,19 @@ func New(ctx context.Context, opts Options) (*System, error) {
 // buildStage returns the stage called name and its runtime settings, or
 // nil for a stage that runs no consumer.
 func (s *System) buildStage(name string) (pipeline.Stage, pipeline.RuntimeConfig, error) {
+	cfg := s.opts.Config
 	switch name {
-	case "enrich", "leads", "evaluate", "deliver", "admin":
+	case "enrich":
+		st, err := enrich.New(cfg.Stages.Enrich, enrich.Deps{
+			Topics: s.topics, Logger: s.log.With(zap.String("stage", name)), Registerer: s.registry,
+			IPDatabase: s.data.Files.IPDatabase, Companies: s.data.Companies,
+		})
+		if err != nil {
+			return nil, pipeline.RuntimeConfig{}, err
+		}
+		s.closers = append(s.closers, st.Close)
+		return st, cfg.Stages.Enrich.Runtime, nil
+	case "leads", "evaluate", "deliver", "admin":
 		// Added as each stage is built (see the open issues).
 		s.log.Warn("stage is not built yet; skipping it", zap.String("stage", name))
 		return nil, pipeline.RuntimeConfig{}, nil
@@ -221,6 +234,11 @@ func (s *System) Run(ctx context.Context) error {
 	close(errs)
 	for err := range errs {
 		runErr = errors.Join(runErr, err)
+	}
+	for _, c := range s.closers {
+		if err := c(); err != nil {
+			runErr = errors.Join(runErr, err)
+		}
 	}
 	_ = s.redis.Close()
 	return runErr

@@ -1,0 +1,224 @@
+// Package enrich is the first stage of leadflow: it turns raw session
+// events (topic sessions.raw, DESIGN 1.2) into enriched hits keyed by lead
+// (topic hits, key "workspace_id|company_domain") and sends each company
+// it sees to the compacted companies topic.
+//
+// Per record it:
+//
+//  1. decodes and validates the event (schemas.RawDecoder); bad input is
+//     dead-lettered with the decoder's message, which names the field, and
+//     a reason code (BadEventError: bad_json, too_large, invalid_field);
+//  2. drops bots by User-Agent (package useragent, cached in an LRU);
+//  3. looks the IP up in the IP database (package ipdb): unknown
+//     addresses and ISP, hosting and education networks make no lead and
+//     are dropped; a business network gives the company domain, the
+//     network type and the visitor's location;
+//  4. parses the User-Agent into browser, OS and device type, and the URL
+//     into host, path (with the query) and UTM parameters
+//     (schemas.RawEvent.Hit);
+//  5. emits the schemas.Hit, and the company record when this process has
+//     not sent that domain yet (an LRU of domains sent).
+//
+// Every drop is counted in leadflow_enrich_dropped_total{reason} (see the
+// Drop* constants). Nothing is kept per partition; the stage is safe for
+// concurrent use across partitions.
+//
+// The hot path decodes with the hand-written raw-event scanner, encodes
+// with Hit.AppendJSON into slabs shared by many output records, caches
+// parsed user agents and decoded IP records, and adds to metrics once per
+// batch.
+package enrich
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/enrich/ipdb"
+	"github.com/leadflow/leadflow/stages/enrich/lru"
+	"github.com/leadflow/leadflow/stages/enrich/useragent"
+)
+
+// Name is the stage's name: its consumer group is PREFIX+"enrich".
+const Name = "enrich"
+
+// Companies gives the firmographics of a company by its domain (lower
+// case, as the IP database has it). It must be safe for concurrent use.
+// The stage calls it once per domain it sends to the companies topic, not
+// per hit.
+type Companies interface {
+	Company(domain string) (schemas.Company, bool)
+}
+
+// CompanyMap is Companies over a map by domain, such as
+// sampledata.LoadCompanies returns. It must not be modified while in use.
+type CompanyMap map[string]schemas.Company
+
+// Company returns m[domain].
+func (m CompanyMap) Company(domain string) (schemas.Company, bool) {
+	c, ok := m[domain]
+	return c, ok
+}
+
+// Deps are what the enrich stage needs from the process.
+type Deps struct {
+	// Topics names the input (Raw) and output (Hits, Companies) topics.
+	Topics pipeline.Topics
+	// Logger logs reloads, bad IP records and unknown companies. Default:
+	// no logging.
+	Logger *zap.Logger
+	// Registerer registers the stage's metrics (leadflow_enrich_*).
+	// Default: not registered.
+	Registerer prometheus.Registerer
+	// IPDatabase is the path of the .mmdb file (sampledata.IPRecord layout).
+	// Required.
+	IPDatabase string
+	// Companies gives the company record sent to the companies topic.
+	// Required.
+	Companies Companies
+}
+
+// Stage is the enrich stage, a pipeline.Stage. Close it when done to
+// unmap the IP database.
+type Stage struct {
+	cfg       Config
+	topics    pipeline.Topics
+	log       *zap.Logger
+	dec       schemas.RawDecoder
+	db        *ipdb.DB
+	companies Companies
+	agents    *lru.Cache[string, useragent.Agent]
+	sent      *lru.Cache[string, struct{}]
+	m         *metrics
+	workers   sync.Pool
+
+	unknownWarned atomic.Bool
+}
+
+var (
+	_ pipeline.Stage = (*Stage)(nil)
+	_ sink           = (*pipeline.Batch)(nil)
+)
+
+// New validates cfg (errors name fields under "stages.enrich") and deps,
+// opens the IP database and registers the metrics.
+func New(cfg Config, deps Deps) (*Stage, error) {
+	var errs []error
+	if err := cfg.Validate(Section); err != nil {
+		errs = append(errs, err)
+	}
+	if deps.IPDatabase == "" {
+		errs = append(errs, errors.New("enrich: Deps.IPDatabase (data.ip_database) is required"))
+	}
+	if deps.Companies == nil {
+		errs = append(errs, errors.New("enrich: Deps.Companies is required"))
+	}
+	if deps.Topics.Raw == "" || deps.Topics.Hits == "" || deps.Topics.Companies == "" {
+		errs = append(errs, errors.New("enrich: Deps.Topics must name the Raw, Hits and Companies topics"))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	log := deps.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	log = log.With(zap.String("stage", Name))
+	m := newMetrics()
+	db, err := ipdb.Open(deps.IPDatabase, ipdb.Options{
+		CheckInterval: cfg.IPDatabaseReload,
+		CacheSize:     cfg.IPCacheSize,
+		Logger:        log,
+		OnReload:      m.onReload,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("enrich: IP database (data.ip_database): %w", err)
+	}
+	m.buildTime.Set(float64(db.Metadata().BuildEpoch))
+	if err := m.register(deps.Registerer); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Stage{
+		cfg:       cfg,
+		topics:    deps.Topics,
+		log:       log,
+		dec:       schemas.RawDecoder{MaxBytes: cfg.MaxEventBytes, AllowUnknownFields: cfg.AllowUnknownFields},
+		db:        db,
+		companies: deps.Companies,
+		agents:    lru.New[string, useragent.Agent](cfg.UACacheSize, lru.StringHash()),
+		sent:      lru.New[string, struct{}](cfg.CompanyCacheSize, lru.StringHash()),
+		m:         m,
+	}
+	s.workers.New = func() any { return &worker{s: s} }
+	return s, nil
+}
+
+// Name returns "enrich".
+func (s *Stage) Name() string { return Name }
+
+// Inputs returns the raw session events topic.
+func (s *Stage) Inputs() []string { return []string{s.topics.Raw} }
+
+// Process enriches one batch: see the package doc. It fails only when the
+// stage was closed.
+func (s *Stage) Process(_ context.Context, b *pipeline.Batch) error {
+	return s.process(b.Records, b)
+}
+
+// Close releases the IP database; batches still running finish with the
+// file they started with. Process fails afterwards.
+func (s *Stage) Close() error { return s.db.Close() }
+
+// ReloadIPDatabase checks the IP database file now and loads it if it was
+// replaced, as the stage does on its own every ip_database_reload.
+func (s *Stage) ReloadIPDatabase() (bool, error) { return s.db.Reload() }
+
+// sink receives a batch's outputs; *pipeline.Batch is one.
+type sink interface {
+	Emit(rec *kgo.Record)
+	DeadLetter(rec *kgo.Record, reason error)
+}
+
+// process enriches records into out, reading one snapshot of the IP
+// database for the whole batch.
+func (s *Stage) process(records []*kgo.Record, out sink) error {
+	w := s.workers.Get().(*worker)
+	snap, err := s.db.Acquire()
+	if err != nil {
+		s.workers.Put(w)
+		return fmt.Errorf("enrich: %w", err)
+	}
+	w.snap = snap
+	done := false
+	defer func() {
+		w.counts.cacheHit[cacheIPRecord] += w.snap.Hits
+		w.counts.cacheMiss[cacheIPRecord] += w.snap.Misses
+		w.snap.Release()
+		if !done {
+			// A record panicked: the runtime discards this call's outputs
+			// and runs the batch again record by record, so the companies
+			// this call claimed must be sent again.
+			for _, d := range w.claimed {
+				s.sent.Remove(d)
+			}
+		}
+		clear(w.claimed)
+		w.claimed = w.claimed[:0]
+		s.m.add(&w.counts)
+		s.workers.Put(w)
+	}()
+	for _, rec := range records {
+		w.record(rec, out)
+	}
+	done = true
+	return nil
+}
