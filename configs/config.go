@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/stages/deliver"
 	"github.com/leadflow/leadflow/stages/enrich"
 )
 
@@ -108,6 +109,8 @@ type LogConfig struct {
 type StagesConfig struct {
 	// Enrich is the enrich stage.
 	Enrich enrich.Config `yaml:"enrich"`
+	// Deliver is the deliver stage.
+	Deliver deliver.Config `yaml:"deliver"`
 }
 
 // Default returns the configuration with every documented default.
@@ -120,7 +123,8 @@ func Default() Config {
 		Log:             LogConfig{Level: "info", Format: "json"},
 		ShutdownTimeout: 20 * time.Second,
 		Stages: StagesConfig{
-			Enrich: enrich.DefaultConfig(),
+			Enrich:  enrich.DefaultConfig(),
+			Deliver: deliver.DefaultConfig(),
 		},
 	}
 }
@@ -185,6 +189,7 @@ func (c Config) Validate() error {
 		c.Redis.Validate("redis"),
 		c.Topics.Validate("topics"),
 		c.Stages.Enrich.Validate("stages.enrich"),
+		c.Stages.Deliver.Validate("stages.deliver"),
 		pipeline.CheckLimits("", pipeline.DurationLimit("shutdown_timeout", c.ShutdownTimeout, 0, time.Hour)),
 	}
 	switch c.Log.Level {

@@ -31,3 +31,30 @@ type DeliveryRequest struct {
 	// for end-to-end latency.
 	EventTime time.Time `json:"event_time"`
 }
+
+// AppendJSON appends r as JSON to dst, with Subject copied byte for byte
+// (no re-encoding or HTML escaping: a subject's URLs keep their '&').
+// Times are RFC 3339 with nanoseconds, UTC.
+func (r *DeliveryRequest) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, r.ID)
+	dst = append(dst, `,"workspace_id":`...)
+	dst = appendString(dst, r.WorkspaceID)
+	dst = append(dst, `,"webhook_id":`...)
+	dst = appendString(dst, r.WebhookID)
+	dst = append(dst, `,"automation_id":`...)
+	dst = appendString(dst, r.AutomationID)
+	dst = append(dst, `,"event":`...)
+	dst = appendString(dst, r.Event)
+	dst = append(dst, `,"subject":`...)
+	if len(r.Subject) == 0 {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, r.Subject...)
+	}
+	dst = append(dst, `,"triggered_at":"`...)
+	dst = r.TriggeredAt.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","event_time":"`...)
+	dst = r.EventTime.UTC().AppendFormat(dst, time.RFC3339Nano)
+	return append(dst, `"}`...)
+}

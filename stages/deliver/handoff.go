@@ -1,0 +1,149 @@
+package deliver
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/leadflow/leadflow/pipeline"
+)
+
+// Dead-letter reasons of deliveries.dlq (the leadflow-reason header).
+const (
+	ReasonRetriesExhausted = "retries_exhausted" // every attempt of the schedule failed
+	ReasonDisabled         = "disabled"          // the endpoint is disabled (or answered 410)
+	ReasonPrivateAddress   = "private_address"   // the URL resolved to a non-public address
+	ReasonExpired          = "expired"           // waited longer than max_age without using up its attempts
+	ReasonBadURL           = "bad_url"           // the webhook URL is not an absolute http(s) URL
+)
+
+// tierFor returns the delay tier for a wait of d: the shortest tier at
+// least as long, else the longest.
+func (s *Stage) tierFor(d time.Duration) time.Duration {
+	for _, t := range s.tiers {
+		if t >= d {
+			return t
+		}
+	}
+	return s.tiers[len(s.tiers)-1]
+}
+
+// hand sends a request to a retry tier or to deliveries.dlq with its retry
+// state in headers; its items are released once Kafka has the record. A
+// request older than max_age is dead-lettered instead of deferred again.
+// A request whose record would exceed retry_record_max_bytes is split.
+func (s *Stage) hand(h handoff) {
+	r := h.r
+	r.unseal(s)
+	now := s.clock.Now()
+	if !h.dlq && !r.firstSeen.IsZero() && now.Sub(r.firstSeen) > s.cfg.MaxAge {
+		h.dlq, h.reason = true, ReasonExpired
+	}
+	if len(r.items) > 1 && envelopeSize(r.items) > s.cfg.RetryRecordMaxBytes {
+		half := len(r.items) / 2
+		for _, part := range [][]*item{r.items[:half:half], r.items[half:]} {
+			c := *r
+			c.items, c.subjectBytes, c.firstSeen = nil, 0, time.Time{}
+			for _, it := range part {
+				c.add(it)
+			}
+			if c.fixed() {
+				c.msgID = MessageID(c.webhookID, idsOf(c.items)...)
+			}
+			hh := h
+			hh.r = &c
+			s.hand(hh)
+		}
+		return
+	}
+	var rec *kgo.Record
+	if h.dlq {
+		hs := r.stateHeaders(time.Time{})
+		hs = append(hs,
+			kgo.RecordHeader{Key: pipeline.HeaderError, Value: []byte(s.dlqError(r, h.reason))},
+			kgo.RecordHeader{Key: pipeline.HeaderReason, Value: []byte(h.reason)},
+			kgo.RecordHeader{Key: pipeline.HeaderStage, Value: []byte("deliver")},
+		)
+		rec = &kgo.Record{Topic: s.topics.DeliveriesDLQ, Headers: hs}
+		s.log.Debug("request dead-lettered", zap.String("webhook", r.webhookID), zap.String("reason", h.reason), zap.Int("subjects", len(r.items)))
+	} else {
+		if h.reason != "" {
+			s.m.spills.WithLabelValues(h.reason).Add(float64(len(r.items)))
+		}
+		tier := s.tierFor(h.delay)
+		rec = &kgo.Record{Topic: s.topics.Retry(TierName(tier)), Headers: r.stateHeaders(now.Add(tier))}
+	}
+	rec.Key = []byte(r.webhookID)
+	rec.Value = appendEnvelope(make([]byte, 0, envelopeSize(r.items)), r.items)
+	s.handedBytes.Add(int64(len(rec.Value)))
+	items := r.items
+	s.produce(rec, func() { s.release(items) }, func(err error) { s.tooLarge(rec, items, err) })
+}
+
+func idsOf(items []*item) [][]byte {
+	ids := make([][]byte, len(items))
+	for i, it := range items {
+		ids[i] = it.id
+	}
+	return ids
+}
+
+// dlqError is the leadflow-error text of a dead letter.
+func (s *Stage) dlqError(r *request, reason string) string {
+	switch reason {
+	case ReasonExpired:
+		return fmt.Sprintf("waited longer than deliver.max_age (%s) without using up its attempts (last error: %q)", s.cfg.MaxAge, r.lastErr)
+	case ReasonDisabled:
+		if r.lastStatus == 410 {
+			return "endpoint answered 410 Gone and was disabled"
+		}
+		return "endpoint is disabled"
+	case ReasonRetriesExhausted:
+		return fmt.Sprintf("%d attempts failed; last: %s", r.attempt, r.lastErr)
+	}
+	return r.lastErr
+}
+
+// produce writes rec with the stage's producer and calls acked once Kafka
+// has it. A transient failure is retried; a record too large for the broker
+// goes to tooLarge; when the stage is closing the record is abandoned (its
+// input records are not committed, so they are processed again).
+func (s *Stage) produce(rec *kgo.Record, acked func(), tooLarge func(error)) {
+	s.wg.Add(1)
+	s.producer.Produce(s.ctx, rec, func(rec *kgo.Record, err error) {
+		defer s.wg.Done()
+		switch {
+		case err == nil:
+			acked()
+		case s.ctx.Err() != nil || errors.Is(err, kgo.ErrClientClosed):
+			// Abandoned with the process; redelivered by the next owner.
+		case errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge):
+			tooLarge(err)
+			acked()
+		default:
+			s.log.Warn("hand-off produce failed; retrying", zap.String("topic", rec.Topic), zap.Error(err))
+			s.wg.Add(1)
+			time.AfterFunc(s.cfg.Runtime.RetryBackoff, func() {
+				defer s.wg.Done()
+				if s.ctx.Err() == nil {
+					s.produce(&kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: rec.Value, Headers: rec.Headers}, acked, tooLarge)
+				}
+			})
+		}
+	})
+}
+
+// tooLarge dead-letters a stub (headers, no value) of a record the broker
+// refused, through the input batch, so that the refusal is visible.
+func (s *Stage) tooLarge(rec *kgo.Record, items []*item, err error) {
+	s.log.Error("hand-off record too large for the broker; its subjects are lost (raise the topic's max.message.bytes or lower deliver.retry_record_max_bytes)",
+		zap.String("topic", rec.Topic), zap.Int("bytes", len(rec.Value)), zap.Error(err))
+	if len(items) > 0 {
+		items[0].hold.h.DeadLetter(&kgo.Record{Topic: rec.Topic, Partition: -1, Offset: -1, Key: rec.Key, Headers: rec.Headers},
+			fmt.Errorf("deliver: %s record of %d bytes refused: %w", rec.Topic, len(rec.Value), err))
+	}
+}

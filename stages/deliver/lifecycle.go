@@ -1,0 +1,100 @@
+package deliver
+
+import (
+	"context"
+	"time"
+)
+
+// Shutdown starts a fast, lossless stop; call it when the process begins
+// to stop (when the context given to pipeline.Runner.Run is canceled),
+// concurrently with the runner's drain. From then on open batches are sent
+// at once (no linger), and work that would wait in process is handed to
+// its retry tier instead, so that every input record is either delivered
+// or handed on well within the shutdown timeout and the runner can commit
+// it: requests waiting for an in-process retry, an open breaker or a
+// Retry-After, and retry-tier records that are not due yet (written back
+// to their tier). Requests in flight finish (within timeout). Without
+// Shutdown nothing is lost either: the runner waits for its shutdown
+// timeout and abandons what is unfinished, to be processed again.
+func (s *Stage) Shutdown() {
+	if !s.stopping.CompareAndSwap(false, true) {
+		return
+	}
+	now := s.clock.Now()
+	s.mu.RLock()
+	var eps []*endpoint
+	for _, m := range s.eps {
+		for _, e := range m {
+			eps = append(eps, e)
+		}
+	}
+	s.mu.RUnlock()
+	for _, e := range eps {
+		var p plan
+		e.mu.Lock()
+		for i := range e.open {
+			e.sealLocked(i)
+		}
+		keep := e.ready[:0]
+		for _, r := range e.ready {
+			if r.notBefore.After(now) {
+				e.countLocked(-len(r.items), -r.subjectBytes)
+				p.hands = append(p.hands, handoff{r: r, delay: max(r.notBefore.Sub(now), time.Millisecond)})
+				continue
+			}
+			keep = append(keep, r)
+		}
+		clear(e.ready[len(keep):])
+		e.ready = keep
+		e.dispatchLocked(now, &p)
+		e.mu.Unlock()
+		s.run(e, &p)
+	}
+
+	s.tmu.Lock()
+	var tps []*tierPart
+	for _, tp := range s.tparts {
+		tps = append(tps, tp)
+	}
+	s.tmu.Unlock()
+	for _, tp := range tps {
+		tp.mu.Lock()
+		if tp.stop != nil {
+			tp.stop()
+			tp.stop = nil
+		}
+		for _, w := range tp.waiting {
+			s.untrackTier(w.rec)
+			s.requeueTier(w.rec, w.ref)
+			w.ref.release() // requeueTier took its own count
+		}
+		clear(tp.waiting)
+		tp.waiting = nil
+		if tp.resume != nil {
+			tp.resume()
+			tp.resume = nil
+		}
+		tp.mu.Unlock()
+	}
+}
+
+// Close stops the stage after its runner has returned: it cancels what is
+// still in flight (abandoned, so processed again by the next owner),
+// flushes the producer for up to a few seconds, writes the last attempt
+// log entries, and waits for every goroutine the stage started.
+func (s *Stage) Close(ctx context.Context) error {
+	s.Shutdown()
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err := s.producer.Flush(fctx)
+	cancel()
+	s.cancel()
+	s.producer.Close()
+	s.wg.Wait()
+	close(s.logw.ch)
+	s.logWG.Wait()
+	s.sender.close()
+	return err
+}

@@ -1,0 +1,197 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/leadflow/leadflow/pipeline"
+)
+
+// ReplayGroup is the consumer group (after the topic prefix) whose
+// committed offsets on deliveries.dlq mark what `leadflow replay --from
+// dlq` has replayed; a replay of one webhook uses ReplayGroup + "." + ID.
+const ReplayGroup = "deliver-replay"
+
+// Replay re-queues dead letters from deliveries.dlq to deliveries: each
+// dead-lettered request's delivery requests, exactly as they were first
+// received (same request ids; the attempts start again from the first).
+// With webhookID set only that webhook's dead letters are replayed. It
+// reads up to the end of the topic as it was when Replay started, calls
+// progress (if not nil) with the running count after each chunk, and
+// returns how many delivery requests it re-queued.
+//
+// What was replayed is remembered as committed offsets of consumer groups,
+// committed after each chunk is acknowledged by Kafka: PREFIX
+// "deliver-replay" for replays of everything, and
+// PREFIX "deliver-replay.<webhook>" for a replay of one webhook. A dead
+// letter is skipped when either group's offset is past it, so the same dead
+// letter is not replayed twice (a crash mid-chunk may replay that chunk
+// again). Do not run two replays at once.
+func Replay(ctx context.Context, kafka pipeline.KafkaConfig, topics pipeline.Topics, webhookID string, progress func(replayed int)) (int, error) {
+	opts, err := kafka.ClientOpts()
+	if err != nil {
+		return 0, err
+	}
+	admCl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return 0, err
+	}
+	defer admCl.Close()
+	adm := kadm.NewClient(admCl)
+	topic := topics.DeliveriesDLQ
+	allGroup := topics.Group(ReplayGroup)
+
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return 0, fmt.Errorf("deliver: replay: end offsets of %s: %w", topic, err)
+	}
+	if err := ends.Error(); err != nil {
+		return 0, fmt.Errorf("deliver: replay: end offsets of %s: %w", topic, err)
+	}
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err != nil {
+		return 0, fmt.Errorf("deliver: replay: start offsets of %s: %w", topic, err)
+	}
+	committedAll, err := committedOf(ctx, adm, allGroup, topic)
+	if err != nil {
+		return 0, err
+	}
+	// Offsets below which one webhook's dead letters were replayed.
+	perWebhook := map[string]map[int32]int64{}
+	if webhookID != "" {
+		if perWebhook[webhookID], err = committedOf(ctx, adm, allGroup+"."+webhookID, topic); err != nil {
+			return 0, err
+		}
+	} else {
+		groups, err := adm.ListGroups(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("deliver: replay: list groups: %w", err)
+		}
+		for _, g := range groups.Groups() {
+			if wh, ok := strings.CutPrefix(g, allGroup+"."); ok {
+				if perWebhook[wh], err = committedOf(ctx, adm, g, topic); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+
+	from := map[int32]kgo.Offset{}
+	end := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		start := committedAll[o.Partition]
+		if s, ok := starts.Lookup(topic, o.Partition); ok && s.Offset > start {
+			start = s.Offset
+		}
+		if webhookID != "" {
+			start = max(start, perWebhook[webhookID][o.Partition])
+		}
+		if start < o.Offset {
+			from[o.Partition] = kgo.NewOffset().At(start)
+			end[o.Partition] = o.Offset
+		}
+	})
+	if len(from) == 0 {
+		return 0, nil
+	}
+	group := allGroup
+	if webhookID != "" {
+		group += "." + webhookID
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))...)
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+
+	n := 0
+	for len(end) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		var errs []error
+		fs.EachError(func(t string, p int32, err error) { errs = append(errs, fmt.Errorf("%s[%d]: %w", t, p, err)) })
+		if len(errs) > 0 {
+			return n, fmt.Errorf("deliver: replay: fetch: %w", errors.Join(errs...))
+		}
+		var out []*kgo.Record
+		done := map[int32]int64{}
+		fs.EachRecord(func(rec *kgo.Record) {
+			stop, ok := end[rec.Partition]
+			if !ok || rec.Offset >= stop {
+				return
+			}
+			done[rec.Partition] = rec.Offset + 1
+			wh := webhookOf(rec)
+			if webhookID != "" && wh != webhookID {
+				return
+			}
+			if webhookID == "" && rec.Offset < perWebhook[wh][rec.Partition] {
+				return // replayed already by a replay of this webhook
+			}
+			_ = decodeEnvelope(rec.Value, func(raw []byte) error {
+				out = append(out, &kgo.Record{Topic: topics.Deliveries, Key: []byte(wh), Value: raw})
+				return nil
+			}) // a dead letter that is not an envelope (a stub) has nothing to replay
+		})
+		if len(out) > 0 {
+			if err := cl.ProduceSync(ctx, out...).FirstErr(); err != nil {
+				return n, fmt.Errorf("deliver: replay: produce to %s: %w", topics.Deliveries, err)
+			}
+			n += len(out)
+		}
+		if len(done) > 0 {
+			offs := kadm.Offsets{}
+			for p, o := range done {
+				offs.Add(kadm.Offset{Topic: topic, Partition: p, At: o, LeaderEpoch: -1})
+				if o >= end[p] {
+					delete(end, p)
+				}
+			}
+			resp, err := adm.CommitOffsets(ctx, group, offs)
+			if err == nil {
+				err = resp.Error()
+			}
+			if err != nil {
+				return n, fmt.Errorf("deliver: replay: commit %s: %w", group, err)
+			}
+			if progress != nil && len(out) > 0 {
+				progress(n)
+			}
+		}
+	}
+	return n, nil
+}
+
+func committedOf(ctx context.Context, adm *kadm.Client, group, topic string) (map[int32]int64, error) {
+	offs, err := adm.FetchOffsets(ctx, group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return map[int32]int64{}, nil // never committed: nothing replayed yet
+	}
+	if err != nil {
+		return nil, fmt.Errorf("deliver: replay: offsets of group %s: %w", group, err)
+	}
+	out := map[int32]int64{}
+	offs.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic && o.Err == nil && o.At >= 0 {
+			out[o.Partition] = o.At
+		}
+	})
+	return out, nil
+}
+
+func webhookOf(rec *kgo.Record) string {
+	for _, h := range rec.Headers {
+		if h.Key == HeaderWebhook {
+			return string(h.Value)
+		}
+	}
+	return string(rec.Key)
+}

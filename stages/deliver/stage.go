@@ -1,0 +1,549 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/schemas"
+)
+
+// Deps are what the deliver stage needs from the process around it.
+type Deps struct {
+	// Topics names deliveries, the retry tiers and deliveries.dlq. Required.
+	Topics pipeline.Topics
+	// Kafka is how the stage's own producer reaches the brokers: retry and
+	// dead-letter records carry the subjects of many input records (from
+	// many input batches), so they are produced with a callback that
+	// releases every one of those batches once Kafka has the record.
+	// Required (Brokers at least).
+	Kafka pipeline.KafkaConfig
+	// KafkaOpts are appended to the producer's options (tests use them).
+	KafkaOpts []kgo.Opt
+	// Redis holds the attempt log. Required.
+	Redis redis.UniversalClient
+	// KeyPrefix starts every Redis key (redis.key_prefix). Default "".
+	KeyPrefix string
+	// Logger receives the stage's logs. Required.
+	Logger *zap.Logger
+	// Registerer receives the stage's metrics. Required.
+	Registerer prometheus.Registerer
+	// Clock is the time source. Default SystemClock.
+	Clock Clock
+	// Endpoints looks up webhooks and disables them on 410. Required.
+	Endpoints Endpoints
+	// Version is sent as User-Agent: leadflow/VERSION. Default "dev".
+	Version string
+}
+
+// Stage is the deliver stage: it turns delivery requests into batched,
+// signed webhook requests, one bounded queue per endpoint, and retries
+// them through delay-tier topics. Create it with New, run it with a
+// pipeline.Runner, call Shutdown when the process starts stopping and
+// Close after the runner returned. It is safe for concurrent use.
+type Stage struct {
+	cfg       Config
+	topics    pipeline.Topics
+	log       *zap.Logger
+	clock     Clock
+	m         *metrics
+	endpoints Endpoints
+	sender    *sender
+	attempts  *AttemptLog
+	logw      *logWriter
+	producer  *kgo.Client
+
+	inputs      []string
+	tiers       []time.Duration
+	tierByTopic map[string]time.Duration
+
+	// ctx is the stage's own lifetime: the work it owns (sends, hand-offs)
+	// outlives any Process call. Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // sends, hand-off produces and retries, janitor
+	logWG  sync.WaitGroup
+
+	mu  sync.RWMutex
+	eps map[string]map[string]*endpoint // workspace -> webhook -> state
+
+	tmu    sync.Mutex
+	tparts map[tierKey]*tierPart
+
+	bodies sync.Pool // *[]byte request bodies
+
+	queued      atomic.Int64
+	queuedBytes atomic.Int64
+	held        atomic.Int64
+	peakQueued  atomic.Int64
+	peakHeld    atomic.Int64
+	handedBytes atomic.Int64
+	tierRecords atomic.Int64 // retry-tier records waiting to be due
+	tierBytes   atomic.Int64
+	stopping    atomic.Bool
+	closed      atomic.Bool
+}
+
+var errBadURL = errors.New("not an absolute http(s) URL")
+
+// New validates cfg and builds the stage; it starts its background
+// goroutines (attempt log writer, idle endpoint janitor) but sends nothing
+// until the runner calls Process.
+func New(cfg Config, deps Deps) (*Stage, error) {
+	if err := cfg.Validate("stages.deliver"); err != nil {
+		return nil, err
+	}
+	switch {
+	case deps.Logger == nil:
+		return nil, errors.New("deliver: Deps.Logger is required")
+	case deps.Registerer == nil:
+		return nil, errors.New("deliver: Deps.Registerer is required")
+	case deps.Endpoints == nil:
+		return nil, errors.New("deliver: Deps.Endpoints is required")
+	case deps.Redis == nil:
+		return nil, errors.New("deliver: Deps.Redis is required")
+	case deps.Topics.Deliveries == "":
+		return nil, errors.New("deliver: Deps.Topics is required")
+	}
+	if deps.Clock == nil {
+		deps.Clock = SystemClock{}
+	}
+	if deps.Version == "" {
+		deps.Version = "dev"
+	}
+	m, err := newMetrics(deps.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("deliver: metrics: %w", err)
+	}
+	opts, err := deps.Kafka.ClientOpts()
+	if err != nil {
+		return nil, fmt.Errorf("deliver: %w", err)
+	}
+	opts = append(opts,
+		kgo.ProducerLinger(cfg.Runtime.ProducerLinger),
+		kgo.MaxBufferedRecords(cfg.Runtime.ProducerMaxBufferedRecords),
+		// Retry records hold whole requests (up to retry_record_max_bytes
+		// plus headers); the broker's limit is checked on the compressed batch.
+		kgo.ProducerBatchMaxBytes(int32(min(cfg.RetryRecordMaxBytes+64<<10, 1<<30))),
+	)
+	opts = append(opts, deps.KafkaOpts...)
+	producer, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("deliver: kafka producer: %w", err)
+	}
+	s := &Stage{
+		cfg: cfg, topics: deps.Topics, log: deps.Logger.With(zap.String("stage", "deliver")),
+		clock: deps.Clock, m: m, endpoints: deps.Endpoints,
+		sender:      newSender(cfg, deps.Version, deps.Clock),
+		attempts:    NewAttemptLog(deps.Redis, deps.KeyPrefix, cfg.AttemptLogSize, cfg.AttemptLogTTL),
+		producer:    producer,
+		tierByTopic: make(map[string]time.Duration),
+		eps:         make(map[string]map[string]*endpoint),
+		tparts:      make(map[tierKey]*tierPart),
+	}
+	s.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
+	s.inputs = []string{deps.Topics.Deliveries}
+	s.tiers = cfg.Tiers()
+	for _, d := range s.tiers {
+		t := deps.Topics.Retry(TierName(d))
+		s.inputs = append(s.inputs, t)
+		s.tierByTopic[t] = d
+	}
+	// The stage's work outlives Process calls, so it has a lifetime of its
+	// own, ended by Close.
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.logw = newLogWriter(s.attempts, s.log, m.logDropped.Inc)
+	s.logWG.Add(1)
+	go func() {
+		defer s.logWG.Done()
+		s.logw.run(s.ctx)
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.janitor()
+	}()
+	return s, nil
+}
+
+// Name is "deliver".
+func (s *Stage) Name() string { return "deliver" }
+
+// Inputs are deliveries and one retry topic per delay tier.
+func (s *Stage) Inputs() []string { return s.inputs }
+
+// AttemptLog is the stage's attempt log (for the admin API).
+func (s *Stage) AttemptLog() *AttemptLog { return s.attempts }
+
+// Process queues each delivery request of b on its endpoint, or, for a
+// retry tier, each record that is due (pausing the partition until the
+// next one is due). It never waits for an endpoint: what cannot be queued
+// is spilled to a retry tier. It returns no error: bad records are
+// dead-lettered.
+func (s *Stage) Process(_ context.Context, b *pipeline.Batch) error {
+	ref := newHoldRef(b.Hold())
+	defer ref.release()
+	if _, ok := s.tierByTopic[b.Topic]; ok {
+		s.processTier(b, ref)
+		return nil
+	}
+	now := s.clock.Now()
+	for _, rec := range b.Records {
+		it := new(item)
+		if err := decodeRequest(rec.Value, it); err != nil {
+			b.DeadLetter(rec, err)
+			continue
+		}
+		it.firstSeen = now
+		s.hold(it, ref)
+		s.route(it, now)
+	}
+	return nil
+}
+
+// hold ties it to its batch's hold until it is delivered or handed on.
+func (s *Stage) hold(it *item, ref *holdRef) {
+	ref.add()
+	it.hold = ref
+	if n := s.held.Add(1); n > s.peakHeld.Load() {
+		s.peakHeld.Store(n)
+	}
+}
+
+func (s *Stage) release(items []*item) {
+	for _, it := range items {
+		it.hold.release()
+	}
+	s.held.Add(-int64(len(items)))
+}
+
+func (s *Stage) addQueued(n, bytes int) {
+	q := s.queued.Add(int64(n))
+	s.queuedBytes.Add(int64(bytes))
+	if q > s.peakQueued.Load() {
+		s.peakQueued.Store(q)
+	}
+}
+
+// route queues it on its endpoint. A request for an endpoint this process
+// does not know is spilled while the stage first saw it less than
+// unknown_endpoint_grace ago (the control topic may lag) and dropped after
+// (the webhook was deleted).
+func (s *Stage) route(it *item, now time.Time) {
+	e := s.endpointFor(it.workspaceID, it.webhookID)
+	if e != nil {
+		e.enqueue(it, now)
+		return
+	}
+	r := &request{workspaceID: string(it.workspaceID), webhookID: string(it.webhookID), event: it.event}
+	r.add(it)
+	if now.Sub(it.firstSeen) < s.cfg.UnknownEndpointGrace {
+		r.deferrals++
+		s.hand(handoff{r: r, reason: "unknown_endpoint", delay: s.cfg.SpillDelay})
+		return
+	}
+	s.m.dropped.WithLabelValues("unknown_endpoint").Inc()
+	s.release(r.items)
+}
+
+// endpointFor returns the state of an endpoint, creating it if the
+// control plane knows the webhook; nil if it does not.
+func (s *Stage) endpointFor(workspaceID, webhookID []byte) *endpoint {
+	s.mu.RLock()
+	e := s.eps[string(workspaceID)][string(webhookID)]
+	s.mu.RUnlock()
+	if e != nil {
+		return e
+	}
+	ep, ok := s.endpoints.Endpoint(string(workspaceID), string(webhookID))
+	if !ok || ep.WorkspaceID != string(workspaceID) || ep.ID != string(webhookID) {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ws := s.eps[ep.WorkspaceID]
+	if ws == nil {
+		ws = make(map[string]*endpoint)
+		s.eps[ep.WorkspaceID] = ws
+	}
+	if e = ws[ep.ID]; e == nil {
+		e = s.newEndpoint(ep)
+		ws[ep.ID] = e
+	}
+	return e
+}
+
+// run carries out a plan made under e's lock.
+func (s *Stage) run(e *endpoint, p *plan) {
+	if s.closed.Load() {
+		return // abandoned with the process: processed again by the next owner
+	}
+	for _, r := range p.sends {
+		s.wg.Add(1)
+		go s.send(e, r)
+	}
+	for _, h := range p.hands {
+		s.hand(h)
+	}
+	s.m.queued.Set(float64(s.queued.Load()))
+	s.m.held.Set(float64(s.held.Load()))
+}
+
+// send makes one attempt of r and decides what follows (the classifier's
+// verdict): done, an in-process retry, a retry tier, or a dead letter.
+func (s *Stage) send(e *endpoint, r *request) {
+	defer s.wg.Done()
+	e.mu.Lock()
+	latest, ok := s.endpoints.Endpoint(e.workspaceID, e.webhookID)
+	if ok {
+		e.setCfgLocked(latest)
+	}
+	ep, disabled := e.cfg, e.disabled
+	u, uerr := e.urlLocked()
+	e.mu.Unlock()
+	if !ok {
+		// Deleted since it was queued: nobody wants these any more.
+		s.m.dropped.WithLabelValues("unknown_endpoint").Add(float64(len(r.items)))
+		s.finish(e, r, nil)
+		return
+	}
+	if disabled {
+		s.finish(e, r, &handoff{r: r, dlq: true, reason: ReasonDisabled})
+		return
+	}
+	if uerr != nil {
+		r.attempt++
+		r.lastErr = uerr.Error()
+		s.finish(e, r, &handoff{r: r, dlq: true, reason: ReasonBadURL})
+		return
+	}
+
+	res := s.sender.send(s.ctx, u, ep.Secret, r.msgID, (*r.body))
+	v := classify(res, s.stopping.Load(), s.cfg.RetryAfterMax)
+	now := s.clock.Now()
+	s.m.latency.Observe(res.latency.Seconds())
+	a := Attempt{Time: res.sentAt, Event: eventOf(r, ep), Subjects: len(r.items), StatusCode: res.status,
+		LatencyMS: float64(res.latency.Microseconds()) / 1000, Error: res.describe(), Attempt: r.attempt + 1, MessageID: r.msgID}
+
+	var p plan
+	var after *handoff
+	e.mu.Lock()
+	e.inflight--
+	switch v {
+	case vSuccess:
+		a.Outcome = OutcomeSuccess
+		s.m.success.Inc()
+		s.m.subjects.Add(float64(len(r.items)))
+		if st, changed := e.br.success(); changed {
+			s.m.breaker.WithLabelValues(st.String()).Inc()
+		}
+	case vRetry, vRefused:
+		if r.attempt == 0 {
+			r.firstAttempt = res.sentAt
+		}
+		r.attempt++
+		r.lastErr, r.lastStatus = a.Error, res.status
+		if v == vRetry {
+			if st, changed := e.br.failure(now); changed {
+				s.m.breaker.WithLabelValues(st.String()).Inc()
+				if st == breakerOpen {
+					s.log.Warn("circuit breaker opened: endpoint keeps failing; its requests wait in the retry tiers",
+						zap.String("webhook", e.webhookID), zap.String("error", a.Error), zap.Duration("cooldown", e.br.cur))
+				}
+			}
+		} else {
+			e.br.neutral()
+		}
+		switch {
+		case v == vRefused:
+			a.Outcome = OutcomeDLQ
+			after = &handoff{r: r, dlq: true, reason: ReasonPrivateAddress}
+		case r.attempt > len(s.cfg.RetrySchedule):
+			a.Outcome = OutcomeDLQ
+			after = &handoff{r: r, dlq: true, reason: ReasonRetriesExhausted}
+		default:
+			a.Outcome = OutcomeRetry
+			delay := s.cfg.RetrySchedule[r.attempt-1]
+			if delay <= s.cfg.InProcessRetryMax && !s.stopping.Load() {
+				r.notBefore = now.Add(delay)
+				e.requeueLocked(r)
+			} else {
+				after = &handoff{r: r, delay: delay}
+			}
+		}
+	case vBackoff:
+		a.Outcome = OutcomeBackpressure
+		e.br.neutral()
+		if until := now.Add(res.retryAfter); until.After(e.pausedUntil) {
+			e.pausedUntil = until
+		}
+		r.deferrals++
+		if res.retryAfter <= s.cfg.InProcessRetryMax && !s.stopping.Load() {
+			s.m.backpressure.WithLabelValues("retry_after").Inc()
+			r.notBefore = now.Add(res.retryAfter)
+			e.requeueLocked(r)
+		} else {
+			after = &handoff{r: r, reason: "retry_after", delay: res.retryAfter}
+		}
+	case vDisable:
+		a.Outcome = OutcomeDisabled
+		if r.attempt == 0 {
+			r.firstAttempt = res.sentAt
+		}
+		r.attempt++
+		r.lastErr, r.lastStatus = a.Error, res.status
+		e.br.neutral()
+		wasDisabled := e.disabled
+		e.disabled = true
+		e.dlqAllLocked(&p, ReasonDisabled)
+		after = &handoff{r: r, dlq: true, reason: ReasonDisabled}
+		if !wasDisabled {
+			s.wg.Add(1)
+			go s.disable(e)
+		}
+	case vAbandoned:
+		e.br.neutral()
+		after = &handoff{r: r, reason: "shutdown", delay: s.cfg.SpillDelay}
+	}
+	e.dispatchLocked(now, &p)
+	e.mu.Unlock()
+
+	switch a.Outcome {
+	case OutcomeDLQ:
+		s.m.dlq.Inc()
+	case OutcomeRetry:
+		s.m.retry.Inc()
+	case OutcomeDisabled:
+		s.m.disabled.Inc()
+	case OutcomeBackpressure:
+		s.m.backoff.Inc()
+	}
+	if v != vAbandoned {
+		s.logw.add(logEntry{workspaceID: e.workspaceID, webhookID: e.webhookID, a: a})
+	}
+	if v == vSuccess {
+		r.unseal(s)
+		s.release(r.items)
+	} else if after != nil {
+		s.hand(*after)
+	}
+	s.run(e, &p)
+}
+
+// finish ends a request that was not attempted: it frees its slot and
+// hands it on (or, with h nil, releases it as dropped).
+func (s *Stage) finish(e *endpoint, r *request, h *handoff) {
+	var p plan
+	e.mu.Lock()
+	e.inflight--
+	e.dispatchLocked(s.clock.Now(), &p)
+	e.mu.Unlock()
+	if h != nil {
+		s.hand(*h)
+	} else {
+		r.unseal(s)
+		s.release(r.items)
+	}
+	s.run(e, &p)
+}
+
+func eventOf(r *request, ep Endpoint) string {
+	return schemas.WireEvent(r.event, ep.LegacyEventNames)
+}
+
+// requeueLocked puts r back at the head of the ready queue (an in-process
+// retry keeps its place before later requests).
+func (e *endpoint) requeueLocked(r *request) {
+	e.countLocked(len(r.items), r.subjectBytes)
+	e.ready = append(e.ready, nil)
+	copy(e.ready[1:], e.ready)
+	e.ready[0] = r
+}
+
+// disable tells the control plane the endpoint answered 410.
+func (s *Stage) disable(e *endpoint) {
+	defer s.wg.Done()
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	reason := "endpoint answered 410 Gone"
+	if err := s.endpoints.Disable(ctx, e.workspaceID, e.webhookID, reason); err != nil {
+		s.log.Error("could not disable webhook after 410 Gone; its requests are dead-lettered meanwhile",
+			zap.String("webhook", e.webhookID), zap.Error(err))
+		return
+	}
+	s.log.Warn("webhook disabled: endpoint answered 410 Gone", zap.String("webhook", e.webhookID))
+}
+
+func (s *Stage) getBody() *[]byte { return s.bodies.Get().(*[]byte) }
+
+func (s *Stage) putBody(b *[]byte) {
+	if cap(*b) > 4<<20 {
+		return // do not keep rare huge bodies
+	}
+	*b = (*b)[:0]
+	s.bodies.Put(b)
+}
+
+// janitor drops the state of endpoints idle for endpoint_idle_timeout.
+func (s *Stage) janitor() {
+	every := min(s.cfg.EndpointIdleTimeout/2, 30*time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := s.clock.Now()
+		s.mu.Lock()
+		for ws, m := range s.eps {
+			for id, e := range m {
+				e.mu.Lock()
+				idle := e.idleLocked(now, s.cfg.EndpointIdleTimeout)
+				e.mu.Unlock()
+				if idle {
+					delete(m, id)
+				}
+			}
+			if len(m) == 0 {
+				delete(s.eps, ws)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// Stats is a snapshot of the stage's in-process bounds, for tests and
+// debugging.
+type Stats struct {
+	Queued      int64 // subjects queued (batching or waiting for a slot)
+	QueuedBytes int64 // their subject bytes
+	Held        int64 // subjects held: queued, in flight, waiting in process, or being handed on
+	PeakQueued  int64 // the most Queued has been
+	PeakHeld    int64 // the most Held has been
+	Endpoints   int   // endpoints with in-process state
+	HandedBytes int64 // value bytes of the records handed to retry tiers and deliveries.dlq
+	TierWaiting int64 // retry-tier records held until they are due
+}
+
+// Stats returns the current Stats.
+func (s *Stage) Stats() Stats {
+	s.mu.RLock()
+	n := 0
+	for _, m := range s.eps {
+		n += len(m)
+	}
+	s.mu.RUnlock()
+	return Stats{Queued: s.queued.Load(), QueuedBytes: s.queuedBytes.Load(), Held: s.held.Load(),
+		PeakQueued: s.peakQueued.Load(), PeakHeld: s.peakHeld.Load(), Endpoints: n, HandedBytes: s.handedBytes.Load(), TierWaiting: s.tierRecords.Load()}
+}
