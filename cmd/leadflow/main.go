@@ -25,6 +25,8 @@ Usage: leadflow COMMAND [flags]
 Commands:
   dev       the whole system in one process on an embedded Kafka and Redis
   run       production: stages against the Kafka and Redis of --config
+  sink      a webhook receiver that verifies signatures and counts what arrives
+  replay    re-queue dead-lettered deliveries (--from dlq [--webhook ID])
   datagen   write the sample data set (IP database, companies, contacts)
   version   version and build info
 
@@ -42,7 +44,9 @@ func commands() map[string]command {
 	return map[string]command{
 		"datagen": datagenCmd,
 		"dev":     devCmd,
+		"replay":  replayCmd,
 		"run":     runCmd,
+		"sink":    sinkCmd,
 		"version": versionCmd,
 	}
 }
