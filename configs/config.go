@@ -19,6 +19,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/stages/deliver"
 	"github.com/leadflow/leadflow/stages/enrich"
+	"github.com/leadflow/leadflow/stages/evaluate"
 )
 
 //go:embed leadflow.yaml dev.yaml
@@ -38,6 +39,15 @@ type Config struct {
 	Admin AdminConfig `yaml:"admin"`
 	// Log is logging.
 	Log LogConfig `yaml:"log"`
+	// SecretKey seals webhook secrets at rest in the control topic with
+	// AES-256-GCM: 32 bytes, base64 or hex (`openssl rand -base64 32`).
+	// Every process that delivers needs it. Default "" (secrets stored in
+	// plain text, with a warning at start). Env: LEADFLOW_SECRET_KEY.
+	SecretKey string `yaml:"secret_key"`
+	// SecretKeyPrevious are older keys still accepted for reading, while
+	// secrets are resealed under SecretKey (key rotation). Default none.
+	// Env: LEADFLOW_SECRET_KEY_PREVIOUS (comma separated).
+	SecretKeyPrevious []string `yaml:"secret_key_previous"`
 	// Data points at the IP database, companies and contacts.
 	Data DataConfig `yaml:"data"`
 	// ShutdownTimeout is how long in-flight work may finish after SIGINT
@@ -109,6 +119,8 @@ type LogConfig struct {
 type StagesConfig struct {
 	// Enrich is the enrich stage.
 	Enrich enrich.Config `yaml:"enrich"`
+	// Evaluate is the evaluate stage.
+	Evaluate evaluate.Config `yaml:"evaluate"`
 	// Deliver is the deliver stage.
 	Deliver deliver.Config `yaml:"deliver"`
 }
@@ -123,8 +135,9 @@ func Default() Config {
 		Log:             LogConfig{Level: "info", Format: "json"},
 		ShutdownTimeout: 20 * time.Second,
 		Stages: StagesConfig{
-			Enrich:  enrich.DefaultConfig(),
-			Deliver: deliver.DefaultConfig(),
+			Enrich:   enrich.DefaultConfig(),
+			Evaluate: evaluate.DefaultConfig(),
+			Deliver:  deliver.DefaultConfig(),
 		},
 	}
 }
@@ -189,6 +202,7 @@ func (c Config) Validate() error {
 		c.Redis.Validate("redis"),
 		c.Topics.Validate("topics"),
 		c.Stages.Enrich.Validate("stages.enrich"),
+		c.Stages.Evaluate.Validate("stages.evaluate"),
 		c.Stages.Deliver.Validate("stages.deliver"),
 		pipeline.CheckLimits("", pipeline.DurationLimit("shutdown_timeout", c.ShutdownTimeout, 0, time.Hour)),
 	}

@@ -28,6 +28,9 @@ func TestReferenceFileStatesTheDefaults(t *testing.T) {
 	if len(cfg.Redis.ClusterAddrs) == 0 {
 		cfg.Redis.ClusterAddrs = nil
 	}
+	if len(cfg.SecretKeyPrevious) == 0 {
+		cfg.SecretKeyPrevious = nil
+	}
 	if want := Default(); !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("leadflow.yaml and Default() differ:\nfile:    %+v\ndefault: %+v", cfg, want)
 	}

@@ -39,7 +39,7 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	sys, err := system.New(ctx, system.Options{Config: cfg, Logger: log, Dev: true})
+	sys, err := system.New(ctx, system.Options{Version: version, Config: cfg, Logger: log, Dev: true})
 	if err != nil {
 		return err
 	}

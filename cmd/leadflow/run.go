@@ -36,7 +36,7 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	sys, err := system.New(ctx, system.Options{Config: cfg, Stages: names, Logger: log})
+	sys, err := system.New(ctx, system.Options{Version: version, Config: cfg, Stages: names, Logger: log})
 	if err != nil {
 		return err
 	}

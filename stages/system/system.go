@@ -24,7 +24,7 @@ import (
 
 	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/pipeline"
-	"github.com/leadflow/leadflow/stages/enrich"
+	"github.com/leadflow/leadflow/pipeline/control"
 )
 
 // StageNames returns the stages a process can run, in pipeline order.
@@ -44,6 +44,8 @@ type Options struct {
 	Dev bool
 	// CacheDir is where dev keeps generated sample data. Default DefaultCacheDir().
 	CacheDir string
+	// Version is leadflow's version, sent as User-Agent: leadflow/VERSION.
+	Version string
 }
 
 // System is one leadflow process. Create it with New and run it with Run.
@@ -58,7 +60,9 @@ type System struct {
 	mux      *http.ServeMux
 	data     *Data
 	redis    redis.UniversalClient
-	closers  []func() error // run after the runners stop
+	control  *control.Store
+	stoppers []func()                      // called when shutdown starts
+	closers  []func(context.Context) error // called after the runners stop
 
 	listenMu sync.Mutex
 	addr     net.Addr // set once the HTTP server listens
@@ -115,6 +119,10 @@ func New(ctx context.Context, opts Options) (*System, error) {
 		return nil, err
 	}
 	s.health.Add("redis", s.pingRedis)
+	if s.control, err = s.newControl(); err != nil {
+		return nil, err
+	}
+	s.health.Add("control", func(context.Context) error { return s.control.Ready() })
 	for _, name := range opts.Stages {
 		stage, rt, err := s.buildStage(name)
 		if err != nil {
@@ -137,29 +145,6 @@ func New(ctx context.Context, opts Options) (*System, error) {
 	s.mux.Handle("/readyz", ops)
 	s.mux.Handle("/metrics", ops)
 	return s, nil
-}
-
-// buildStage returns the stage called name and its runtime settings, or
-// nil for a stage that runs no consumer.
-func (s *System) buildStage(name string) (pipeline.Stage, pipeline.RuntimeConfig, error) {
-	cfg := s.opts.Config
-	switch name {
-	case "enrich":
-		st, err := enrich.New(cfg.Stages.Enrich, enrich.Deps{
-			Topics: s.topics, Logger: s.log.With(zap.String("stage", name)), Registerer: s.registry,
-			IPDatabase: s.data.Files.IPDatabase, Companies: s.data.Companies,
-		})
-		if err != nil {
-			return nil, pipeline.RuntimeConfig{}, err
-		}
-		s.closers = append(s.closers, st.Close)
-		return st, cfg.Stages.Enrich.Runtime, nil
-	case "leads", "evaluate", "deliver", "admin":
-		// Added as each stage is built (see the open issues).
-		s.log.Warn("stage is not built yet; skipping it", zap.String("stage", name))
-		return nil, pipeline.RuntimeConfig{}, nil
-	}
-	return nil, pipeline.RuntimeConfig{}, fmt.Errorf("unknown stage %q", name)
 }
 
 // pingRedis is the Redis readiness check.
@@ -198,6 +183,12 @@ func (s *System) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	// Every stage reads the control plane: it is read to its end before
+	// any runner starts.
+	if err := s.control.Start(ctx); err != nil {
+		return fmt.Errorf("control plane: %w", err)
+	}
+	defer s.control.Close()
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("http.addr %s: %w", cfg.HTTP.Addr, err)
@@ -227,6 +218,9 @@ func (s *System) Run(ctx context.Context) error {
 	case err := <-httpDone:
 		runErr = fmt.Errorf("http server: %w", err)
 	}
+	for _, stop := range s.stoppers {
+		stop()
+	}
 	wg.Wait()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
@@ -236,7 +230,7 @@ func (s *System) Run(ctx context.Context) error {
 		runErr = errors.Join(runErr, err)
 	}
 	for _, c := range s.closers {
-		if err := c(); err != nil {
+		if err := c(shutdownCtx); err != nil {
 			runErr = errors.Join(runErr, err)
 		}
 	}
@@ -256,8 +250,35 @@ func (s *System) ensureTopics(ctx context.Context) error {
 	defer cl.Close()
 	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := pipeline.EnsureTopics(cctx, kadm.NewClient(cl), s.opts.Config.Topics, s.topics.Specs()); err != nil {
+	specs := append(s.topics.Specs(), s.opts.Config.Stages.Deliver.TopicSpecs(s.topics)...)
+	if err := pipeline.EnsureTopics(cctx, kadm.NewClient(cl), s.opts.Config.Topics, specs); err != nil {
 		return fmt.Errorf("creating topics (brokers %s): %w", strings.Join(s.opts.Config.Kafka.Brokers, ","), err)
 	}
 	return nil
+}
+
+// newControl builds the control plane store of the process; webhook
+// secrets are sealed with secret_key when it is set.
+func (s *System) newControl() (*control.Store, error) {
+	cfg := s.opts.Config
+	opts := []control.Opt{control.WithLogger(s.log.With(zap.String("component", "control")))}
+	if cfg.SecretKey != "" {
+		key, err := control.ParseSecretKey(cfg.SecretKey)
+		if err != nil {
+			return nil, &pipeline.FieldError{Field: "secret_key", Reason: err.Error()}
+		}
+		opts = append(opts, control.WithSecretKey(key))
+	}
+	var prev [][]byte
+	for i, k := range cfg.SecretKeyPrevious {
+		key, err := control.ParseSecretKey(k)
+		if err != nil {
+			return nil, &pipeline.FieldError{Field: fmt.Sprintf("secret_key_previous[%d]", i), Reason: err.Error()}
+		}
+		prev = append(prev, key)
+	}
+	if len(prev) > 0 {
+		opts = append(opts, control.WithPreviousSecretKeys(prev...))
+	}
+	return control.New(cfg.Kafka, s.topics.Control, opts...)
 }

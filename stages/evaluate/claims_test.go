@@ -1,0 +1,119 @@
+package evaluate
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leadflow/leadflow/pipeline/kafkatest"
+)
+
+func TestClaimOnceAndRecogniseOwnReplay(t *testing.T) {
+	rdb, _ := kafkatest.Redis(t)
+	k := keys{prefix: kafkatest.Prefix(t)}
+	ctx := context.Background()
+	key := k.leadClaim("ws_1|netcontrol.com", "aut_1")
+	first := &claim{key: key, owner: "ev-1"}
+	if err := claimAll(ctx, rdb, []*claim{first}); err != nil {
+		t.Fatal(err)
+	}
+	replay := &claim{key: key, owner: "ev-1"}
+	other := &claim{key: key, owner: "ev-2"}
+	if err := claimAll(ctx, rdb, []*claim{replay, other}); err != nil {
+		t.Fatal(err)
+	}
+	if first.result != claimNew || replay.result != claimOwn || other.result != claimTaken {
+		t.Fatalf("results = %d, %d, %d; want new, own, taken", first.result, replay.result, other.result)
+	}
+}
+
+func TestClaimTTL(t *testing.T) {
+	rdb, _ := kafkatest.Redis(t)
+	k := keys{prefix: kafkatest.Prefix(t)}
+	ctx := context.Background()
+	c := &claim{key: k.sessionClaim("ws|d.com", "aut", "s1"), owner: "ev", ttl: time.Hour}
+	if err := claimAll(ctx, rdb, []*claim{c}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := rdb.PTTL(ctx, c.key).Val(); ttl <= 0 || ttl > time.Hour {
+		t.Fatalf("ttl = %s, want (0, 1h]", ttl)
+	}
+	perm := &claim{key: k.leadClaim("ws|d.com", "aut"), owner: "ev"}
+	if err := claimAll(ctx, rdb, []*claim{perm}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := rdb.TTL(ctx, perm.key).Val(); ttl != -1 {
+		t.Fatalf("permanent claim ttl = %s, want none (-1)", ttl)
+	}
+}
+
+// Many owners racing for the same company's contacts never reveal more
+// than the limit in all, nor any contact twice.
+func TestRevealLimitUnderConcurrency(t *testing.T) {
+	rdb, _ := kafkatest.Redis(t)
+	k := keys{prefix: kafkatest.Prefix(t)}
+	ctx := context.Background()
+	lead := "ws_1|mdxtechnology.com"
+	var cands []string
+	for i := 0; i < 10; i++ {
+		cands = append(cands, k.revealed(lead, fmt.Sprintf("c%d@mdx.com", i)))
+	}
+	const limit, owners = 3, 20
+	var mu sync.Mutex
+	revealedBy := map[int]string{}
+	var wg sync.WaitGroup
+	for o := 0; o < owners; o++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			owner := fmt.Sprintf("ev-%d", o)
+			idx, err := reveal(ctx, rdb, k.revealCount(lead, "aut_r"), cands, owner, limit, 0)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, i := range idx {
+				if prev, dup := revealedBy[i]; dup {
+					t.Errorf("contact %d revealed by %s and %s", i, prev, owner)
+				}
+				revealedBy[i] = owner
+			}
+		}()
+	}
+	wg.Wait()
+	if len(revealedBy) != limit {
+		t.Fatalf("revealed %d contacts, want the limit %d", len(revealedBy), limit)
+	}
+	// A replay of an owner gets exactly its own contacts back, no new ones.
+	owner := revealedBy[0]
+	var want []int
+	for i := range cands {
+		if revealedBy[i] == owner {
+			want = append(want, i)
+		}
+	}
+	idx, err := reveal(ctx, rdb, k.revealCount(lead, "aut_r"), cands, owner, limit, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(idx) != fmt.Sprint(want) {
+		t.Fatalf("replay of %s revealed %v, want its own %v", owner, idx, want)
+	}
+	// Another automation with its own limit cannot reveal the same people again.
+	idx, err = reveal(ctx, rdb, k.revealCount(lead, "aut_other"), cands, "ev-x", -1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(idx) != len(cands)-limit {
+		t.Fatalf("second automation revealed %d, want the %d not yet revealed", len(idx), len(cands)-limit)
+	}
+	for _, i := range idx {
+		if _, dup := revealedBy[i]; dup {
+			t.Fatalf("contact %d revealed twice in the workspace", i)
+		}
+	}
+}

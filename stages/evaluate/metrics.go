@@ -1,0 +1,31 @@
+package evaluate
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	changes    prometheus.Counter
+	claims     *prometheus.CounterVec
+	fired      *prometheus.CounterVec
+	deliveries *prometheus.CounterVec
+	reveals    prometheus.Counter
+	skipped    prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		changes: prometheus.NewCounter(prometheus.CounterOpts{Name: "leadflow_evaluate_changes_total",
+			Help: "Lead changes evaluated."}),
+		claims: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_evaluate_claims_total",
+			Help: "Once-only claims made in Redis, by result (new, replay, taken)."}, []string{"result"}),
+		fired: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_evaluate_fired_total",
+			Help: "Automations fired, by trigger and action."}, []string{"trigger", "action"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_evaluate_delivery_requests_total",
+			Help: "Delivery requests emitted, by event."}, []string{"event"}),
+		reveals: prometheus.NewCounter(prometheus.CounterOpts{Name: "leadflow_evaluate_contacts_revealed_total",
+			Help: "Contacts revealed."}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "leadflow_evaluate_skipped_webhooks_total",
+			Help: "Delivery requests not emitted because the webhook is gone or disabled."}),
+	}
+	reg.MustRegister(m.changes, m.claims, m.fired, m.deliveries, m.reveals, m.skipped)
+	return m
+}

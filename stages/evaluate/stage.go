@@ -1,0 +1,331 @@
+// Package evaluate is the evaluate stage: it consumes lead changes, runs
+// each workspace's enabled automations against them (segment filter, then
+// an atomic once-only claim in Redis), and emits delivery requests keyed by
+// webhook: the lead for "webhook" actions, and one contact per revealed
+// person for "reveal_contacts" actions.
+package evaluate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/schemas"
+)
+
+// Config tunes the evaluate stage (stages.evaluate).
+type Config struct {
+	// Runtime tunes consuming, batching, bounds and commits.
+	Runtime pipeline.RuntimeConfig `yaml:"runtime"`
+	// NewLeadClaimTTL is how long the once-per-(automation, lead) claim of
+	// new_lead is kept. Default 0: forever, so a lead fires once.
+	NewLeadClaimTTL time.Duration `yaml:"new_lead_claim_ttl"`
+	// NewSessionClaimTTL is how long the once-per-(automation, session)
+	// claim of new_session is kept; it must outlive a session. Default 168h.
+	NewSessionClaimTTL time.Duration `yaml:"new_session_claim_ttl"`
+	// RevealTTL is how long a revealed contact is remembered (never
+	// revealed again in the workspace) and reveal counts are kept.
+	// Default 0: forever.
+	RevealTTL time.Duration `yaml:"reveal_ttl"`
+	// FiredCacheSize bounds the in-process memory of claims already made,
+	// which saves Redis round trips for leads and sessions that fired.
+	// Default 200000 entries.
+	FiredCacheSize int `yaml:"fired_cache_size"`
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	return Config{
+		Runtime:            pipeline.DefaultRuntimeConfig(),
+		NewSessionClaimTTL: 168 * time.Hour,
+		FiredCacheSize:     200000,
+	}
+}
+
+// Validate checks c; errors name the field under section.
+func (c Config) Validate(section string) error {
+	return errors.Join(
+		c.Runtime.Validate(section+".runtime"),
+		pipeline.CheckLimits(section,
+			pipeline.DurationLimit("new_lead_claim_ttl", c.NewLeadClaimTTL, 0, 100*365*24*time.Hour),
+			pipeline.DurationLimit("new_session_claim_ttl", c.NewSessionClaimTTL, time.Hour, 100*365*24*time.Hour),
+			pipeline.DurationLimit("reveal_ttl", c.RevealTTL, 0, 100*365*24*time.Hour),
+			pipeline.IntLimit("fired_cache_size", c.FiredCacheSize, 0, 100000000),
+		))
+}
+
+// Companies is the company directory, for the company (with phone) of a
+// revealed contact.
+type Companies interface {
+	Company(domain string) (schemas.Company, bool)
+}
+
+// Deps are what the stage needs from the process.
+type Deps struct {
+	Topics     pipeline.Topics
+	Redis      redis.UniversalClient
+	KeyPrefix  string
+	Control    Control
+	Contacts   Contacts
+	Companies  Companies
+	Logger     *zap.Logger
+	Registerer prometheus.Registerer
+	// Now is the clock of TriggeredAt. Default time.Now.
+	Now func() time.Time
+}
+
+// Stage is the evaluate stage. It is safe for concurrent use by the
+// runtime's partition workers.
+type Stage struct {
+	cfg     Config
+	d       Deps
+	keys    keys
+	rules   *rules
+	fired   *firedCache
+	metrics *metrics
+}
+
+// New validates cfg and deps and returns the stage.
+func New(cfg Config, d Deps) (*Stage, error) {
+	if err := cfg.Validate("stages.evaluate"); err != nil {
+		return nil, err
+	}
+	if d.Redis == nil || d.Control == nil || d.Contacts == nil || d.Logger == nil || d.Registerer == nil {
+		return nil, errors.New("evaluate: Deps.Redis, Control, Contacts, Logger and Registerer are required")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Stage{
+		cfg: cfg, d: d, keys: keys{prefix: d.KeyPrefix},
+		rules:   &rules{ctl: d.Control, log: d.Logger},
+		fired:   newFiredCache(cfg.FiredCacheSize),
+		metrics: newMetrics(d.Registerer),
+	}, nil
+}
+
+// Name is "evaluate".
+func (s *Stage) Name() string { return "evaluate" }
+
+// Inputs is the lead changes topic.
+func (s *Stage) Inputs() []string { return []string{s.d.Topics.LeadChanges} }
+
+// badChange is a lead change that cannot be decoded.
+type badChange struct{ err error }
+
+func (e *badChange) Error() string  { return "lead change: " + e.err.Error() }
+func (e *badChange) Unwrap() error  { return e.err }
+func (e *badChange) Reason() string { return "bad_change" }
+
+// fire is an automation whose trigger (may have) fired for a change.
+type fire struct {
+	ch         *schemas.LeadChange
+	ru         *rule
+	c          claim
+	triggerKey string // lead key (new_lead) or session key (new_session)
+}
+
+// Process evaluates a batch of lead changes: filters in memory, one
+// pipelined round trip for every claim of the batch, then the actions.
+func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
+	changes := make([]schemas.LeadChange, len(b.Records))
+	var fires []fire
+	for i, rec := range b.Records {
+		ch := &changes[i]
+		if err := json.Unmarshal(rec.Value, ch); err != nil {
+			b.DeadLetter(rec, &badChange{err})
+			continue
+		}
+		s.metrics.changes.Inc()
+		rs := s.rules.of(ch.WorkspaceID)
+		for j := range rs {
+			ru := &rs[j]
+			if ru.never {
+				continue
+			}
+			f := fire{ch: ch, ru: ru, c: claim{owner: ch.EventID}}
+			switch ru.auto.Trigger {
+			case control.TriggerNewLead:
+				f.triggerKey, f.c.key, f.c.ttl = ch.LeadKey, s.keys.leadClaim(ch.LeadKey, ru.auto.ID), s.cfg.NewLeadClaimTTL
+			case control.TriggerNewSession:
+				f.triggerKey, f.c.key, f.c.ttl = ch.SessionKey, s.keys.sessionClaim(ch.LeadKey, ru.auto.ID, ch.SessionKey), s.cfg.NewSessionClaimTTL
+			default:
+				continue
+			}
+			// A claim another input made is final; one this input made is
+			// checked again in Redis (a replay must fire again).
+			if owner, ok := s.fired.get(f.c.key); ok && owner != ch.EventID {
+				continue
+			}
+			if ru.filter != nil && !ru.filter.Match(ch) {
+				continue
+			}
+			fires = append(fires, f)
+		}
+	}
+	if len(fires) == 0 {
+		return nil
+	}
+	claims := make([]*claim, len(fires))
+	for i := range fires {
+		claims[i] = &fires[i].c
+	}
+	if err := claimAll(ctx, s.d.Redis, claims); err != nil {
+		return err
+	}
+	for i := range fires {
+		f := &fires[i]
+		s.metrics.claims.WithLabelValues(claimResultName(f.c.result)).Inc()
+		if f.c.result == claimTaken {
+			s.fired.put(f.c.key, "\x00taken") // never equal to an event id
+			continue
+		}
+		s.fired.put(f.c.key, f.ch.EventID)
+		if err := s.act(ctx, b, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func claimResultName(r int64) string {
+	switch r {
+	case claimNew:
+		return "new"
+	case claimOwn:
+		return "replay"
+	}
+	return "taken"
+}
+
+// act runs the action of a fired automation.
+func (s *Stage) act(ctx context.Context, b *pipeline.Batch, f *fire) error {
+	a := f.ru.auto
+	s.metrics.fired.WithLabelValues(string(a.Trigger), string(a.Action.Type)).Inc()
+	switch a.Action.Type {
+	case control.ActionWebhook:
+		subject := f.ch.Lead.AppendJSON(nil)
+		s.emit(b, f, a.Action.WebhookID, string(a.Trigger), subject, fmt.Sprint(f.ch.Lead.ID))
+		return nil
+	case control.ActionRevealContacts:
+		return s.revealContacts(ctx, b, f)
+	}
+	return nil
+}
+
+// revealContacts reveals the contacts of the lead's company that fit the
+// persona, at most the reveal limit per company for this automation and
+// never one already revealed in the workspace, and sends each to every
+// webhook of the action.
+func (s *Stage) revealContacts(ctx context.Context, b *pipeline.Batch, f *fire) error {
+	a := f.ru.auto
+	domain := f.ch.Lead.Company.Domain
+	all, err := s.d.Contacts.Contacts(ctx, domain)
+	if err != nil {
+		return fmt.Errorf("contacts of %s: %w", domain, err)
+	}
+	var fit []int
+	var candidates []string
+	for i := range all {
+		if f.ru.persona.fits(&all[i]) {
+			fit = append(fit, i)
+			candidates = append(candidates, s.keys.revealed(f.ch.LeadKey, all[i].Email))
+		}
+	}
+	limit := a.Action.RevealLimit
+	if limit == 0 {
+		limit = -1
+	}
+	// The owner names the automation too: another automation fired by the
+	// same change must not take this one's reveals for its own.
+	owner := f.ch.EventID + "|" + a.ID
+	picked, err := reveal(ctx, s.d.Redis, s.keys.revealCount(f.ch.LeadKey, a.ID), candidates, owner, limit, s.cfg.RevealTTL)
+	if err != nil {
+		return err
+	}
+	company := f.ch.Lead.Company
+	if s.d.Companies != nil {
+		if c, ok := s.d.Companies.Company(domain); ok {
+			company = c // with phone, which lead subjects leave out
+		}
+	}
+	for _, p := range picked {
+		rec := &all[fit[p]]
+		subject := rec.Contact(company)
+		body := subject.AppendJSON(nil)
+		s.metrics.reveals.Inc()
+		for _, wh := range a.Action.WebhookIDs {
+			s.emit(b, f, wh, schemas.EventContactRevealed, body, rec.Email)
+		}
+	}
+	return nil
+}
+
+// emit produces one delivery request, unless its webhook is gone or disabled.
+func (s *Stage) emit(b *pipeline.Batch, f *fire, webhookID, event string, subject []byte, naturalID string) {
+	ws := f.ch.WorkspaceID
+	if wh, ok := s.d.Control.Webhook(ws, webhookID); !ok || !wh.Enabled {
+		s.metrics.skipped.Inc()
+		return
+	}
+	req := schemas.DeliveryRequest{
+		ID:          requestID(f.ru.auto.ID, f.triggerKey, webhookID, naturalID),
+		WorkspaceID: ws, WebhookID: webhookID, AutomationID: f.ru.auto.ID,
+		Event: event, Subject: subject, TriggeredAt: s.d.Now().UTC(), EventTime: f.ch.EventTime,
+	}
+	value := req.AppendJSON(nil) // the subject's bytes are kept as they are
+	s.metrics.deliveries.WithLabelValues(event).Inc()
+	b.Emit(&kgo.Record{Topic: s.d.Topics.Deliveries, Key: []byte(webhookID), Value: value})
+}
+
+// requestID is stable for a replay of the same trigger: the automation,
+// the trigger's natural key, the webhook and the subject's natural id.
+func requestID(automation, triggerKey, webhook, subject string) string {
+	h := sha256.New()
+	for _, p := range []string{automation, triggerKey, webhook, subject} {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return "dr_" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// firedCache remembers claims already made (key -> owner), bounded: when
+// full it starts over. It only saves round trips: Redis stays the truth.
+type firedCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]string
+}
+
+func newFiredCache(max int) *firedCache { return &firedCache{max: max, m: make(map[string]string)} }
+
+func (c *firedCache) get(key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[key]
+	return v, ok
+}
+
+func (c *firedCache) put(key, owner string) {
+	if c.max == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[key] = owner
+}

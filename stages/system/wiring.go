@@ -1,0 +1,118 @@
+package system
+
+import (
+	"context"
+
+	"github.com/goccy/go-json"
+	"go.uber.org/zap"
+
+	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/admin"
+	"github.com/leadflow/leadflow/stages/deliver"
+	"github.com/leadflow/leadflow/stages/enrich"
+	"github.com/leadflow/leadflow/stages/evaluate"
+	"github.com/leadflow/leadflow/stages/evaluate/filter"
+)
+
+// buildStage returns the stage called name and its runtime settings; it
+// returns a nil stage for admin, which consumes nothing (it mounts the
+// admin API on the HTTP server instead).
+func (s *System) buildStage(name string) (pipeline.Stage, pipeline.RuntimeConfig, error) {
+	cfg := s.opts.Config
+	log := s.log.With(zap.String("stage", name))
+	switch name {
+	case "enrich":
+		st, err := enrich.New(cfg.Stages.Enrich, enrich.Deps{
+			Topics: s.topics, Logger: log, Registerer: s.registry,
+			IPDatabase: s.data.Files.IPDatabase, Companies: s.data.Companies,
+		})
+		if err != nil {
+			return nil, pipeline.RuntimeConfig{}, err
+		}
+		s.closers = append(s.closers, func(context.Context) error { return st.Close() })
+		return st, cfg.Stages.Enrich.Runtime, nil
+	case "leads":
+		s.log.Warn("stage is not built yet; skipping it", zap.String("stage", name))
+		return nil, pipeline.RuntimeConfig{}, nil
+	case "evaluate":
+		st, err := evaluate.New(cfg.Stages.Evaluate, evaluate.Deps{
+			Topics: s.topics, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix, Control: s.control,
+			Contacts: evaluate.LocalContacts(s.data.Contacts), Companies: s.data.Companies,
+			Logger: log, Registerer: s.registry,
+		})
+		return st, cfg.Stages.Evaluate.Runtime, err
+	case "deliver":
+		dc := s.deliverConfig()
+		st, err := deliver.New(dc, deliver.Deps{
+			Topics: s.topics, Kafka: cfg.Kafka, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix,
+			Logger: log, Registerer: s.registry, Endpoints: endpoints{s.control}, Version: s.opts.Version,
+		})
+		if err != nil {
+			return nil, pipeline.RuntimeConfig{}, err
+		}
+		s.stoppers = append(s.stoppers, st.Shutdown)
+		s.closers = append(s.closers, st.Close)
+		return st, dc.Runtime, nil
+	case "admin":
+		return nil, pipeline.RuntimeConfig{}, s.mountAdmin(log)
+	}
+	return nil, pipeline.RuntimeConfig{}, nil
+}
+
+// deliverConfig is the deliver configuration of this process: dev allows
+// webhooks to private addresses (the built-in receiver is on loopback).
+func (s *System) deliverConfig() deliver.Config {
+	dc := s.opts.Config.Stages.Deliver
+	dc.AllowPrivateNetworks = dc.AllowPrivateNetworks || s.opts.Dev
+	return dc
+}
+
+// mountAdmin serves the admin API under /v1/.
+func (s *System) mountAdmin(log *zap.Logger) error {
+	cfg := s.opts.Config
+	dc := s.deliverConfig()
+	attempts := deliver.NewAttemptLog(s.redis, cfg.Redis.KeyPrefix, dc.AttemptLogSize, dc.AttemptLogTTL)
+	h, err := admin.New(admin.Deps{
+		Store: s.control, Token: cfg.Admin.Token, Logger: log,
+		FilterValidator: func(raw json.RawMessage) error { _, err := filter.Compile(raw); return err },
+		URLPolicy:       admin.URLPolicy{AllowPrivateNetworks: dc.AllowPrivateNetworks},
+		Deliveries: admin.DeliveriesFunc(func(ctx context.Context, ws, webhookID string, n int) ([]admin.Attempt, error) {
+			as, err := attempts.Recent(ctx, ws, webhookID, n)
+			out := make([]admin.Attempt, len(as))
+			for i, a := range as {
+				out[i] = admin.Attempt(a)
+			}
+			return out, err
+		}),
+		Tester: admin.TesterFunc(func(ctx context.Context, w control.Webhook) (admin.Attempt, error) {
+			a, err := deliver.SendTest(ctx, toEndpoint(w), dc, s.opts.Version, attempts)
+			return admin.Attempt(a), err
+		}),
+	})
+	if err != nil {
+		return err
+	}
+	s.mux.Handle("/v1/", h)
+	return nil
+}
+
+// endpoints adapts the control plane's webhooks to the deliver stage.
+type endpoints struct{ s *control.Store }
+
+func (e endpoints) Endpoint(ws, id string) (deliver.Endpoint, bool) {
+	w, ok := e.s.Webhook(ws, id)
+	if !ok {
+		return deliver.Endpoint{}, false
+	}
+	return toEndpoint(w), true
+}
+
+func (e endpoints) Disable(ctx context.Context, ws, id, reason string) error {
+	return e.s.DisableWebhook(ctx, ws, id, reason)
+}
+
+func toEndpoint(w control.Webhook) deliver.Endpoint {
+	return deliver.Endpoint{ID: w.ID, WorkspaceID: w.WorkspaceID, URL: w.URL, Secret: w.Secret.Reveal(),
+		MaxSubjects: w.MaxSubjects, LegacyEventNames: w.LegacyEventNames, Enabled: w.Enabled}
+}
