@@ -20,6 +20,7 @@ import (
 	"github.com/leadflow/leadflow/stages/deliver"
 	"github.com/leadflow/leadflow/stages/enrich"
 	"github.com/leadflow/leadflow/stages/evaluate"
+	"github.com/leadflow/leadflow/stages/leads"
 )
 
 //go:embed leadflow.yaml dev.yaml
@@ -119,6 +120,8 @@ type LogConfig struct {
 type StagesConfig struct {
 	// Enrich is the enrich stage.
 	Enrich enrich.Config `yaml:"enrich"`
+	// Leads is the leads stage.
+	Leads leads.Config `yaml:"leads"`
 	// Evaluate is the evaluate stage.
 	Evaluate evaluate.Config `yaml:"evaluate"`
 	// Deliver is the deliver stage.
@@ -136,6 +139,7 @@ func Default() Config {
 		ShutdownTimeout: 20 * time.Second,
 		Stages: StagesConfig{
 			Enrich:   enrich.DefaultConfig(),
+			Leads:    leads.DefaultConfig(),
 			Evaluate: evaluate.DefaultConfig(),
 			Deliver:  deliver.DefaultConfig(),
 		},
@@ -202,6 +206,7 @@ func (c Config) Validate() error {
 		c.Redis.Validate("redis"),
 		c.Topics.Validate("topics"),
 		c.Stages.Enrich.Validate("stages.enrich"),
+		c.Stages.Leads.Validate("stages.leads"),
 		c.Stages.Evaluate.Validate("stages.evaluate"),
 		c.Stages.Deliver.Validate("stages.deliver"),
 		pipeline.CheckLimits("", pipeline.DurationLimit("shutdown_timeout", c.ShutdownTimeout, 0, time.Hour)),

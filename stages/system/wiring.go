@@ -13,6 +13,7 @@ import (
 	"github.com/leadflow/leadflow/stages/enrich"
 	"github.com/leadflow/leadflow/stages/evaluate"
 	"github.com/leadflow/leadflow/stages/evaluate/filter"
+	"github.com/leadflow/leadflow/stages/leads"
 )
 
 // buildStage returns the stage called name and its runtime settings; it
@@ -33,8 +34,11 @@ func (s *System) buildStage(name string) (pipeline.Stage, pipeline.RuntimeConfig
 		s.closers = append(s.closers, func(context.Context) error { return st.Close() })
 		return st, cfg.Stages.Enrich.Runtime, nil
 	case "leads":
-		s.log.Warn("stage is not built yet; skipping it", zap.String("stage", name))
-		return nil, pipeline.RuntimeConfig{}, nil
+		st, err := leads.New(cfg.Stages.Leads, leads.Deps{
+			Topics: s.topics, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix,
+			Logger: log, Registerer: s.registry, Companies: s.data.Companies,
+		})
+		return st, cfg.Stages.Leads.Runtime, err
 	case "evaluate":
 		st, err := evaluate.New(cfg.Stages.Evaluate, evaluate.Deps{
 			Topics: s.topics, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix, Control: s.control,

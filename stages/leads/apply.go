@@ -1,0 +1,215 @@
+package leads
+
+import (
+	"github.com/leadflow/leadflow/schemas"
+)
+
+// rules are the sessionization settings of Config in the units apply uses.
+type rules struct {
+	timeout      int64 // session timeout, µs
+	recent       int
+	maxSessions  int
+	maxPageviews int
+	dedup        int
+}
+
+func newRules(c Config) rules {
+	return rules{
+		timeout:      c.SessionTimeout.Microseconds(),
+		recent:       c.RecentSessions,
+		maxSessions:  c.MaxSessions,
+		maxPageviews: c.MaxPageviews,
+		dedup:        c.DedupWindow,
+	}
+}
+
+// outcome is what apply did with a hit.
+type outcome uint8
+
+const (
+	// applied: the hit is part of the lead now.
+	applied outcome = iota
+	// duplicate: its event id was applied before; nothing changed.
+	duplicate
+	// late: it is older than its session's last hit by more than the
+	// session timeout (it belongs to a session instance that is gone);
+	// nothing changed.
+	late
+)
+
+// result is apply's report.
+type result struct {
+	out  outcome
+	kind uint8
+	// changed says the subject or the stats changed, so a LeadChange is
+	// emitted (a ping that reports no more time_spent, in the order the
+	// subject already shows, changes nothing).
+	changed bool
+	sess    *session
+}
+
+// hitInfo is a decoded hit with the values apply needs precomputed.
+type hitInfo struct {
+	schemas.Hit
+	ts     int64  // Timestamp in unix µs
+	hash   uint64 // eventHash(EventID)
+	offset int64  // the record's offset
+}
+
+// apply applies one hit to st in place. It is deterministic: the same
+// state and hit give the same result and state, which is what makes a
+// replay from the pre-image reproduce the original changes exactly.
+//
+// Sessionization, in event time:
+//   - The hit belongs to the lead's most recent session instance with its
+//     session_id, unless it is more than the session timeout after that
+//     instance's last hit: then (or without an instance) it starts a new
+//     session (kind new_session, or new_lead for the lead's first hit).
+//   - A hit more than the timeout before its instance's last hit is late
+//     and dropped: its session instance is gone. Other out-of-order hits
+//     are applied (lastHit and last_seen never move back; started_at and
+//     first_seen move back).
+//   - A pageview appends a pageview with its time_spent. A ping sets the
+//     current (last) pageview's time_spent to its value if that is larger
+//     (time_spent is the page's total so far: set, never add, never
+//     decrease) and never adds a pageview; in a session without a
+//     pageview yet it counts as orphan time.
+//   - The changed session moves to the front of the sessions.
+func (r *rules) apply(st *leadState, h *hitInfo) result {
+	for i := range st.ring {
+		if st.ring[i].hash == h.hash {
+			return result{out: duplicate}
+		}
+	}
+	res := result{out: applied, kind: kindUpdated}
+	idx := -1
+	for i, s := range st.sessions {
+		if s.sessionID == h.SessionID {
+			idx = i
+			break
+		}
+	}
+	if idx >= 0 {
+		s := st.sessions[idx]
+		switch {
+		case h.ts > s.lastHit+r.timeout:
+			idx = -1 // timed out: a new instance
+		case h.ts < s.lastHit-r.timeout:
+			return result{out: late}
+		}
+	}
+	var s *session
+	if idx < 0 {
+		st.nextSeq++
+		s = &session{seq: st.nextSeq, sessionID: h.SessionID, started: h.ts, lastHit: h.ts, meta: newMeta(&h.Hit)}
+		res.kind = kindNewSession
+		if !st.exists() {
+			res.kind = kindNewLead
+			st.firstSeen, st.lastSeen = h.ts, h.ts
+		}
+		st.stats.Sessions++
+		st.sessions = append(st.sessions, nil)
+		copy(st.sessions[1:], st.sessions)
+		st.sessions[0] = s
+		res.changed = true
+	} else {
+		s = st.sessions[idx]
+		if idx > 0 {
+			copy(st.sessions[1:idx+1], st.sessions[:idx])
+			st.sessions[0] = s
+			res.changed = true
+		}
+	}
+	res.sess = s
+
+	spent := max(h.TimeSpent, 0)
+	if h.Type == schemas.TypePageview {
+		s.pvs = append(s.pvs, &pageview{url: h.URL, host: h.Host, path: h.Path, visitedAt: h.ts})
+		s.spent = append(s.spent, spent)
+		s.pvTotal++
+		if n := len(s.pvs) - r.maxPageviews; n > 0 {
+			s.pvs = s.pvs[:copy(s.pvs, s.pvs[n:])]
+			s.spent = s.spent[:copy(s.spent, s.spent[n:])]
+		}
+		s.duration += spent
+		st.stats.Pageviews++
+		st.stats.TotalDuration += spent
+		res.changed = true
+	} else {
+		cur := &s.orphan
+		if n := len(s.spent); n > 0 {
+			cur = &s.spent[n-1]
+		}
+		if d := spent - *cur; d > 0 {
+			*cur = spent
+			s.duration += d
+			st.stats.TotalDuration += d
+			res.changed = true
+		}
+	}
+
+	if h.ts < s.started {
+		s.started = h.ts
+		res.changed = true
+	}
+	s.lastHit = max(s.lastHit, h.ts)
+	if h.ts < st.firstSeen {
+		st.firstSeen = h.ts
+		res.changed = true
+	}
+	if h.ts > st.lastSeen {
+		st.lastSeen = h.ts
+		res.changed = true
+	}
+	r.trimSessions(st)
+
+	if len(st.ring) >= r.dedup {
+		n := len(st.ring) - r.dedup + 1
+		st.ring = st.ring[:copy(st.ring, st.ring[n:])]
+	}
+	st.ring = append(st.ring, ringEntry{hash: h.hash, offset: h.offset, seq: s.seq, kind: res.kind, emitted: res.changed})
+	return res
+}
+
+// trimSessions drops the sessions st no longer keeps: beyond the recent
+// ones, only open sessions (a hit within the timeout of the lead's last
+// hit) are kept, and never more than maxSessions.
+func (r *rules) trimSessions(st *leadState) {
+	if len(st.sessions) <= r.recent {
+		return
+	}
+	keep := st.sessions[:r.recent]
+	for _, s := range st.sessions[r.recent:] {
+		if len(keep) < r.maxSessions && s.lastHit >= st.lastSeen-r.timeout {
+			keep = append(keep, s)
+		}
+	}
+	clear(st.sessions[len(keep):])
+	st.sessions = keep
+}
+
+// newMeta takes a new session's facts from its first hit.
+func newMeta(h *schemas.Hit) *sessionMeta {
+	m := &sessionMeta{
+		source:  optional(h.Referrer),
+		browser: optional(h.Browser),
+		device:  optional(h.DeviceType),
+		os:      optional(h.OperatingSystem),
+		utm: schemas.SessionFacts{
+			UTMSource: h.UTMSource, UTMMedium: h.UTMMedium, UTMCampaign: h.UTMCampaign,
+			UTMTerm: h.UTMTerm, UTMContent: h.UTMContent,
+		},
+	}
+	if h.Location != nil {
+		m.loc = *h.Location
+	}
+	return m
+}
+
+// optional is nil for "" (an unknown value, null in the subject).
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

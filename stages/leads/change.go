@@ -1,0 +1,243 @@
+package leads
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/leadflow/leadflow/schemas"
+)
+
+// changeEncoder encodes schemas.LeadChange records straight from a lead's
+// state: the envelope by hand, the subject's parts with the schemas
+// encoders (Session, Pageview, Location and the company's AppendLeadJSON,
+// encoded once per cached lead), so the subject is byte for byte what
+// schemas.Lead.AppendJSON writes. One encoder per partition: not safe for
+// concurrent use.
+type changeEncoder struct {
+	recent int
+}
+
+// encode returns the JSON of the LeadChange of kind caused by h in the
+// lead e whose state is st, with first (the session that changed) as
+// recent_sessions[0]. The result is a fresh slice the caller may keep,
+// sized from the lead's previous change.
+func (c *changeEncoder) encode(e *entry, st *leadState, first *session, kind uint8, h *hitInfo) []byte {
+	b := make([]byte, 0, e.changeSize+256)
+	b = append(b, `{"kind":"`...)
+	b = append(b, kindName[kind]...)
+	b = append(b, `","workspace_id":`...)
+	b = appendJSONString(b, e.ws)
+	b = append(b, `,"lead_key":`...)
+	b = appendJSONString(b, e.key)
+	b = append(b, `,"session_key":"`...)
+	b = appendSessionKey(b, st.id, first.seq)
+	b = append(b, `","event_id":`...)
+	b = appendJSONString(b, h.EventID)
+	b = append(b, `,"event_time":"`...)
+	b = h.Timestamp.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","stats":{"sessions":`...)
+	b = strconv.AppendInt(b, st.stats.Sessions, 10)
+	b = append(b, `,"pageviews":`...)
+	b = strconv.AppendInt(b, st.stats.Pageviews, 10)
+	b = append(b, `,"total_duration":`...)
+	b = strconv.AppendInt(b, st.stats.TotalDuration, 10)
+	b = append(b, `},"session":{`...)
+	u := &first.meta.utm
+	comma := false
+	for _, f := range [...]struct{ k, v string }{
+		{`"utm_source":`, u.UTMSource}, {`"utm_medium":`, u.UTMMedium}, {`"utm_campaign":`, u.UTMCampaign},
+		{`"utm_term":`, u.UTMTerm}, {`"utm_content":`, u.UTMContent},
+	} {
+		if f.v == "" {
+			continue
+		}
+		if comma {
+			b = append(b, ',')
+		}
+		b = append(b, f.k...)
+		b = appendJSONString(b, f.v)
+		comma = true
+	}
+	b = append(b, `},"lead":`...)
+	b = c.appendLead(b, e, st, first)
+	b = append(b, '}')
+	e.changeSize = len(b)
+	return b
+}
+
+// appendLead appends the lead subject: first, then the other sessions in
+// st's order, recent sessions in all.
+func (c *changeEncoder) appendLead(b []byte, e *entry, st *leadState, first *session) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, st.id, 10)
+	b = append(b, `,"first_seen":`...)
+	b = schemas.Timestamp{Time: time.UnixMicro(st.firstSeen)}.AppendJSON(b)
+	b = append(b, `,"last_seen":`...)
+	b = schemas.Timestamp{Time: time.UnixMicro(st.lastSeen)}.AppendJSON(b)
+	b = append(b, `,"company":`...)
+	b = append(b, e.company...)
+	b = append(b, `,"recent_sessions":[`...)
+	b = c.appendSession(b, first)
+	n := 1
+	for _, s := range st.sessions {
+		if n >= c.recent {
+			break
+		}
+		if s == first {
+			continue
+		}
+		b = append(b, ',')
+		b = c.appendSession(b, s)
+		n++
+	}
+	return append(b, "]}"...)
+}
+
+// appendSession appends a session object. The parts that never change
+// are encoded once by the schemas encoders and kept: a session's facts
+// (sessionMeta.fragments) and its pageviews but the last (only the
+// current page's time_spent still changes), contiguously in the
+// session's cache (see session.pvCache). Per change only the start time,
+// the current pageview and the numbers are encoded.
+func (c *changeEncoder) appendSession(b []byte, s *session) []byte {
+	mid, loc := s.meta.fragments()
+	b = append(b, `{"started_at":`...)
+	b = schemas.SessionTime{Time: time.UnixMicro(s.started)}.AppendJSON(b)
+	b = append(b, mid...)
+	if n := len(s.pvs); n > 0 {
+		b = append(b, s.frozenJSON()...)
+		pv := s.pvs[n-1]
+		p := schemas.Pageview{URL: pv.url, Host: pv.host, Path: pv.path, TimeSpent: s.spent[n-1],
+			VisitedAt: schemas.SessionTime{Time: time.UnixMicro(pv.visitedAt)}}
+		b = p.AppendJSON(b)
+	}
+	b = append(b, `],"total_duration":`...)
+	b = strconv.AppendInt(b, s.duration, 10)
+	b = append(b, `,"location":`...)
+	b = append(b, loc...)
+	return append(b, '}')
+}
+
+// frozenJSON returns the JSON of the session's kept pageviews but the
+// last, each followed by a comma. It keeps them in pvCache: pageviews
+// that slid out of the window are cut off the front, new frozen ones are
+// appended; a session is used only by its partition's goroutine.
+func (s *session) frozenJSON() []byte {
+	c := &s.pvCache
+	first := s.pvTotal - uint64(len(s.pvs))
+	frozen := uint64(len(s.pvs) - 1)
+	if c.first > first || c.first+uint64(len(c.ends)) > first+frozen {
+		*c = pvCache{first: first} // cannot happen for a state moving forward; start over
+	}
+	if drop := int(first - c.first); drop > 0 {
+		if drop >= len(c.ends) {
+			*c = pvCache{first: first, json: c.json[:0]}
+		} else {
+			cut := c.ends[drop-1]
+			c.start += cut
+			c.ends = c.ends[drop:]
+			for i := range c.ends {
+				c.ends[i] -= cut
+			}
+			c.first = first
+			if c.start > len(c.json)/2 { // compact once half is waste
+				n := copy(c.json, c.json[c.start:])
+				c.json, c.start = c.json[:n], 0
+			}
+		}
+	}
+	for n := c.first + uint64(len(c.ends)); n < first+frozen; n++ {
+		i := n - first
+		pv := s.pvs[i]
+		p := schemas.Pageview{URL: pv.url, Host: pv.host, Path: pv.path, TimeSpent: s.spent[i],
+			VisitedAt: schemas.SessionTime{Time: time.UnixMicro(pv.visitedAt)}}
+		c.json = append(p.AppendJSON(c.json), ',')
+		c.ends = append(c.ends, len(c.json)-c.start)
+	}
+	return c.json[c.start:]
+}
+
+// sessionPageviewsMarker is where a session's fragments are cut. JSON
+// string contents never hold a bare '"', so it cannot occur in a value.
+const sessionPageviewsMarker = `,"pageviews":[],"total_duration":0,"location":`
+
+// fragments returns the session object's middle, from ,"source" to
+// "pageviews":[ inclusive, and its location object, as schemas encodes
+// them. They are built on first use; a sessionMeta is used only by the
+// goroutine of its lead's partition.
+func (m *sessionMeta) fragments() (mid, loc []byte) {
+	if m.json == nil {
+		ss := schemas.Session{Source: m.source, Browser: m.browser, DeviceType: m.device, OperatingSystem: m.os, Location: m.loc}
+		enc := ss.AppendJSON(nil)
+		start := len(`{"started_at":`) + len(schemas.SessionTime{}.AppendJSON(nil))
+		at := bytes.LastIndex(enc, []byte(sessionPageviewsMarker)) - start
+		m.json = enc[start:]
+		m.midEnd = at + len(`,"pageviews":[`)
+		m.locAt = at + len(sessionPageviewsMarker)
+	}
+	return m.json[:m.midEnd], m.json[m.locAt : len(m.json)-1]
+}
+
+// appendSessionKey appends the session key "LEADID:SEQ": unique per
+// session instance, since lead ids are unique and a lead numbers its
+// sessions 1, 2, ...
+func appendSessionKey(b []byte, id int64, seq uint64) []byte {
+	b = strconv.AppendInt(b, id, 10)
+	b = append(b, ':')
+	return strconv.AppendUint(b, seq, 10)
+}
+
+// sessionKey is appendSessionKey as a string.
+func sessionKey(id int64, seq uint64) string { return string(appendSessionKey(nil, id, seq)) }
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string the way the schemas
+// encoders do: no HTML escaping, invalid UTF-8 as U+FFFD, U+2028/U+2029
+// escaped.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			if r == utf8.RuneError {
+				dst = append(dst, `\ufffd`...)
+			} else {
+				dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			}
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

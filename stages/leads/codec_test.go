@@ -1,0 +1,97 @@
+package leads
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+
+	"github.com/leadflow/leadflow/schemas"
+)
+
+func sampleState() *leadState {
+	loc := schemas.GuideNetcontrolVisitorLocation()
+	meta := &sessionMeta{source: new("https://www.google.com/"), browser: new("Safari"), loc: loc,
+		utm: schemas.SessionFacts{UTMSource: "google", UTMContent: "x"}}
+	return &leadState{
+		id: 1<<53 - 1, gen: 7, firstSeen: -5, lastSeen: 1715770550123456,
+		stats:     schemas.LeadStats{Sessions: 3, Pageviews: 120, TotalDuration: 99999},
+		partition: 11, lastOffset: 1 << 40, maxRecTime: 1715770550123, nextSeq: 3,
+		sessions: []*session{
+			{seq: 3, sessionID: "s_9f1c", started: 10, lastHit: 20, meta: meta, pvTotal: 60,
+				pvs:   []*pageview{{url: schemas.GuidePageURL, host: "www.snitcher.com", path: schemas.GuidePageURL[len("https://www.snitcher.com"):], visitedAt: 11}, {url: "https://a/b", host: "elsewhere", path: "/x", visitedAt: 12}},
+				spent: []int64{14, 0}, orphan: 3, duration: 17, metaWritten: true, pvWritten: 60},
+			{seq: 1, sessionID: "s_1", started: 1, lastHit: 2, meta: &sessionMeta{}, pvs: []*pageview{}, spent: []int64{}, metaWritten: true, orphan: 4, duration: 4},
+		},
+		ring: []ringEntry{{hash: 1, offset: 1<<40 - 3, seq: 3, kind: kindNewSession, emitted: true}, {hash: ^uint64(0), offset: 1 << 40, seq: 1}},
+	}
+}
+
+func TestStateRoundTripsThroughItsFields(t *testing.T) {
+	st := sampleState()
+	fields := map[string]string{headField(st.gen): string(appendHead(nil, st)), "junk": "x"}
+	for _, s := range st.sessions {
+		fields[metaField(s.seq)] = string(appendMeta(nil, s.meta))
+		first := s.pvTotal - uint64(len(s.pvs))
+		for i, pv := range s.pvs {
+			fields[pageviewField(s.seq, first+uint64(i))] = string(appendPageview(nil, pv))
+		}
+	}
+	l := decodeLoaded(fields, func(*leadState) bool { return true })
+	if l.err != nil {
+		t.Fatal(l.err)
+	}
+	if !reflect.DeepEqual(l.cur, st) {
+		t.Fatalf("decoded state differs:\n got  %+v\n want %+v", l.cur, st)
+	}
+	if len(l.dropped) != 1 || l.dropped[0] != "junk" {
+		t.Fatalf("dropped = %v, want the stray field", l.dropped)
+	}
+	// Host and path that are parts of the URL are stored as positions.
+	if n, full := len(appendPageview(nil, st.sessions[0].pvs[0])), len(schemas.GuidePageURL); n > full+16 {
+		t.Fatalf("pageview encodes to %d bytes for a %d-byte URL", n, full)
+	}
+}
+
+func TestWriteDeletesWhatNoRemainingHeadRefersTo(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		newer []sessRef // gens 2, 3 and 4 (each the same, for brevity)
+		want  []string
+	}{
+		{"session 1 let go, pageview 0 of session 2 still kept by a newer head",
+			[]sessRef{{seq: 2, from: 0, to: 2}}, []string{"s1", "p1.0", "p1.1", "p1.2"}},
+		{"pageview 0 of session 2 slid out of every newer window",
+			[]sessRef{{seq: 1, from: 2, to: 3}, {seq: 2, from: 1, to: 3}}, []string{"p1.0", "p1.1", "p2.0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &entry{}
+			e.heads[1] = headRefs{gen: 1, valid: true, refs: []sessRef{{seq: 1, from: 0, to: 3}, {seq: 2, from: 0, to: 1}}}
+			for g := uint64(2); g <= 4; g++ {
+				e.heads[g%replayHeads] = headRefs{gen: g, valid: true, refs: tc.newer}
+			}
+			st := &leadState{gen: 5, sessions: []*session{{seq: 2, pvTotal: 5, pvs: make([]*pageview, 2)}}}
+			if got := overwrittenFields(nil, e, st); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("deleted %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzDecodeHead(f *testing.F) {
+	f.Add(appendHead(nil, sampleState()))
+	f.Add(appendHead(nil, &leadState{lastOffset: -1}))
+	f.Add(appendPageview(nil, sampleState().sessions[0].pvs[0]))
+	f.Add(appendMeta(nil, sampleState().sessions[0].meta))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if st, err := decodeHead(b); err == nil {
+			// What decodes survives a round trip.
+			enc := appendHead(nil, st)
+			again, err := decodeHead(enc)
+			if err != nil || !bytes.Equal(appendHead(nil, again), enc) {
+				t.Fatalf("re-encoded %x does not decode the same (%v)", enc, err)
+			}
+		}
+		_, _ = decodePageview(string(b))
+		_, _ = decodeMeta(string(b))
+	})
+}

@@ -1,0 +1,48 @@
+// Package leads is the leads stage: it consumes enriched hits (topic
+// hits, keyed workspace|domain, so each lead lives on one partition),
+// keeps each lead's state in Redis (id, first/last seen, sessions with
+// pageviews and durations, lifetime counters) and emits a
+// schemas.LeadChange to leads.changes for every hit that changes a lead:
+// new_lead, new_session or session_updated, carrying the full subject as a
+// new_lead webhook shows it.
+//
+// # Sessions
+//
+// Sessions are cut in event time (hit timestamps): a session ends after
+// session_timeout without a hit, and a later hit with the same session_id
+// starts a new session with a new session key ("LEADID:SEQ"). Pings set
+// the current page's time_spent (never add a pageview, never decrease
+// it). A lead keeps its recent_sessions most recently changed sessions
+// (the subject's recent_sessions, the changed session first) plus older
+// open ones up to max_sessions; a session keeps its last max_pageviews
+// pageviews. A hit older than its session's last hit by more than the
+// timeout is dropped as late; other out-of-order hits are applied. See
+// rules.apply.
+//
+// # Performance
+//
+// The partition's owner caches lead states in memory (bounded by
+// cache_size, per partition, dropped on revoke). A batch costs at most
+// three Redis round trips, all pipelined: read the cache misses, reserve
+// ids for new leads (only if there are any), write the changed leads.
+// A write sends only what changed: the small binary head and the new
+// session and pageview fields (see codec.go).
+//
+// # Idempotency
+//
+//   - Duplicate event ids (upstream delivering a hit again at a new
+//     offset): each lead remembers its last dedup_window applied event ids
+//     (64-bit hashes); a duplicate changes and emits nothing.
+//   - Replays of records already applied (after a crash or a rebalance,
+//     the runtime re-delivers what was not committed): each lead stores
+//     the partition and offset of its last processed record. A record at
+//     or below it is not applied again (nothing is double counted) but
+//     its change is emitted again, because it may never have been
+//     produced; see replay.go for how the same change is rebuilt.
+//   - Lead ids come from one INCRBY counter and are stored in the lead's
+//     state by the write of its first hit: a lead never gets a second id.
+//     A batch that fails after reserving ids leaves a gap in the numbers.
+//   - If any Redis step of a batch fails, Process drops the batch's leads
+//     from the cache and returns the error; the runtime retries the batch
+//     with backoff and commits nothing meanwhile.
+package leads

@@ -1,0 +1,162 @@
+package leads
+
+import (
+	"github.com/leadflow/leadflow/schemas"
+)
+
+// Change kinds as stored in the dedup ring; kindName maps them to the
+// schemas.Change* constants.
+const (
+	kindUpdated    uint8 = 0
+	kindNewSession uint8 = 1
+	kindNewLead    uint8 = 2
+)
+
+var kindName = [...]string{
+	kindUpdated:    schemas.ChangeSessionUpdated,
+	kindNewSession: schemas.ChangeNewSession,
+	kindNewLead:    schemas.ChangeNewLead,
+}
+
+// leadState is everything the stage knows about one lead (workspace,
+// company). Times are unix microseconds of event time. It is owned by the
+// goroutine processing the lead's partition; nothing in it is shared
+// except the immutable *pageview and *sessionMeta values, which copies
+// share.
+type leadState struct {
+	id int64
+	// gen counts the writes of the state to Redis; the head is written
+	// alternately to fields h0 and h1 (by gen's parity), so the other one
+	// always holds the previous head: the pre-image replays start from.
+	gen uint64
+	// firstSeen and lastSeen are the earliest and latest hit times.
+	firstSeen, lastSeen int64
+	// stats are the lifetime totals.
+	stats schemas.LeadStats
+	// partition and lastOffset are the position of the last hit record
+	// processed for the lead (applied or not); a record of the same
+	// partition at or below lastOffset is a replay. lastOffset is -1
+	// before the first hit.
+	partition  int32
+	lastOffset int64
+	// maxRecTime is the largest Kafka timestamp (unix ms) of those
+	// records: a record above it is new even at a lower offset (the topic
+	// was recreated), never a replay.
+	maxRecTime int64
+	// nextSeq numbers the lead's sessions: 1, 2, ... (SessionKey is
+	// "ID:seq").
+	nextSeq uint64
+	// sessions are kept most recently changed first (the subject's
+	// recent_sessions order).
+	sessions []*session
+	// ring holds the most recently applied hits, oldest first, bounded
+	// by Config.DedupWindow.
+	ring []ringEntry
+}
+
+// exists reports whether the lead has had a hit; a genesis state (id
+// assigned, nothing applied) does not exist yet.
+func (st *leadState) exists() bool { return st.stats.Sessions > 0 }
+
+// session is one session instance of a lead.
+type session struct {
+	seq       uint64
+	sessionID string
+	// started and lastHit are the earliest and latest hit times.
+	started, lastHit int64
+	meta             *sessionMeta
+	// pvTotal counts every pageview the session ever had; the kept ones
+	// (pvs, the last MaxPageviews) are numbered pvTotal-len(pvs) ..
+	// pvTotal-1 in their Redis field names.
+	pvTotal uint64
+	pvs     []*pageview
+	// spent is the time_spent of pvs[i], in seconds.
+	spent []int64
+	// orphan is the time_spent pings reported while the session had no
+	// pageview yet (its landing pageview was lost upstream), in seconds.
+	orphan int64
+	// duration is the session's total_duration: the time_spent of all
+	// its pageviews (also those no longer kept) plus orphan, in seconds.
+	duration int64
+
+	// metaWritten and pvWritten say what is already in Redis (not
+	// persisted: a state read from Redis has everything written).
+	metaWritten bool
+	pvWritten   uint64
+
+	pvCache pvCache // not copied by clone
+}
+
+// sessionMeta are a session's facts taken from its first hit; immutable
+// but for its JSON fragments, built on first use (see fragments).
+type sessionMeta struct {
+	source, browser, device, os *string
+	loc                         schemas.Location
+	utm                         schemas.SessionFacts
+
+	json          []byte // the session object from ,"source" to its end
+	midEnd, locAt int    // json[:midEnd] is the middle, json[locAt:] the location and '}'
+}
+
+// pageview is one kept page view; immutable (its time_spent is in the
+// session's spent).
+type pageview struct {
+	url, host, path string
+	visitedAt       int64
+}
+
+// pvCache is a session's encoded frozen pageviews (see frozenJSON):
+// json[start:] holds pageviews first, first+1, ... each followed by a
+// comma; ends[i] is the end of the i-th, relative to start.
+type pvCache struct {
+	first uint64
+	json  []byte
+	start int
+	ends  []int
+}
+
+// ringEntry is one applied hit: enough to recognise a duplicate event id
+// and, for a replayed record, to tell the change it caused.
+type ringEntry struct {
+	hash    uint64 // eventHash(event_id)
+	offset  int64
+	seq     uint64 // the session it changed
+	kind    uint8
+	emitted bool // it changed the subject, so a LeadChange was emitted
+}
+
+// clone returns a copy of st that shares only immutable values.
+func (st *leadState) clone() *leadState {
+	c := *st
+	c.sessions = make([]*session, len(st.sessions))
+	for i, s := range st.sessions {
+		sc := *s
+		sc.pvCache = pvCache{}
+		sc.pvs = append([]*pageview(nil), s.pvs...)
+		sc.spent = append([]int64(nil), s.spent...)
+		c.sessions[i] = &sc
+	}
+	c.ring = append([]ringEntry(nil), st.ring...)
+	return &c
+}
+
+// sessionBySeq returns the session numbered seq, or nil.
+func (st *leadState) sessionBySeq(seq uint64) *session {
+	for _, s := range st.sessions {
+		if s.seq == seq {
+			return s
+		}
+	}
+	return nil
+}
+
+// eventHash is the 64-bit FNV-1a hash of an event id, the form the dedup
+// ring keeps. It is part of the stored state: never change it.
+func eventHash(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
+}

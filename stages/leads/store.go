@@ -1,0 +1,361 @@
+package leads
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis key layout (KeyPrefix defaults to "lf:"):
+//
+//	PREFIX lead:{WORKSPACE|DOMAIN}   hash: the lead's state (codec.go), TTL lead_ttl
+//	PREFIX lead-ids                  string: the lead id counter (INCRBY)
+//
+// Everything of one lead is in one key whose hash tag is the lead key, so
+// it lives in one Redis Cluster slot; a lead's hits are on one Kafka
+// partition, so one process at a time writes it.
+
+// store is the stage's Redis access: one pipelined round trip per step
+// of a batch, never one per record.
+type store struct {
+	rdb        redis.UniversalClient
+	prefix     string
+	counterKey string
+	ttl        time.Duration
+	m          *metrics
+}
+
+func newStore(rdb redis.UniversalClient, prefix string, ttl time.Duration, m *metrics) *store {
+	return &store{rdb: rdb, prefix: prefix, counterKey: prefix + "lead-ids", ttl: ttl, m: m}
+}
+
+// redisKey is the Redis key of a lead.
+func (s *store) redisKey(leadKey string) string {
+	return s.prefix + "lead:{" + leadKey + "}"
+}
+
+// ErrRedis wraps every Redis failure that makes Process fail (and the
+// runtime retry the batch with backoff).
+var ErrRedis = errors.New("leads: redis")
+
+// ErrBadState is wrapped by the dead-letter reason of hits whose lead's
+// stored state cannot be used (it does not decode, or the key holds
+// another type). Such a lead needs an operator: its hits wait in the DLQ.
+var ErrBadState = errors.New("stored lead state is unusable")
+
+type badStateError struct{ err error }
+
+func (e *badStateError) Error() string  { return ErrBadState.Error() + ": " + e.err.Error() }
+func (e *badStateError) Unwrap() error  { return ErrBadState }
+func (e *badStateError) Reason() string { return "bad_state" }
+
+// classify is the one place that decides what a Redis error on one key
+// means. It returns nil when the error is about that key alone and can
+// never heal by retrying (the batch goes on and the key's hits are
+// dead-lettered), and otherwise the error to fail the batch with.
+func classify(err error) (batchErr error) {
+	switch {
+	case redis.HasErrorPrefix(err, "WRONGTYPE"):
+		// The key holds something that is not a lead hash: no retry fixes it.
+		return nil
+	default:
+		// Connection errors, timeouts, LOADING, TRYAGAIN, CLUSTERDOWN,
+		// MASTERDOWN, OOM, READONLY (failover), context cancellation:
+		// transient for the whole batch. The runtime retries it with
+		// backoff and reports the stage not ready meanwhile.
+		return fmt.Errorf("%w: %w", ErrRedis, err)
+	}
+}
+
+// loaded is what load read for one lead.
+type loaded struct {
+	cur *leadState
+	// pres are the previous heads, newest first (only when asked for):
+	// consecutive generations before cur whose fields are all there.
+	pres []*leadState
+	// heads are the field references of cur and the previous heads.
+	heads   [replayHeads]headRefs
+	dropped []string
+	err     error // the state is unusable (bad state)
+}
+
+// load reads the state of every entry in es in one pipelined round trip.
+// needPre tells, given the current state of es[i], whether its previous
+// heads are wanted too (its batch starts with a record that is a replay).
+func (s *store) load(ctx context.Context, es []*entry, needPre func(i int, cur *leadState) bool) ([]loaded, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(es))
+	for i, e := range es {
+		cmds[i] = pipe.HGetAll(ctx, e.rkey)
+	}
+	_, _ = pipe.Exec(ctx) // errors are read per command below
+	s.m.roundTrips[opLoad].Inc()
+	out := make([]loaded, len(es))
+	for i, cmd := range cmds {
+		fields, err := cmd.Result()
+		if err != nil {
+			if berr := classify(err); berr != nil {
+				return nil, berr
+			}
+			out[i].err = &badStateError{err: err}
+			continue
+		}
+		out[i] = decodeLoaded(fields, func(cur *leadState) bool { return needPre(i, cur) })
+	}
+	return out, nil
+}
+
+// decodeLoaded turns a lead's hash into its current state (nil: no lead),
+// the previous heads if asked, and the fields no head refers to (stray
+// fields of a failed delete), which the next write deletes.
+func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) loaded {
+	var l loaded
+	var heads [replayHeads]*leadState
+	var cur *leadState
+	for i, f := range headFields {
+		raw, ok := fields[f]
+		if !ok {
+			continue
+		}
+		st, err := decodeHead([]byte(raw))
+		if err != nil {
+			return loaded{err: &badStateError{err: fmt.Errorf("field %s: %w", f, err)}}
+		}
+		if st.gen%replayHeads != uint64(i) {
+			continue // not where its generation goes: stray
+		}
+		heads[i] = st
+		if cur == nil || st.gen > cur.gen {
+			cur = st
+		}
+	}
+	if cur != nil {
+		memo := make(map[string]any)
+		if err := resolve(cur, fields, memo); err != nil {
+			return loaded{err: &badStateError{err: err}}
+		}
+		l.cur = cur
+		l.heads[cur.gen%replayHeads] = headRefs{gen: cur.gen, valid: true, refs: refsOf(cur)}
+		pre := needPre(cur)
+		for g := cur.gen - 1; g < cur.gen && g+replayHeads > cur.gen; g-- {
+			h := heads[g%replayHeads]
+			if h == nil || h.gen != g {
+				break
+			}
+			l.heads[g%replayHeads] = headRefs{gen: g, valid: true, refs: refsOf(h)}
+			if pre && resolve(h, fields, memo) == nil {
+				l.pres = append(l.pres, h)
+			} else {
+				pre = false // a replay can only start from an unbroken run of heads
+			}
+		}
+	}
+	for f := range fields {
+		if slices.Contains(headFields[:], f) {
+			if !l.heads[f[1]-'0'].valid { // misplaced, or not in the run of heads before cur
+				l.dropped = append(l.dropped, f)
+			}
+			continue
+		}
+		if !l.references(f) {
+			l.dropped = append(l.dropped, f)
+		}
+	}
+	return l
+}
+
+// references reports whether any of the heads refers to field f.
+func (l *loaded) references(f string) bool {
+	if len(f) < 2 {
+		return false
+	}
+	var seq, n uint64
+	var err error
+	switch f[0] {
+	case 's':
+		seq, err = strconv.ParseUint(f[1:], 10, 64)
+	case 'p':
+		a, b, ok := strings.Cut(f[1:], ".")
+		seq, err = strconv.ParseUint(a, 10, 64)
+		var err2 error
+		n, err2 = strconv.ParseUint(b, 10, 64)
+		if !ok || err2 != nil {
+			return false
+		}
+	default:
+		return false
+	}
+	if err != nil {
+		return false
+	}
+	for _, h := range l.heads {
+		if !h.valid {
+			continue
+		}
+		for _, r := range h.refs {
+			if r.seq == seq && (f[0] == 's' || (n >= r.from && n < r.to)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ids reserves n new lead ids in one round trip and returns the first.
+// Ids are 1, 2, ... from one counter: unique, and far below 2^53.
+// Numbers reserved by a batch that then fails are skipped (never given to
+// two leads, and a lead's id, once written, is never replaced).
+func (s *store) ids(ctx context.Context, n int) (int64, error) {
+	last, err := s.rdb.IncrBy(ctx, s.counterKey, int64(n)).Result()
+	s.m.roundTrips[opIDs].Inc()
+	if err != nil {
+		return 0, fmt.Errorf("%w: reserving %d lead ids: %w", ErrRedis, n, err)
+	}
+	return last - int64(n) + 1, nil
+}
+
+// write stores the changes of the batch's dirty entries in one pipelined
+// round trip. Per lead it is one HSET of the new head (into the slot of
+// the oldest of the four heads), the genesis head of a new lead, and the
+// new session and pageview fields (atomic: the state moves from one
+// consistent version to the next), then an HDEL of the fields no
+// remaining head refers to, and a PEXPIRE of lead_ttl. The PEXPIRE is
+// left out when this process set it less than lead_ttl/100 ago (a lead
+// then expires between 99% and 100% of lead_ttl after its last change),
+// which halves the commands of a busy lead's writes.
+func (s *store) write(ctx context.Context, es []*entry, w *work, now time.Time) error {
+	pipe := s.rdb.Pipeline()
+	for _, e := range es {
+		st := e.st
+		st.gen++
+		args := w.args[:0]
+		at := len(w.arena)
+		w.arena = appendHead(w.arena, st)
+		args = append(args, headField(st.gen), w.arena[at:len(w.arena):len(w.arena)])
+		if e.isNew {
+			at = len(w.arena)
+			w.arena = appendHead(w.arena, genesis(st.id, st.partition))
+			args = append(args, headField(0), w.arena[at:len(w.arena):len(w.arena)])
+		}
+		for _, ss := range st.sessions {
+			if !ss.metaWritten {
+				at = len(w.arena)
+				w.arena = appendMeta(w.arena, ss.meta)
+				args = append(args, metaField(ss.seq), w.arena[at:len(w.arena):len(w.arena)])
+			}
+			first := ss.pvTotal - uint64(len(ss.pvs))
+			for n := max(ss.pvWritten, first); n < ss.pvTotal; n++ {
+				at = len(w.arena)
+				w.arena = appendPageview(w.arena, ss.pvs[n-first])
+				args = append(args, pageviewField(ss.seq, n), w.arena[at:len(w.arena):len(w.arena)])
+			}
+		}
+		pipe.HSet(ctx, e.rkey, args...)
+		// Stray head fields found at load may be the ones written now.
+		e.dropped = slices.DeleteFunc(e.dropped, func(f string) bool {
+			return f == headField(st.gen) || (e.isNew && f == headField(0))
+		})
+		e.dropped = overwrittenFields(e.dropped, e, st)
+		if len(e.dropped) > 0 {
+			pipe.HDel(ctx, e.rkey, e.dropped...)
+		}
+		e.ttlKept = !e.ttlSet.IsZero() && now.Sub(e.ttlSet) <= s.ttl/100
+		if !e.ttlKept {
+			pipe.PExpire(ctx, e.rkey, s.ttl)
+		}
+		w.args = args[:0]
+	}
+	_, err := pipe.Exec(ctx)
+	s.m.roundTrips[opWrite].Inc()
+	if err != nil {
+		return fmt.Errorf("%w: writing %d leads: %w", ErrRedis, len(es), err)
+	}
+	return nil
+}
+
+// genesis is the state of a lead before its first hit: the pre-image
+// of that hit's replay.
+func genesis(id int64, partition int32) *leadState {
+	return &leadState{id: id, partition: partition, lastOffset: -1}
+}
+
+// headRefs are the field references of one stored head.
+type headRefs struct {
+	gen   uint64
+	valid bool
+	refs  []sessRef
+}
+
+// written updates e's bookkeeping after its write succeeded.
+func written(e *entry, now time.Time) {
+	st := e.st
+	if e.isNew {
+		e.heads[0] = headRefs{gen: 0, valid: true}
+	}
+	h := &e.heads[st.gen%replayHeads]
+	h.gen, h.valid, h.refs = st.gen, true, h.refs[:0]
+	for _, ss := range st.sessions {
+		ss.metaWritten = true
+		ss.pvWritten = ss.pvTotal
+		h.refs = append(h.refs, sessRef{seq: ss.seq, from: ss.pvTotal - uint64(len(ss.pvs)), to: ss.pvTotal})
+	}
+	e.dropped = e.dropped[:0]
+	e.isNew = false
+	e.synced = now
+	if !e.ttlKept {
+		e.ttlSet = now
+	}
+}
+
+// refsOf returns the field references of a head.
+func refsOf(st *leadState) []sessRef {
+	refs := make([]sessRef, 0, len(st.sessions))
+	for _, ss := range st.sessions {
+		refs = append(refs, sessRef{seq: ss.seq, from: ss.pvTotal - uint64(len(ss.pvs)), to: ss.pvTotal})
+	}
+	return refs
+}
+
+// overwrittenFields appends the fields that only the head the write of
+// st (generation st.gen) overwrites refers to: sessions no newer head
+// keeps, and pageviews below every newer head's window. A session's
+// window only moves forward, and session and pageview numbers are never
+// reused, so a field dropped never comes back.
+func overwrittenFields(dst []string, e *entry, st *leadState) []string {
+	g := st.gen
+	old := &e.heads[g%replayHeads]
+	if !old.valid || old.gen+replayHeads != g {
+		return dst
+	}
+	for _, r := range old.refs {
+		found, minFrom := false, r.to
+		note := func(seq, from uint64) {
+			if seq == r.seq {
+				found, minFrom = true, min(minFrom, from)
+			}
+		}
+		for i := range e.heads {
+			if h := &e.heads[i]; h.valid && h.gen > old.gen && h.gen < g {
+				for _, o := range h.refs {
+					note(o.seq, o.from)
+				}
+			}
+		}
+		for _, ss := range st.sessions {
+			note(ss.seq, ss.pvTotal-uint64(len(ss.pvs)))
+		}
+		if !found {
+			dst = append(dst, metaField(r.seq))
+		}
+		for n := r.from; n < min(r.to, minFrom); n++ {
+			dst = append(dst, pageviewField(r.seq, n))
+		}
+	}
+	return dst
+}
