@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +21,8 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	kafkaAddr := fs.String("kafka-addr", "127.0.0.1:9092", "where the embedded Kafka broker listens (producers write to it here)")
 	redisAddr := fs.String("redis-addr", "", "use this Redis instead of the embedded one")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "admin API, /healthz, /readyz and /metrics")
+	demo := fs.Bool("demo", false, "also create a demo workspace whose webhook points at a built-in receiver, send realistic traffic, and show a live view")
+	rate := fs.Float64("rate", 20, "with --demo: raw events per second")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -33,6 +37,16 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.HTTP.Addr = *httpAddr
 	if tok := os.Getenv("LEADFLOW_ADMIN_TOKEN"); tok != "" {
 		cfg.Admin.Token = tok
+	}
+	// The embedded broker forgets everything at exit, so a key made now
+	// seals webhook secrets for exactly as long as they exist.
+	if cfg.SecretKey = os.Getenv("LEADFLOW_SECRET_KEY"); cfg.SecretKey == "" {
+		var key [32]byte
+		_, _ = rand.Read(key[:])
+		cfg.SecretKey = base64.StdEncoding.EncodeToString(key[:])
+	}
+	if *demo {
+		cfg.Log.Level = "warn" // the live view is the output
 	}
 	log, err := newLogger(cfg.Log, stderr)
 	if err != nil {
@@ -50,11 +64,24 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, `leadflow dev %s
   kafka     %s (embedded; produce raw events to topic %s)
   redis     %s (%s)
-  http      http://%s  (/readyz, /metrics, admin API with token %q)
+  http      http://%s  (/readyz, /metrics; admin API under /v1 with token %q)
+  example   curl -s -H 'Authorization: Bearer %s' http://%s/v1/workspaces/ws_demo/webhooks
 Ctrl-C stops it.
-`, version, infra.KafkaAddr, sys.Topics().Raw, infra.RedisAddr, redisNote, *httpAddr, cfg.Admin.Token)
+`, version, infra.KafkaAddr, sys.Topics().Raw, infra.RedisAddr, redisNote, *httpAddr, cfg.Admin.Token, cfg.Admin.Token, *httpAddr)
 	log.Info("leadflow dev starting")
-	err = sys.Run(ctx)
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	demoDone := make(chan error, 1)
+	if *demo {
+		go func() { demoDone <- runDemo(runCtx, sys, cfg, *rate, stdout) }()
+	} else {
+		close(demoDone)
+	}
+	err = sys.Run(runCtx)
+	stop()
+	if derr := <-demoDone; derr != nil && err == nil {
+		err = derr
+	}
 	log.Info("leadflow dev stopped", zap.Error(err))
 	return err
 }

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/leadflow/leadflow/bench"
 	"github.com/leadflow/leadflow/configs"
 )
 
@@ -23,10 +24,11 @@ const usage = `leadflow: website visitors in, signed webhooks out.
 Usage: leadflow COMMAND [flags]
 
 Commands:
-  dev       the whole system in one process on an embedded Kafka and Redis
+  dev       the whole system in one process on an embedded Kafka and Redis (--demo: with traffic and a live view)
   run       production: stages against the Kafka and Redis of --config
   sink      a webhook receiver that verifies signatures and counts what arrives
   replay    re-queue dead-lettered deliveries (--from dlq [--webhook ID])
+  bench     load benchmark: throughput, end-to-end latency, correctness, with a report
   datagen   write the sample data set (IP database, companies, contacts)
   version   version and build info
 
@@ -42,6 +44,7 @@ type command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func commands() map[string]command {
 	return map[string]command{
+		"bench":   bench.Main,
 		"datagen": datagenCmd,
 		"dev":     devCmd,
 		"replay":  replayCmd,

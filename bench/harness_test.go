@@ -1,0 +1,123 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/leadflow/leadflow/bench/report"
+	"github.com/leadflow/leadflow/bench/traffic"
+	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/pipeline/kafkatest"
+)
+
+// TestRunAgainstFakePipeline runs the whole harness in external mode
+// against a fake pipeline: setup through the admin API, produce, receive
+// signed webhooks over HTTP, check correctness, measure latency, write the
+// report.
+func TestRunAgainstFakePipeline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the harness for several seconds")
+	}
+	brokers := kafkatest.Brokers(t)
+	prefix := kafkatest.Prefix(t)
+	topics := pipeline.NewTopics(prefix)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	tc := pipeline.DefaultTopicsConfig()
+	tc.Partitions, tc.ReplicationFactor = 3, 1
+	if err := pipeline.EnsureTopics(context.Background(), kadm.NewClient(cl), tc, topics.Specs()); err != nil {
+		t.Fatal(err)
+	}
+	fake := newFakePipeline(t, testData(t), brokers, topics.Raw)
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := Run(ctx, Options{
+		Scenario: "fake", External: true, Brokers: brokers, HTTPAddr: strings.TrimPrefix(fake.srv.URL, "http://"),
+		AdminToken: fake.token, TopicPrefix: prefix, DataDir: testDataDir(t),
+		Rate: 400, Duration: 2 * time.Second, Warmup: time.Second, DrainTimeout: 10 * time.Second, SettleTime: 100 * time.Millisecond,
+		Traffic:                 traffic.Config{Seed: 3, Workspaces: 2, MalformedShare: 0.01},
+		AutomationsPerWorkspace: 4, SlowShare: 0.25, SlowDelay: 20 * time.Millisecond, FailingShare: 0.25,
+		Out: out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Correctness
+	if !c.Checked || !c.Pass || c.Total.Expected == 0 || c.Total.Unexpected != 0 {
+		t.Fatalf("correctness %+v", c)
+	}
+	for _, class := range []string{"healthy", "slow"} {
+		if k := c.ByEndpoint[class]; k.Expected == 0 || k.Missing != 0 || k.Delivered != k.Expected {
+			t.Fatalf("%s endpoints: %+v", class, k)
+		}
+	}
+	if k := c.ByEndpoint["failing"]; k.Expected == 0 || k.Delivered != 0 {
+		t.Fatalf("failing endpoints (always 500, the fake does not retry): %+v", k)
+	}
+	if res.Deliveries.Failed == 0 || res.Deliveries.Rejected != 0 {
+		t.Fatalf("deliveries %+v", res.Deliveries)
+	}
+	if res.Latency.Count == 0 || res.Latency.P99Ms <= 0 || res.Latency.P99Ms > 5000 {
+		t.Fatalf("latency %+v", res.Latency)
+	}
+	if len(res.Stages) != 1 || res.Stages[0].Name != "enrich" || res.Stages[0].In == 0 {
+		t.Fatalf("stages %+v", res.Stages)
+	}
+	if res.Produced.Events < 800 || res.Produced.ByKind["company"] == 0 || res.Produced.ByKind["malformed"] == 0 {
+		t.Fatalf("produced %+v", res.Produced)
+	}
+	if len(res.Timeline) < 3 {
+		t.Fatalf("timeline has %d samples", len(res.Timeline))
+	}
+	back, err := report.ReadResult(filepath.Join(out, report.ResultFile))
+	if err != nil || back.Correctness.Total != c.Total {
+		t.Fatalf("result.json: %v %+v", err, back)
+	}
+	for _, f := range []string{report.HTMLFile, report.SummaryFile} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	t.Logf("verdict %+v; p99 %.0fms; %d expected", res.Verdict, res.Latency.P99Ms, c.Total.Expected)
+}
+
+// TestRunEmbeddedSmoke runs the harness with the pipeline in process on
+// the embedded Kafka and Redis at a tiny rate. It asserts only what holds
+// whichever stages exist yet: events were produced and the report written.
+func TestRunEmbeddedSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole pipeline")
+	}
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := Run(ctx, Options{Scenario: "smoke", DataDir: testDataDir(t), Rate: 200, Duration: 2 * time.Second, Warmup: time.Second,
+		DrainTimeout: 10 * time.Second, SettleTime: 200 * time.Millisecond, Traffic: traffic.Config{Workspaces: 2}, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Mode != "embedded" || res.Produced.Events < 400 || res.Produced.Errors != 0 {
+		t.Fatalf("mode %s produced %+v", res.Mode, res.Produced)
+	}
+	if _, err := report.ReadResult(filepath.Join(out, report.ResultFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, report.HTMLFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "pipeline.log")); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("warnings: %q; correctness: %+v", res.Warnings, res.Correctness.Total)
+}

@@ -1,0 +1,95 @@
+package traffic
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/schemas/sampledata"
+)
+
+// Data is what a Generator needs of a sample data set: the companies with
+// their business networks, and the other networks. Load it once with
+// LoadData and share it; it is read-only.
+type Data struct {
+	// Companies are the companies with at least one business network, in
+	// networks.jsonl order (the guide's Netcontrol and MDX first).
+	Companies []Company
+	// ISP, Hosting and Education are the non-business networks.
+	ISP, Hosting, Education []sampledata.NetworkRecord
+
+	byDomain map[string]int
+}
+
+// Company is a company visitors can come from.
+type Company struct {
+	// Domain is the company's domain, as webhook subjects show it.
+	Domain string
+	// Industry is the company's industry ("" when unknown), for segments.
+	Industry string
+	// Networks are the company's business networks.
+	Networks []sampledata.NetworkRecord
+}
+
+// LoadData reads networks.jsonl and companies.jsonl of a sample data set
+// directory (see sampledata.Ensure).
+func LoadData(dir string) (*Data, error) {
+	nets, err := sampledata.LoadNetworks(filepath.Join(dir, sampledata.NetworksFile))
+	if err != nil {
+		return nil, fmt.Errorf("traffic: %w", err)
+	}
+	industries := map[string]string{}
+	for c, err := range sampledata.ReadCompanies(filepath.Join(dir, sampledata.CompaniesFile)) {
+		if err != nil {
+			return nil, fmt.Errorf("traffic: %w", err)
+		}
+		if c.Industry != nil {
+			industries[c.Domain] = *c.Industry
+		} else {
+			industries[c.Domain] = ""
+		}
+	}
+	return NewData(nets, industries)
+}
+
+// NewData builds Data from network records and an industry per company
+// domain (every business network's domain must be in industries).
+func NewData(nets []sampledata.NetworkRecord, industries map[string]string) (*Data, error) {
+	d := &Data{byDomain: map[string]int{}}
+	for _, n := range nets {
+		switch n.NetworkType {
+		case schemas.NetworkBusiness:
+			ind, ok := industries[n.CompanyDomain]
+			if !ok {
+				return nil, fmt.Errorf("traffic: business network %s: company %q is not in the companies file", n.Network, n.CompanyDomain)
+			}
+			i, ok := d.byDomain[n.CompanyDomain]
+			if !ok {
+				i = len(d.Companies)
+				d.byDomain[n.CompanyDomain] = i
+				d.Companies = append(d.Companies, Company{Domain: n.CompanyDomain, Industry: ind})
+			}
+			d.Companies[i].Networks = append(d.Companies[i].Networks, n)
+		case schemas.NetworkISP:
+			d.ISP = append(d.ISP, n)
+		case schemas.NetworkHosting:
+			d.Hosting = append(d.Hosting, n)
+		case schemas.NetworkEducation:
+			d.Education = append(d.Education, n)
+		}
+	}
+	switch {
+	case len(d.Companies) == 0:
+		return nil, errors.New("traffic: the data set has no business networks")
+	case len(d.ISP) == 0 || len(d.Hosting) == 0 || len(d.Education) == 0:
+		return nil, errors.New("traffic: the data set needs ISP, hosting and education networks")
+	}
+	return d, nil
+}
+
+// CompanyIndex returns the index in Companies of domain.
+func (d *Data) CompanyIndex(domain string) (int, bool) {
+	i, ok := d.byDomain[domain]
+	return i, ok
+}
