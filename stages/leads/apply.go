@@ -1,6 +1,8 @@
 package leads
 
 import (
+	"strings"
+
 	"github.com/leadflow/leadflow/schemas"
 )
 
@@ -101,7 +103,7 @@ func (r *rules) apply(st *leadState, h *hitInfo) result {
 	var s *session
 	if idx < 0 {
 		st.nextSeq++
-		s = &session{seq: st.nextSeq, sessionID: h.SessionID, started: h.ts, lastHit: h.ts, meta: newMeta(&h.Hit)}
+		s = &session{seq: st.nextSeq, sessionID: strings.Clone(h.SessionID), started: h.ts, lastHit: h.ts, meta: newMeta(&h.Hit)}
 		res.kind = kindNewSession
 		if !st.exists() {
 			res.kind = kindNewLead
@@ -124,7 +126,7 @@ func (r *rules) apply(st *leadState, h *hitInfo) result {
 
 	spent := max(h.TimeSpent, 0)
 	if h.Type == schemas.TypePageview {
-		s.pvs = append(s.pvs, &pageview{url: h.URL, host: h.Host, path: h.Path, visitedAt: h.ts})
+		s.pvs = append(s.pvs, newPageview(h))
 		s.spent = append(s.spent, spent)
 		s.pvTotal++
 		if n := len(s.pvs) - r.maxPageviews; n > 0 {
@@ -188,6 +190,26 @@ func (r *rules) trimSessions(st *leadState) {
 	st.sessions = keep
 }
 
+// The strings of a decoded hit point into its record's copy (scanHit);
+// what the state keeps is cloned, so that it does not pin the record.
+
+// newPageview makes the pageview of h. Its host and path are usually
+// parts of its URL and then share its memory.
+func newPageview(h *hitInfo) *pageview {
+	pv := &pageview{url: strings.Clone(h.URL), visitedAt: h.ts}
+	pv.host = substringOf(pv.url, h.Host)
+	pv.path = substringOf(pv.url, h.Path)
+	return pv
+}
+
+// substringOf returns s from within in if it is part of it, else a clone.
+func substringOf(in, s string) string {
+	if i := strings.Index(in, s); i >= 0 {
+		return in[i : i+len(s)]
+	}
+	return strings.Clone(s)
+}
+
 // newMeta takes a new session's facts from its first hit.
 func newMeta(h *schemas.Hit) *sessionMeta {
 	m := &sessionMeta{
@@ -196,20 +218,40 @@ func newMeta(h *schemas.Hit) *sessionMeta {
 		device:  optional(h.DeviceType),
 		os:      optional(h.OperatingSystem),
 		utm: schemas.SessionFacts{
-			UTMSource: h.UTMSource, UTMMedium: h.UTMMedium, UTMCampaign: h.UTMCampaign,
-			UTMTerm: h.UTMTerm, UTMContent: h.UTMContent,
+			UTMSource: strings.Clone(h.UTMSource), UTMMedium: strings.Clone(h.UTMMedium),
+			UTMCampaign: strings.Clone(h.UTMCampaign), UTMTerm: strings.Clone(h.UTMTerm),
+			UTMContent: strings.Clone(h.UTMContent),
 		},
 	}
-	if h.Location != nil {
-		m.loc = *h.Location
+	if l := h.Location; l != nil { // not pointers into the hit's location (it holds the record)
+		m.loc = schemas.Location{City: clonePtr(l.City), CountryCode: clonePtr(l.CountryCode),
+			Region: clonePtr(l.Region), Latitude: copyPtr(l.Latitude), Longitude: copyPtr(l.Longitude)}
 	}
 	return m
 }
 
-// optional is nil for "" (an unknown value, null in the subject).
+// optional is a clone of s, or nil for "" (an unknown value, null in the
+// subject).
 func optional(s string) *string {
 	if s == "" {
 		return nil
 	}
-	return &s
+	c := strings.Clone(s)
+	return &c
+}
+
+func copyPtr(p *float64) *float64 {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
+}
+
+func clonePtr(p *string) *string {
+	if p == nil {
+		return nil
+	}
+	c := strings.Clone(*p)
+	return &c
 }

@@ -22,11 +22,13 @@
 // # Performance
 //
 // The partition's owner caches lead states in memory (bounded by
-// cache_size, per partition, dropped on revoke). A batch costs at most
-// three Redis round trips, all pipelined: read the cache misses, reserve
-// ids for new leads (only if there are any), write the changed leads.
-// A write sends only what changed: the small binary head and the new
-// session and pageview fields (see codec.go).
+// cache_size, shared by its partitions, dropped on revoke). A batch costs
+// at most three Redis round trips, all pipelined: read the cache misses,
+// reserve ids for new leads (only if there are any), write the changed
+// leads. A write sends only what changed: the small binary head and the
+// new session and pageview fields (see codec.go). Hits are decoded by a
+// one-allocation scanner (hitscan.go) and subjects are encoded from
+// cached fragments made by the schemas encoders (change.go).
 //
 // # Idempotency
 //
@@ -38,7 +40,11 @@
 //     the partition and offset of its last processed record. A record at
 //     or below it is not applied again (nothing is double counted) but
 //     its change is emitted again, because it may never have been
-//     produced; see replay.go for how the same change is rebuilt.
+//     produced. The lead keeps its previous three heads, so the change is
+//     rebuilt exactly (same kind, session key, subject, stats) when the
+//     lead's replayed records span at most its last three writes; older
+//     ones are re-emitted with their kind and session key and the
+//     latest subject (see replay.go).
 //   - Lead ids come from one INCRBY counter and are stored in the lead's
 //     state by the write of its first hit: a lead never gets a second id.
 //     A batch that fails after reserving ids leaves a gap in the numbers.

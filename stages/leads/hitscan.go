@@ -13,7 +13,8 @@ import (
 
 // scanHit decodes the JSON of a schemas.Hit into h, as Hit.UnmarshalJSON
 // does (unknown keys are skipped, null leaves a field empty, the last of
-// repeated keys wins) but with one allocation: every string is a
+// repeated keys wins; keys match exactly, as Hit.AppendJSON writes them,
+// not case-insensitively) but with one allocation: every string is a
 // substring of one copy of the input, unless it has escapes. Strings the
 // stage keeps beyond the batch (pageviews, session facts) are cloned by
 // apply, so a kept value never pins a whole record.
@@ -180,11 +181,11 @@ func (s *hitScanner) member(key string, h *schemas.Hit) error {
 			h.Location = nil
 			return nil
 		}
-		loc := &schemas.Location{}
-		if err := s.location(loc); err != nil {
+		box := &locationBox{}
+		if err := s.location(box); err != nil {
 			return err
 		}
-		h.Location = loc
+		h.Location = &box.loc
 		return nil
 	default:
 		return s.skip()
@@ -200,8 +201,17 @@ func (s *hitScanner) member(key string, h *schemas.Hit) error {
 	return nil
 }
 
-// location decodes a schemas.Location object.
-func (s *hitScanner) location(loc *schemas.Location) error {
+// locationBox holds a Location and what its pointers point to, in one
+// allocation.
+type locationBox struct {
+	loc                   schemas.Location
+	city, country, region string
+	lat, lon              float64
+}
+
+// location decodes a schemas.Location object into box.
+func (s *hitScanner) location(box *locationBox) error {
+	loc := &box.loc
 	if !s.eat('{') {
 		return s.fail("an object")
 	}
@@ -223,15 +233,15 @@ func (s *hitScanner) location(loc *schemas.Location) error {
 		var err error
 		switch key {
 		case "city":
-			loc.City, err = s.nullStr(loc.City)
+			loc.City, err = s.nullStr(&box.city)
 		case "country_code":
-			loc.CountryCode, err = s.nullStr(loc.CountryCode)
+			loc.CountryCode, err = s.nullStr(&box.country)
 		case "region":
-			loc.Region, err = s.nullStr(loc.Region)
+			loc.Region, err = s.nullStr(&box.region)
 		case "latitude":
-			loc.Latitude, err = s.nullFloat(loc.Latitude)
+			loc.Latitude, err = s.nullFloat(&box.lat)
 		case "longitude":
-			loc.Longitude, err = s.nullFloat(loc.Longitude)
+			loc.Longitude, err = s.nullFloat(&box.lon)
 		default:
 			err = s.skip()
 		}
@@ -249,22 +259,23 @@ func (s *hitScanner) location(loc *schemas.Location) error {
 	}
 }
 
-// nullStr decodes a string or null (which leaves old, as decoding into an
-// existing pointer does).
-func (s *hitScanner) nullStr(old *string) (*string, error) {
+// nullStr decodes a string into *dst and returns dst, or nil for null.
+func (s *hitScanner) nullStr(dst *string) (*string, error) {
 	if s.lit("null") {
-		return old, nil
+		return nil, nil
 	}
 	v, ok := s.str()
 	if !ok {
 		return nil, s.fail("a string")
 	}
-	return &v, nil
+	*dst = v
+	return dst, nil
 }
 
-func (s *hitScanner) nullFloat(old *float64) (*float64, error) {
+// nullFloat decodes a number into *dst and returns dst, or nil for null.
+func (s *hitScanner) nullFloat(dst *float64) (*float64, error) {
 	if s.lit("null") {
-		return old, nil
+		return nil, nil
 	}
 	v, ok := s.number()
 	if !ok {
@@ -274,7 +285,8 @@ func (s *hitScanner) nullFloat(old *float64) (*float64, error) {
 	if err != nil {
 		return nil, errors.New("location: " + err.Error())
 	}
-	return &f, nil
+	*dst = f
+	return dst, nil
 }
 
 // number returns the text of a JSON number.
@@ -414,29 +426,39 @@ func hex4(src string, i int) (rune, bool) {
 	return r, true
 }
 
-// skip skips one JSON value without recursion (nesting up to maxDepth).
+// skip skips one JSON value of any shape, without recursion (nesting up
+// to maxDepth).
 func (s *hitScanner) skip() error {
+	var stack [maxDepth]byte // the open containers' closing brackets
 	depth := 0
 	for {
+		// A value.
 		s.ws()
-		switch {
-		case s.pos >= len(s.src):
+		if s.pos >= len(s.src) {
 			return s.fail("a value")
-		case s.src[s.pos] == '{' || s.src[s.pos] == '[':
-			if depth++; depth > maxDepth {
+		}
+		closed := true
+		switch c := s.src[s.pos]; {
+		case c == '{' || c == '[':
+			if depth == maxDepth {
 				return s.fail("less nesting")
 			}
 			s.pos++
+			stack[depth] = ']'
+			if c == '{' {
+				stack[depth] = '}'
+			}
+			depth++
 			s.ws()
-			if s.eat('}') || s.eat(']') {
+			if s.eat(stack[depth-1]) {
 				depth--
-				break
+			} else {
+				closed = false
+				if c == '{' && !s.key() {
+					return s.fail("a key")
+				}
 			}
-			if s.src[s.pos-1] == '{' || (s.pos < len(s.src) && s.src[s.pos] == '"' && s.inObject()) {
-				continue
-			}
-			continue
-		case s.src[s.pos] == '"':
+		case c == '"':
 			if _, ok := s.str(); !ok {
 				return s.fail("a string")
 			}
@@ -446,27 +468,35 @@ func (s *hitScanner) skip() error {
 				return s.fail("a value")
 			}
 		}
-		// After a value: inside a container, ':' (it was a key) or ','
-		// go on, a closing bracket ends the container.
+		if !closed {
+			continue // the container's first value
+		}
+		// After a value: the next one of its container, or its end.
 		for {
-			s.ws()
 			if depth == 0 {
 				return nil
 			}
-			if s.eat(':') || s.eat(',') {
+			s.ws()
+			if s.eat(',') {
+				if stack[depth-1] == '}' && !s.key() {
+					return s.fail("a key")
+				}
 				break
 			}
-			if s.eat('}') || s.eat(']') {
-				depth--
-				continue
+			if !s.eat(stack[depth-1]) {
+				return s.fail("',' or a closing bracket")
 			}
-			return s.fail("',' or a closing bracket")
+			depth--
 		}
 	}
 }
 
-// inObject is a placeholder kept simple: skip does not check that keys and
-// values alternate, only that the input is made of JSON tokens with
-// balanced brackets. Hit.UnmarshalJSON rejects more; the hits topic is
-// written by the enrich stage, so only its own fields matter.
-func (s *hitScanner) inObject() bool { return true }
+// key reads an object key and its ':'.
+func (s *hitScanner) key() bool {
+	s.ws()
+	if _, ok := s.str(); !ok {
+		return false
+	}
+	s.ws()
+	return s.eat(':')
+}

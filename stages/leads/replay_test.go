@@ -315,7 +315,7 @@ func TestFailedWriteLeavesNoTraceAndTheRetryCountsOnce(t *testing.T) {
 	}
 }
 
-func TestRedisDownFailsTheBatchUntilItIsBack(t *testing.T) {
+func TestRedisDownFailsTheBatch(t *testing.T) {
 	f := newFixture(t, testStageConfig())
 	// A client on a port nobody listens on.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -176,7 +176,7 @@ func (e *badHitError) Reason() string { return "bad_hit" }
 
 // decodeHit decodes rec into h and checks it.
 func decodeHit(rec *kgo.Record, h *hitInfo) error {
-	if err := h.Hit.UnmarshalJSON(rec.Value); err != nil {
+	if err := scanHit(rec.Value, &h.Hit); err != nil {
 		return &badHitError{msg: "does not decode: " + err.Error()}
 	}
 	var missing string
@@ -211,7 +211,8 @@ func decodeHit(rec *kgo.Record, h *hitInfo) error {
 
 // newEntry returns the cache entry of the lead of h, not loaded yet.
 func (s *Stage) newEntry(h *hitInfo, key []byte) *entry {
-	e := &entry{key: string(key), ws: h.WorkspaceID, domain: h.CompanyDomain}
+	e := &entry{key: string(key)} // decodeHit checked it is ws|domain
+	e.ws, e.domain = e.key[:len(h.WorkspaceID)], e.key[len(h.WorkspaceID)+1:]
 	e.keyB = []byte(e.key)
 	e.rkey = s.store.redisKey(e.key)
 	co, ok := s.comps.Company(e.domain)
