@@ -129,6 +129,11 @@ type RuntimeConfig struct {
 	ProducerMaxBufferedRecords int `yaml:"producer_max_buffered_records"`
 	// SessionTimeout is the consumer group session timeout. Default 45s.
 	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// RebalanceTimeout is how long a rebalance waits for every member to
+	// rejoin. A member that crashed holds up the rebalance this long (then
+	// it is dropped), so it bounds how fast a restarted or surviving
+	// process takes over a crashed one's partitions. Default 60s.
+	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
 }
 
 // DefaultRuntimeConfig returns the runtime defaults documented on RuntimeConfig.
@@ -148,6 +153,7 @@ func DefaultRuntimeConfig() RuntimeConfig {
 		ProducerLinger:             2 * time.Millisecond,
 		ProducerMaxBufferedRecords: 50000,
 		SessionTimeout:             45 * time.Second,
+		RebalanceTimeout:           time.Minute,
 	}
 }
 
@@ -183,6 +189,7 @@ func (c RuntimeConfig) Validate(section string) error {
 		DurationLimit("producer_linger", c.ProducerLinger, 0, 10*time.Second),
 		IntLimit("producer_max_buffered_records", c.ProducerMaxBufferedRecords, 1, 10000000),
 		DurationLimit("session_timeout", c.SessionTimeout, 6*time.Second, 30*time.Minute),
+		DurationLimit("rebalance_timeout", c.RebalanceTimeout, time.Second, 30*time.Minute),
 	)
 }
 

@@ -143,10 +143,29 @@ func TestPipelineKilledRepeatedlyDeliversEverything(t *testing.T) {
 	}
 	final := start()
 	defer func() { _ = final.Process.Signal(syscall.SIGINT); _ = final.Wait() }()
-	kafkatest.Eventually(t, 120*time.Second, "every lead and session delivered at least once", func() bool {
+	deadline := time.Now().Add(120 * time.Second)
+	for {
 		leads, sessions := distinctSubjects(t, rc)
-		return len(leads) >= len(wantLeads) && sessions >= wantSessions
-	})
+		if len(leads) >= len(wantLeads) && sessions >= wantSessions {
+			break
+		}
+		if time.Now().After(deadline) {
+			var missing []string
+			for d := range wantLeads {
+				if !leads[d] {
+					missing = append(missing, d)
+				}
+			}
+			for _, d := range missing {
+				t.Logf("%s: raw %d, hits %d, lead changes %d, deliveries %d", d,
+					countContaining(t, brokers, topics.Raw, d), countContaining(t, brokers, topics.Hits, d),
+					countContaining(t, brokers, topics.LeadChanges, d), countContaining(t, brokers, topics.Deliveries, d))
+			}
+			t.Fatalf("after 120s: new_lead for %d of %d leads (missing %v), new_session for %d of %d sessions",
+				len(leads), len(wantLeads), missing, sessions, wantSessions)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	leads, _ := distinctSubjects(t, rc)
 	for d := range wantLeads {
 		if !leads[d] {
@@ -190,8 +209,9 @@ func childConfig(brokers []string, redisAddr, prefix string) configs.Config {
 	cfg.Stages.Deliver.Linger = 100 * time.Millisecond
 	for _, rt := range []*pipeline.RuntimeConfig{&cfg.Stages.Enrich.Runtime, &cfg.Stages.Leads.Runtime, &cfg.Stages.Evaluate.Runtime, &cfg.Stages.Deliver.Runtime} {
 		rt.CommitInterval = 100 * time.Millisecond
-		rt.SessionTimeout = 6 * time.Second // a killed member leaves the group quickly
-		rt.MaxBatchRecords = 20             // many batches, so kills land mid-run
+		rt.SessionTimeout = 6 * time.Second   // a killed member leaves the group quickly
+		rt.RebalanceTimeout = 5 * time.Second // and does not hold up rebalances for long
+		rt.MaxBatchRecords = 20               // many batches, so kills land mid-run
 	}
 	return cfg
 }
@@ -213,7 +233,11 @@ func ensureTopics(t *testing.T, cfg configs.Config, topics pipeline.Topics) {
 // pipelineChild is the child process: every stage, until killed.
 func pipelineChild(t *testing.T) {
 	cfg := childConfig(strings.Split(os.Getenv("CHILD_BROKERS"), ","), os.Getenv("CHILD_REDIS"), os.Getenv("CHILD_PREFIX"))
-	sys, err := system.New(context.Background(), system.Options{Config: cfg, Dev: true, CacheDir: os.Getenv("CHILD_CACHE"), Logger: zap.NewNop()})
+	log := zap.NewNop()
+	if os.Getenv("CHILD_LOG") != "" {
+		log, _ = zap.NewDevelopment(zap.IncreaseLevel(zap.InfoLevel))
+	}
+	sys, err := system.New(context.Background(), system.Options{Config: cfg, Dev: true, CacheDir: os.Getenv("CHILD_CACHE"), Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,4 +246,24 @@ func pipelineChild(t *testing.T) {
 	if err := sys.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// countContaining counts the records of topic whose key or value contains s.
+func countContaining(t *testing.T, brokers []string, topic, s string) int {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	n := 0
+	for ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if strings.Contains(string(r.Key), s) || strings.Contains(string(r.Value), s) {
+				n++
+			}
+		})
+	}
+	return n
 }
