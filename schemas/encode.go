@@ -16,6 +16,11 @@ const hexDigits = "0123456789abcdef"
 // string as it is.
 func safeASCII(b byte) bool { return b >= 0x20 && b != '"' && b != '\\' }
 
+// AppendString appends s as a quoted JSON string exactly as every encoder
+// of this package writes strings (no HTML escaping). Other encoders of
+// leadflow's wire formats use it so that their bytes agree.
+func AppendString(dst []byte, s string) []byte { return appendString(dst, s) }
+
 // appendString appends s as a quoted JSON string. Invalid UTF-8 becomes
 // U+FFFD, and U+2028/U+2029 are escaped (as encoding/json does) so the output
 // is also safe to embed in JavaScript.

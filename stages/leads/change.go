@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/leadflow/leadflow/schemas"
 )
@@ -40,13 +39,13 @@ func (c *changeEncoder) encode(e *entry, st *leadState, first *session, kind uin
 	b = append(b, `{"kind":"`...)
 	b = append(b, kindName[kind]...)
 	b = append(b, `","workspace_id":`...)
-	b = appendJSONString(b, e.ws)
+	b = schemas.AppendString(b, e.ws)
 	b = append(b, `,"lead_key":`...)
-	b = appendJSONString(b, e.key)
+	b = schemas.AppendString(b, e.key)
 	b = append(b, `,"session_key":"`...)
 	b = appendSessionKey(b, st.id, first.seq)
 	b = append(b, `","event_id":`...)
-	b = appendJSONString(b, h.EventID)
+	b = schemas.AppendString(b, h.EventID)
 	b = append(b, `,"event_time":"`...)
 	b = h.Timestamp.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","stats":{"sessions":`...)
@@ -69,7 +68,7 @@ func (c *changeEncoder) encode(e *entry, st *leadState, first *session, kind uin
 			b = append(b, ',')
 		}
 		b = append(b, f.k...)
-		b = appendJSONString(b, f.v)
+		b = schemas.AppendString(b, f.v)
 		comma = true
 	}
 	b = append(b, `},"lead":`...)
@@ -207,52 +206,4 @@ func appendSessionKey(b []byte, id int64, seq uint64) []byte {
 // sessionKey is appendSessionKey as a string.
 func sessionKey(id int64, seq uint64) string { return string(appendSessionKey(nil, id, seq)) }
 
-const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string the way the schemas
-// encoders do: no HTML escaping, invalid UTF-8 as U+FFFD, U+2028/U+2029
-// escaped.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			if r == utf8.RuneError {
-				dst = append(dst, `\ufffd`...)
-			} else {
-				dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			}
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
