@@ -205,5 +205,3 @@ func appendSessionKey(b []byte, id int64, seq uint64) []byte {
 
 // sessionKey is appendSessionKey as a string.
 func sessionKey(id int64, seq uint64) string { return string(appendSessionKey(nil, id, seq)) }
-
-
