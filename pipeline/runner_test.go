@@ -54,13 +54,8 @@ func (s *copyStage) Process(ctx context.Context, b *pipeline.Batch) error {
 }
 
 func testConfig() pipeline.RuntimeConfig {
-	c := pipeline.DefaultRuntimeConfig()
-	c.CommitInterval = 50 * time.Millisecond
-	c.RevokeTimeout = 2 * time.Second
-	c.RetryBackoff = 10 * time.Millisecond
+	c := kafkatest.RuntimeConfig()
 	c.RetryBackoffMax = 50 * time.Millisecond
-	c.FetchMaxWait = 50 * time.Millisecond
-	c.SessionTimeout = 10 * time.Second
 	return c
 }
 

@@ -162,3 +162,18 @@ func Eventually(t testing.TB, timeout time.Duration, msg string, cond func() boo
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// RuntimeConfig is the runtime configuration for tests: frequent commits,
+// short backoffs and fetch waits, and group timeouts short enough that a
+// killed member is replaced within seconds.
+func RuntimeConfig() pipeline.RuntimeConfig {
+	c := pipeline.DefaultRuntimeConfig()
+	c.CommitInterval = 50 * time.Millisecond
+	c.RevokeTimeout = 2 * time.Second
+	c.RetryBackoff = 10 * time.Millisecond
+	c.RetryBackoffMax = 100 * time.Millisecond
+	c.FetchMaxWait = 50 * time.Millisecond
+	c.SessionTimeout = 10 * time.Second
+	c.RebalanceTimeout = 10 * time.Second
+	return c
+}

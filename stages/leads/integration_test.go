@@ -95,16 +95,7 @@ func (tr *traffic) records(topic string) []*kgo.Record {
 	return recs
 }
 
-func runtimeForTests() pipeline.RuntimeConfig {
-	c := pipeline.DefaultRuntimeConfig()
-	c.CommitInterval = 50 * time.Millisecond
-	c.RevokeTimeout = 2 * time.Second
-	c.RetryBackoff = 10 * time.Millisecond
-	c.RetryBackoffMax = 100 * time.Millisecond
-	c.FetchMaxWait = 50 * time.Millisecond
-	c.SessionTimeout = 10 * time.Second
-	return c
-}
+func runtimeForTests() pipeline.RuntimeConfig { return kafkatest.RuntimeConfig() }
 
 type runningStage struct {
 	r     *pipeline.Runner
