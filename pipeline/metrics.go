@@ -56,5 +56,3 @@ func zapTP(topic string, partition int32) zap.Field {
 	return zap.Dict("partition", zap.String("topic", topic), zap.Int32("id", partition))
 }
 
-func zapInt(k string, v int) zap.Field     { return zap.Int(k, v) }
-func zapInt64(k string, v int64) zap.Field { return zap.Int64(k, v) }

@@ -3,11 +3,11 @@ package pipeline
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
-	"sync"
-
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
 )
 
 // partition is one owned input partition: a queue of fetched records, a
@@ -208,7 +208,7 @@ func (p *partition) setPausedLocked(on bool, why pauseReason) {
 		p.r.metrics.paused.WithLabelValues(p.r.name).Inc()
 		if why == pauseByBounds {
 			p.r.log.Debug("partition paused: in-flight bound reached; raise runtime.partition_max_records / partition_max_bytes if this is frequent",
-				zapTP(p.topic, p.id), zapInt("records", p.records), zapInt64("bytes", p.bytes))
+				zapTP(p.topic, p.id), zap.Int("records", p.records), zap.Int64("bytes", p.bytes))
 			p.r.metrics.boundHits.WithLabelValues(p.r.name, "partition").Inc()
 		}
 	} else {
