@@ -55,4 +55,3 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func zapTP(topic string, partition int32) zap.Field {
 	return zap.Dict("partition", zap.String("topic", topic), zap.Int32("id", partition))
 }
-
