@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -70,26 +69,7 @@ func start(t *testing.T, env *kafkatest.Env, stage pipeline.Stage, cfg pipeline.
 	if log == nil {
 		log = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	}
-	r, err := pipeline.NewRunner(stage, cfg, pipeline.Deps{
-		Logger: log, Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
-		Topics: env.Topics, Kafka: env.Kafka,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, 5*time.Second) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("runner: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
+	r, stop := env.Start(t, stage, cfg, log)
 	return &running{r: r, stop: stop}
 }
 

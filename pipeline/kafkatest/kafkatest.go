@@ -11,14 +11,17 @@ import (
 	"encoding/hex"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
 
 	"github.com/leadflow/leadflow/pipeline"
 )
@@ -176,4 +179,34 @@ func RuntimeConfig() pipeline.RuntimeConfig {
 	c.SessionTimeout = 10 * time.Second
 	c.RebalanceTimeout = 10 * time.Second
 	return c
+}
+
+// Start runs stage with cfg on e's cluster until the returned stop is
+// called or the test ends (stop is idempotent and waits for a clean
+// shutdown). A nil log logs nothing.
+func (e *Env) Start(t testing.TB, stage pipeline.Stage, cfg pipeline.RuntimeConfig, log *zap.Logger) (r *pipeline.Runner, stop func()) {
+	t.Helper()
+	if log == nil {
+		log = zap.NewNop()
+	}
+	r, err := pipeline.NewRunner(stage, cfg, pipeline.Deps{
+		Logger: log, Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Topics: e.Topics, Kafka: e.Kafka,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, 5*time.Second) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("runner %s: %v", stage.Name(), err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return r, stop
 }

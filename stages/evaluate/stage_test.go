@@ -1,7 +1,6 @@
 package evaluate_test
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"sync"
@@ -140,19 +139,9 @@ func (h *harness) run(t *testing.T, group string) (stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	named := &renamed{Stage: st, name: group}
 	cfg := pipeline.DefaultRuntimeConfig()
 	cfg.CommitInterval = 50 * time.Millisecond
-	r, err := pipeline.NewRunner(named, cfg, pipeline.Deps{Logger: d.Logger, Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Topics: h.env.Topics, Kafka: h.env.Kafka})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = r.Run(ctx, 5*time.Second); close(done) }()
-	var once sync.Once
-	stop = func() { once.Do(func() { cancel(); <-done }) }
-	t.Cleanup(stop)
+	_, stop = h.env.Start(t, &renamed{Stage: st, name: group}, cfg, d.Logger)
 	return stop
 }
 

@@ -117,24 +117,7 @@ func startStage(t *testing.T, env *kafkatest.Env, rdb redis.UniversalClient, cfg
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := pipeline.NewRunner(st, cfg.Runtime, pipeline.Deps{Logger: log, Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
-		Topics: env.Topics, Kafka: env.Kafka})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, 5*time.Second) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("runner: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
+	r, stop := env.Start(t, st, cfg.Runtime, log)
 	return &runningStage{r: r, stage: st, stop: stop}
 }
 
