@@ -86,6 +86,10 @@ type TopicsConfig struct {
 	// Create makes every process create the topics it uses at start.
 	// Default true.
 	Create bool `yaml:"create"`
+	// Retention is retention.ms of the (not compacted) topics created at
+	// start. Default 0: the broker's default. `leadflow dev` keeps 15m so
+	// that its in-memory broker does not grow without bound.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // RuntimeConfig tunes how the runtime consumes, batches, bounds and
@@ -245,6 +249,7 @@ func (c TopicsConfig) Validate(section string) error {
 	errs = append(errs, CheckLimits(section,
 		IntLimit("partitions", c.Partitions, 1, 10000),
 		IntLimit("replication_factor", c.ReplicationFactor, -1, 16),
+		DurationLimit("retention", c.Retention, 0, 100*365*24*time.Hour),
 	))
 	return errors.Join(errs...)
 }

@@ -76,6 +76,8 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, cfg TopicsConfig, specs
 		configs := map[string]*string{}
 		if s.Compacted {
 			configs["cleanup.policy"] = ptr("compact")
+		} else if cfg.Retention > 0 {
+			configs["retention.ms"] = ptr(strconv.FormatInt(cfg.Retention.Milliseconds(), 10))
 		}
 		resp, err := adm.CreateTopic(ctx, parts, cfg.ReplicationFactor, configs, s.Name)
 		if err == nil {
