@@ -122,6 +122,15 @@ func (s *Stage) Name() string { return "evaluate" }
 // Inputs is the lead changes topic.
 func (s *Stage) Inputs() []string { return []string{s.d.Topics.LeadChanges} }
 
+// changeHead is the part of a lead change that says which claims it
+// concerns; decoding it skips the subject.
+type changeHead struct {
+	WorkspaceID string `json:"workspace_id"`
+	LeadKey     string `json:"lead_key"`
+	SessionKey  string `json:"session_key"`
+	EventID     string `json:"event_id"`
+}
+
 // badChange is a lead change that cannot be decoded.
 type badChange struct{ err error }
 
@@ -140,38 +149,54 @@ type fire struct {
 // Process evaluates a batch of lead changes: filters in memory, one
 // pipelined round trip for every claim of the batch, then the actions.
 func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
-	changes := make([]schemas.LeadChange, len(b.Records))
 	var fires []fire
-	for i, rec := range b.Records {
-		ch := &changes[i]
-		if err := json.Unmarshal(rec.Value, ch); err != nil {
+	var pending []fire // this record's automations that may still fire
+	for _, rec := range b.Records {
+		// Most changes are of leads and sessions whose automations have
+		// all fired: find that from the change's head alone, and decode
+		// the whole subject only when an automation may still fire.
+		var head changeHead
+		if err := json.Unmarshal(rec.Value, &head); err != nil {
 			b.DeadLetter(rec, &badChange{err})
 			continue
 		}
 		s.metrics.changes.Inc()
-		rs := s.rules.of(ch.WorkspaceID)
+		pending = pending[:0]
+		rs := s.rules.of(head.WorkspaceID)
 		for j := range rs {
 			ru := &rs[j]
 			if ru.never {
 				continue
 			}
-			f := fire{ch: ch, ru: ru, c: claim{owner: ch.EventID}}
+			f := fire{ru: ru, c: claim{owner: head.EventID}}
 			switch ru.auto.Trigger {
 			case control.TriggerNewLead:
-				f.triggerKey, f.c.key, f.c.ttl = ch.LeadKey, s.keys.leadClaim(ch.LeadKey, ru.auto.ID), s.cfg.NewLeadClaimTTL
+				f.triggerKey, f.c.key, f.c.ttl = head.LeadKey, s.keys.leadClaim(head.LeadKey, ru.auto.ID), s.cfg.NewLeadClaimTTL
 			case control.TriggerNewSession:
-				f.triggerKey, f.c.key, f.c.ttl = ch.SessionKey, s.keys.sessionClaim(ch.LeadKey, ru.auto.ID, ch.SessionKey), s.cfg.NewSessionClaimTTL
+				f.triggerKey, f.c.key, f.c.ttl = head.SessionKey, s.keys.sessionClaim(head.LeadKey, ru.auto.ID, head.SessionKey), s.cfg.NewSessionClaimTTL
 			default:
 				continue
 			}
 			// A claim another input made is final; one this input made is
 			// checked again in Redis (a replay must fire again).
-			if owner, ok := s.fired.get(f.c.key); ok && owner != ch.EventID {
+			if owner, ok := s.fired.get(f.c.key); ok && owner != head.EventID {
 				continue
 			}
-			if ru.filter != nil && !ru.filter.Match(ch) {
+			pending = append(pending, f)
+		}
+		if len(pending) == 0 {
+			continue
+		}
+		ch := new(schemas.LeadChange)
+		if err := json.Unmarshal(rec.Value, ch); err != nil {
+			b.DeadLetter(rec, &badChange{err})
+			continue
+		}
+		for _, f := range pending {
+			if f.ru.filter != nil && !f.ru.filter.Match(ch) {
 				continue
 			}
+			f.ch = ch
 			fires = append(fires, f)
 		}
 	}
