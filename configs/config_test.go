@@ -67,6 +67,10 @@ func TestDevConfigIsValidOnceBrokersAndRedisAreSet(t *testing.T) {
 	if cfg.Log.Format != "console" || cfg.Topics.Partitions != 4 {
 		t.Fatalf("dev.yaml not applied: %+v", cfg)
 	}
+	// A partial runtime block overrides only what it names.
+	if rt := cfg.Stages.Leads.Runtime; rt.ProducerCompression != "none" || rt.MaxBatchRecords != 500 {
+		t.Fatalf("dev leads runtime = %+v; want compression none and the default batch size", rt)
+	}
 }
 
 func TestUnknownKeyIsAnErrorNamingFileAndLine(t *testing.T) {
@@ -116,6 +120,7 @@ func TestValidateNamesEveryBadField(t *testing.T) {
 	cfg.Redis.Addr = "r:1"
 	cfg.Stages.Enrich.Runtime.MaxBatchRecords = 0
 	cfg.Log.Level = "loud"
+	cfg.Stages.Deliver.Runtime.ProducerCompression = "brotli"
 	err := cfg.Validate()
 	for _, want := range []string{
 		"kafka.brokers[0]", "stages.enrich.runtime.max_batch_records: 0 is out of range: must be between 1 and 100000", "log.level",

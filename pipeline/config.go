@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // KafkaConfig is how every stage reaches the Kafka cluster.
@@ -131,6 +133,11 @@ type RuntimeConfig struct {
 	// ProducerMaxBufferedRecords bounds records waiting to be produced;
 	// Emit blocks above it (backpressure). Default 50000.
 	ProducerMaxBufferedRecords int `yaml:"producer_max_buffered_records"`
+	// ProducerCompression compresses produced batches: "snappy", "lz4",
+	// "zstd", "gzip" or "none". Default "snappy". `leadflow dev` uses
+	// "none": its broker is in the same process, so compressing only
+	// costs CPU.
+	ProducerCompression string `yaml:"producer_compression"`
 	// SessionTimeout is the consumer group session timeout. Default 45s.
 	SessionTimeout time.Duration `yaml:"session_timeout"`
 	// RebalanceTimeout is how long a rebalance waits for every member to
@@ -156,6 +163,7 @@ func DefaultRuntimeConfig() RuntimeConfig {
 		FetchMaxWait:               100 * time.Millisecond,
 		ProducerLinger:             2 * time.Millisecond,
 		ProducerMaxBufferedRecords: 50000,
+		ProducerCompression:        "snappy",
 		SessionTimeout:             45 * time.Second,
 		RebalanceTimeout:           time.Minute,
 	}
@@ -178,6 +186,9 @@ func DefaultTopicsConfig() TopicsConfig {
 
 // Validate checks c; errors name the field relative to section (e.g. "stages.enrich.runtime").
 func (c RuntimeConfig) Validate(section string) error {
+	if _, err := c.compression(); err != nil {
+		return &FieldError{Field: join(section, "producer_compression"), Reason: err.Error()}
+	}
 	return CheckLimits(section,
 		IntLimit("max_batch_records", c.MaxBatchRecords, 1, 100000),
 		IntLimit("partition_max_records", c.PartitionMaxRecords, 1, 10000000),
@@ -259,4 +270,21 @@ func join(section, field string) string {
 		return field
 	}
 	return section + "." + field
+}
+
+// compression is the franz-go codec of ProducerCompression.
+func (c RuntimeConfig) compression() (kgo.CompressionCodec, error) {
+	switch c.ProducerCompression {
+	case "snappy":
+		return kgo.SnappyCompression(), nil
+	case "lz4":
+		return kgo.Lz4Compression(), nil
+	case "zstd":
+		return kgo.ZstdCompression(), nil
+	case "gzip":
+		return kgo.GzipCompression(), nil
+	case "none":
+		return kgo.NoCompression(), nil
+	}
+	return kgo.CompressionCodec{}, fmt.Errorf("%q is not one of snappy, lz4, zstd, gzip, none", c.ProducerCompression)
 }

@@ -94,6 +94,8 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 		kgo.ProducerLinger(cfg.ProducerLinger),
 		kgo.MaxBufferedRecords(cfg.ProducerMaxBufferedRecords),
 	)
+	codec, _ := cfg.compression() // validated above
+	opts = append(opts, kgo.ProducerBatchCompression(codec))
 	opts = append(opts, deps.ExtraOpts...)
 	r.client, err = kgo.NewClient(opts...)
 	if err != nil {
