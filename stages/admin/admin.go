@@ -28,6 +28,7 @@ import (
 
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/deliver"
 )
 
 // FilterValidator checks a segment's filter tree (DESIGN 1.4 FILTER) and
@@ -39,33 +40,9 @@ import (
 type FilterValidator func(raw json.RawMessage) error
 
 // Attempt is one delivery attempt of a webhook request, as
-// GET .../deliveries and POST .../test answer it. Its fields are those of
-// the deliver stage's deliver.Attempt, so that one converts to the other
-// with a type conversion.
-type Attempt struct {
-	// Time is when the request was sent.
-	Time time.Time `json:"time"`
-	// Event is the "event" value sent.
-	Event string `json:"event"`
-	// Subjects is the number of subjects in the request.
-	Subjects int `json:"subjects"`
-	// StatusCode is the HTTP status answered; 0 when there was no answer
-	// (timeout, connection error).
-	StatusCode int `json:"status_code"`
-	// LatencyMS is the time to the answer (or the failure), in milliseconds.
-	LatencyMS float64 `json:"latency_ms"`
-	// Error says why the attempt failed; "" on success.
-	Error string `json:"error"`
-	// Attempt is the attempt number of the request, from 1.
-	Attempt int `json:"attempt"`
-	// MessageID is the request's webhook-id header, stable across retries.
-	MessageID string `json:"message_id"`
-	// Outcome is what came of it: success, retry, dlq, disabled or
-	// backpressure.
-	Outcome string `json:"outcome"`
-	// Test is true for a request sent by POST .../test.
-	Test bool `json:"test,omitempty"`
-}
+// GET .../deliveries and POST .../test answer it: the deliver stage's own
+// record of it.
+type Attempt = deliver.Attempt
 
 // Deliveries is the delivery log the deliver stage keeps.
 type Deliveries interface {

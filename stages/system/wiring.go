@@ -81,17 +81,9 @@ func (s *System) mountAdmin(log *zap.Logger) error {
 		Store: s.control, Token: cfg.Admin.Token, Logger: log,
 		FilterValidator: func(raw json.RawMessage) error { _, err := filter.Compile(raw); return err },
 		URLPolicy:       admin.URLPolicy{AllowPrivateNetworks: dc.AllowPrivateNetworks},
-		Deliveries: admin.DeliveriesFunc(func(ctx context.Context, ws, webhookID string, n int) ([]admin.Attempt, error) {
-			as, err := attempts.Recent(ctx, ws, webhookID, n)
-			out := make([]admin.Attempt, len(as))
-			for i, a := range as {
-				out[i] = admin.Attempt(a)
-			}
-			return out, err
-		}),
+		Deliveries:      attempts,
 		Tester: admin.TesterFunc(func(ctx context.Context, w control.Webhook) (admin.Attempt, error) {
-			a, err := deliver.SendTest(ctx, toEndpoint(w), dc, s.opts.Version, attempts)
-			return admin.Attempt(a), err
+			return deliver.SendTest(ctx, toEndpoint(w), dc, s.opts.Version, attempts)
 		}),
 	})
 	if err != nil {
