@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -142,15 +143,9 @@ const (
 type Reasoned interface{ Reason() string }
 
 func reasonOf(err error) string {
-	for e := err; e != nil; {
-		if r, ok := e.(Reasoned); ok {
-			return r.Reason()
-		}
-		u, ok := e.(interface{ Unwrap() error })
-		if !ok {
-			break
-		}
-		e = u.Unwrap()
+	var r Reasoned
+	if errors.As(err, &r) {
+		return r.Reason()
 	}
 	return "invalid"
 }
