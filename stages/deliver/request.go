@@ -142,7 +142,7 @@ func (r *request) stateHeaders(due time.Time) []kgo.RecordHeader {
 		kgo.RecordHeader{Key: HeaderFirstSeen, Value: r.firstSeen.UTC().AppendFormat(nil, time.RFC3339Nano)},
 	)
 	if !due.IsZero() {
-		hs = append(hs, kgo.RecordHeader{Key: HeaderDue, Value: strconv.AppendInt(nil, due.UnixMilli(), 10)})
+		hs = append(hs, kgo.RecordHeader{Key: HeaderDue, Value: strconv.AppendInt(nil, dueMillis(due), 10)})
 	}
 	if r.fixed() {
 		hs = append(hs,
@@ -196,6 +196,16 @@ func parseState(hs []kgo.RecordHeader) retryState {
 }
 
 // dueOf returns a retry record's due time (zero: due now).
+// dueMillis is due in unix milliseconds, rounded up: a retry is never
+// sent before its wait (truncating sent some up to 1 ms early).
+func dueMillis(due time.Time) int64 {
+	ms := due.UnixMilli()
+	if due.After(time.UnixMilli(ms)) {
+		ms++
+	}
+	return ms
+}
+
 func dueOf(rec *kgo.Record) time.Time {
 	for _, h := range rec.Headers {
 		if h.Key == HeaderDue {
