@@ -113,6 +113,7 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.DurationVar(&f.DrainTimeout, "drain-timeout", 0, "how long to wait after the load for the pipeline to catch up (default 30s)")
 	fs.BoolVar(&f.FindMax, "find-max", false, "search for the highest rate with p99 under --p99-max and no growing lag, from --rate up")
 	fs.StringVar(&f.CPUProfile, "cpu-profile", "", "write a CPU profile of the measured window (of this process: in process, the pipeline) to this file")
+	fs.StringVar(&f.MemProfile, "mem-profile", "", "write a heap profile of this process at the end of the load to this file")
 	fs.StringVar(&f.Out, "out", "", "write result.json, report.html, summary.txt (and pipeline.log) into this directory")
 	if err := fs.Parse(args); err != nil {
 		return Options{}, err
@@ -173,7 +174,7 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	}
 	o.External, o.RedisAddr, o.HTTPAddr, o.AdminToken = f.External, f.RedisAddr, f.HTTPAddr, f.AdminToken
 	o.ConfigFile, o.TopicPrefix, o.Partitions, o.DataDir = f.ConfigFile, f.TopicPrefix, f.Partitions, f.DataDir
-	o.EmbeddedRetention, o.CPUProfile = f.EmbeddedRetention, f.CPUProfile
+	o.EmbeddedRetention, o.CPUProfile, o.MemProfile = f.EmbeddedRetention, f.CPUProfile, f.MemProfile
 	o.ReceiverAddr, o.ReceiverURL, o.Secret, o.FindMax, o.Out = f.ReceiverAddr, f.ReceiverURL, f.Secret, f.FindMax, f.Out
 	o.Brokers = splitList(*brokers)
 	o.MetricsURLs = splitList(*metrics)

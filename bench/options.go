@@ -135,6 +135,9 @@ type Options struct {
 	// to, taken over the measured window (in process, it covers the
 	// pipeline; with FindMax, the last trial). Default none.
 	CPUProfile string
+	// MemProfile, if set, is a file to write a heap profile of this
+	// process to at the end of the load (with FindMax, the last trial).
+	MemProfile string
 	// Out is a directory to write result.json, report.html and
 	// summary.txt (and the in-process pipeline's log) to. Default none.
 	Out string

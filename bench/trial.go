@@ -161,6 +161,11 @@ func (h *harness) trial(ctx context.Context, rate float64, label string) (*Resul
 	if err := prof.stop(); err != nil {
 		t.warnings = append(t.warnings, err.Error())
 	}
+	if o.MemProfile != "" {
+		if err := writeHeapProfile(o.MemProfile); err != nil {
+			t.warnings = append(t.warnings, err.Error())
+		}
+	}
 	loadEnd := time.Now()
 	t.loadEnded.Store(true)
 	endCap := t.capture(ctx)

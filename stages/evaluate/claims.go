@@ -17,24 +17,6 @@ const (
 	claimOwn   = 2 // claimed before by the same owner (a replay): fire again
 )
 
-// claimScript atomically claims KEYS[1] for owner ARGV[1], with TTL ARGV[2]
-// milliseconds (0: none). A claim already held by the same owner is
-// recognised, so that a replay after a crash between claiming and
-// producing produces its output again.
-var claimScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if not v then
-  if tonumber(ARGV[2]) > 0 then
-    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  else
-    redis.call('SET', KEYS[1], ARGV[1])
-  end
-  return 1
-end
-if v == ARGV[1] then return 2 end
-return 0
-`)
-
 // revealScript reveals up to ARGV[3] (the reveal limit; -1: none) contacts of
 // one company for one automation, never one that is already revealed in
 // the workspace. KEYS[1] counts the automation's reveals for the company;
@@ -101,34 +83,35 @@ type claim struct {
 	result int64
 }
 
-// claimAll makes every claim in one pipelined round trip.
+// claimAll makes every claim in one pipelined round trip. A claim is one
+// atomic SET key owner NX GET (Redis 7.0 or later): it sets the key unless
+// it exists and returns the value it had, so a claim already held by the
+// same owner is recognised and a replay after a crash between claiming and
+// producing produces its output again.
 func claimAll(ctx context.Context, rdb redis.UniversalClient, claims []*claim) error {
 	if len(claims) == 0 {
 		return nil
 	}
-	run := func() ([]redis.Cmder, error) {
-		pipe := rdb.Pipeline()
-		for _, c := range claims {
-			claimScript.EvalSha(ctx, pipe, []string{c.key}, c.owner, c.ttl.Milliseconds())
-		}
-		return pipe.Exec(ctx)
+	pipe := rdb.Pipeline()
+	cmds := make([]*redis.StatusCmd, len(claims))
+	for i, c := range claims {
+		cmds[i] = pipe.SetArgs(ctx, c.key, c.owner, redis.SetArgs{Mode: "NX", Get: true, TTL: c.ttl})
 	}
-	cmds, err := run()
-	if err != nil && isNoScript(err) {
-		if err := claimScript.Load(ctx, rdb).Err(); err != nil {
-			return fmt.Errorf("load claim script: %w", err)
-		}
-		cmds, err = run()
-	}
-	if err != nil {
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("claim: %w", err)
 	}
 	for i, cmd := range cmds {
-		n, err := cmd.(*redis.Cmd).Int64()
-		if err != nil {
+		holder, err := cmd.Result()
+		switch {
+		case errors.Is(err, redis.Nil): // the key did not exist: claimed now
+			claims[i].result = claimNew
+		case err != nil:
 			return fmt.Errorf("claim %s: %w", claims[i].key, err)
+		case holder == claims[i].owner:
+			claims[i].result = claimOwn
+		default:
+			claims[i].result = claimTaken
 		}
-		claims[i].result = n
 	}
 	return nil
 }
@@ -150,8 +133,4 @@ func reveal(ctx context.Context, rdb redis.UniversalClient, countKey string, can
 		out[i] = int(n) - 1
 	}
 	return out, nil
-}
-
-func isNoScript(err error) bool {
-	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
 }

@@ -3,10 +3,14 @@ package system
 import (
 	"fmt"
 	"net"
+	"strconv"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
+
+// devSegmentBytes is the embedded broker's log.segment.bytes.
+const devSegmentBytes = 4 << 20
 
 // DevInfra is the embedded default of `leadflow dev`: an in-process Kafka
 // broker (kfake) listening on a real address, so outside producers can
@@ -26,7 +30,15 @@ type DevInfra struct {
 func StartDevInfra(kafkaAddr, redisAddr string) (*DevInfra, error) {
 	d := &DevInfra{RedisAddr: redisAddr}
 	listen := func(network, _ string) (net.Listener, error) { return net.Listen(network, kafkaAddr) }
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ListenFn(listen))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ListenFn(listen),
+		// kfake keeps every segment in memory and applies retention
+		// (topics.retention) a whole segment at a time, every
+		// log.cleaner.backoff.ms (its default: an hour). Small segments
+		// checked every second keep its memory bounded by the retention.
+		kfake.BrokerConfigs(map[string]string{
+			"log.segment.bytes":      strconv.Itoa(devSegmentBytes),
+			"log.cleaner.backoff.ms": "1000",
+		}))
 	if err != nil {
 		return nil, fmt.Errorf("embedded kafka on %s: %w (is something else listening there? pick another with --kafka-addr)", kafkaAddr, err)
 	}
