@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -217,7 +218,8 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			s.fired.put(f.c.key, "\x00taken") // never equal to an event id
 			continue
 		}
-		s.fired.put(f.c.key, f.ch.EventID)
+		// A copy: the decoded id may share the memory of the whole record.
+		s.fired.put(f.c.key, strings.Clone(f.ch.EventID))
 		if err := s.act(ctx, b, f); err != nil {
 			return err
 		}
