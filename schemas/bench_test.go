@@ -88,6 +88,72 @@ func BenchmarkLeadUnmarshalJSON(b *testing.B) {
 	}
 }
 
+// BenchmarkLeadUnmarshalJSONGoccyReference is what Lead.UnmarshalJSON did
+// before the hand-written decoder: goccy/go-json into Lead's fields.
+func BenchmarkLeadUnmarshalJSONGoccyReference(b *testing.B) {
+	src := schemas.GuideNetcontrolLead()
+	data := src.AppendJSON(nil)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		var lead refLead
+		if err := gojson.Unmarshal(data, &lead); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeLeadChange decodes a change of a lead with five sessions of
+// five pageviews as the leads stage writes it (about 9 KB): "hand" is
+// LeadChange.UnmarshalJSON, "goccy" is goccy/go-json into reflection types,
+// as the evaluate stage decoded changes before (its nested Lead and Company
+// UnmarshalJSON calls made that slower still).
+func BenchmarkDecodeLeadChange(b *testing.B) {
+	c := sampleChange(5, 5)
+	data := encodeChange(b, &c)
+	benchDecode(b, "hand", data, func(data []byte) error {
+		var ch schemas.LeadChange
+		return ch.UnmarshalJSON(data)
+	})
+	benchDecode(b, "goccy", data, func(data []byte) error {
+		var ch refChange
+		return gojson.Unmarshal(data, &ch)
+	})
+}
+
+// BenchmarkDecodeChangeHead decodes the head of the change of
+// BenchmarkDecodeLeadChange: "hand" is DecodeChangeHead, "goccy" is
+// goccy/go-json into a struct of the four members, as the evaluate stage
+// did before (it scans the whole document).
+func BenchmarkDecodeChangeHead(b *testing.B) {
+	c := sampleChange(5, 5)
+	data := encodeChange(b, &c)
+	var h schemas.ChangeHead
+	benchDecode(b, "hand", data, func(data []byte) error { return schemas.DecodeChangeHead(data, &h) })
+	benchDecode(b, "goccy", data, func(data []byte) error {
+		var h struct {
+			WorkspaceID string `json:"workspace_id"`
+			LeadKey     string `json:"lead_key"`
+			SessionKey  string `json:"session_key"`
+			EventID     string `json:"event_id"`
+		}
+		return gojson.Unmarshal(data, &h)
+	})
+}
+
+// benchDecode runs decode on data as the sub-benchmark name.
+func benchDecode(b *testing.B, name string, data []byte, decode func([]byte) error) {
+	b.Run(name, func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if err := decode(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 func BenchmarkContactAppendJSON(b *testing.B) {
 	c := schemas.GuideJohnDoe()
 	buf := c.AppendJSON(nil)

@@ -1,7 +1,5 @@
 package schemas
 
-import "github.com/goccy/go-json"
-
 // Company is the company object of the webhook payloads, field for field as
 // in the guide. A nil pointer is an unknown value and encodes as null; keys
 // are never left out.
@@ -84,15 +82,12 @@ func (c *Company) AppendLeadJSON(dst []byte) []byte { return c.appendJSON(dst, f
 // MarshalJSON implements json.Marshaler with the full record (AppendJSON).
 func (c Company) MarshalJSON() ([]byte, error) { return c.AppendJSON(make([]byte, 0, 1536)), nil }
 
-// companyFields has Company's fields without its methods, for decoding.
-type companyFields Company
-
-// UnmarshalJSON implements json.Unmarshaler. It accepts both shapes (with or
-// without "phone"); missing keys leave zero values, unknown keys are ignored.
-func (c *Company) UnmarshalJSON(data []byte) error {
-	*c = Company{}
-	return json.Unmarshal(data, (*companyFields)(c))
-}
+// UnmarshalJSON implements json.Unmarshaler with the package's hand-written
+// decoder (change_decode.go). It resets c and accepts both shapes (with or
+// without "phone"); missing keys leave zero values, unknown keys are skipped
+// (but must be valid JSON), and c's strings share one copy of data. Errors
+// are *DecodeError.
+func (c *Company) UnmarshalJSON(data []byte) error { return decodeCompany(data, c) }
 
 func (c *Company) appendJSON(dst []byte, withPhone bool) []byte {
 	dst = append(dst, `{"name":`...)

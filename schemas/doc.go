@@ -10,7 +10,10 @@
 // not by reflection: key order is the guide's, unknown values are null and
 // never missing keys, and the company is written with or without "phone"
 // depending on the payload (see Company). The encoders allocate nothing
-// beyond growing dst. Decoding (UnmarshalJSON) uses github.com/goccy/go-json.
+// beyond growing dst. Lead changes, leads and companies, which the evaluate
+// stage reads at the pipeline's highest volume, are decoded by a hand-written
+// decoder too (LeadChange.UnmarshalJSON, DecodeChangeHead; semantics at the
+// top of change_decode.go); the other types decode with github.com/goccy/go-json.
 //
 // Output is compact JSON with these choices:
 //

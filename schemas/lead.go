@@ -1,10 +1,6 @@
 package schemas
 
-import (
-	"strconv"
-
-	"github.com/goccy/go-json"
-)
+import "strconv"
 
 // Lead is the subject of new_lead and new_session payloads, field for field
 // as the guide's new_lead sample. Its company is written without "phone".
@@ -93,15 +89,11 @@ func (l *Lead) AppendJSON(dst []byte) []byte {
 // MarshalJSON implements json.Marshaler (AppendJSON).
 func (l Lead) MarshalJSON() ([]byte, error) { return l.AppendJSON(make([]byte, 0, 2048)), nil }
 
-// leadFields has Lead's fields without its methods, for decoding.
-type leadFields Lead
-
-// UnmarshalJSON implements json.Unmarshaler. Missing keys leave zero values,
-// unknown keys are ignored.
-func (l *Lead) UnmarshalJSON(data []byte) error {
-	*l = Lead{}
-	return json.Unmarshal(data, (*leadFields)(l))
-}
+// UnmarshalJSON implements json.Unmarshaler with the package's hand-written
+// decoder (change_decode.go): it resets l; missing keys leave zero values,
+// unknown keys are skipped (but must be valid JSON), and l's strings share
+// one copy of data. Errors are *DecodeError.
+func (l *Lead) UnmarshalJSON(data []byte) error { return decodeLead(data, l) }
 
 // AppendJSON appends the session object to dst.
 func (s *Session) AppendJSON(dst []byte) []byte {

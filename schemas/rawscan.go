@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -9,6 +10,11 @@ import (
 // event object. All field values are substrings of src (one copy of the
 // input) unless they contain escapes. It never recurses, so no input can
 // exhaust the stack.
+//
+// Its JSON primitives (skipWS, peek, scanString, scanNumber, scanLiteral,
+// skipValue) know nothing of the raw event: shapeDecoder (shapedecode.go)
+// embeds a rawScanner for them, leaving keys, seen and allowUnknown unused.
+// They report a problem as a non-empty reason and leave pos where it is.
 type rawScanner struct {
 	src          string
 	pos          int
@@ -195,12 +201,32 @@ func (s *rawScanner) scanMember(key string, ev *RawEvent, fields *[fTimeSpent]*s
 	return nil
 }
 
+// Byte-wise constants of scanString's word-at-a-time test.
+const swarOnes, swarHighs = 0x0101010101010101, 0x8080808080808080
+
 // scanString scans the string at pos (an opening quote) and returns its
 // value, or a non-empty reason when it is not a valid JSON string.
 func (s *rawScanner) scanString() (string, string) {
 	src := s.src
 	start := s.pos + 1
 	for i := start; i < len(src); {
+		// Test eight bytes at once as one word: a byte below 0x20, a zero
+		// byte in w^'"' or w^'\\' (the byte was '"' or '\\'), or a byte
+		// with its high bit set (not ASCII) sets the byte's high bit in
+		// special. Bytes above a special byte may be set too (a borrow), the
+		// lowest set one is exact: skip to it.
+		if i+8 <= len(src) {
+			b := src[i : i+8]
+			w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+				uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+			q, bs := w^(swarOnes*'"'), w^(swarOnes*'\\')
+			special := ((w-swarOnes*0x20)&^w | (q-swarOnes)&^q | (bs-swarOnes)&^bs | w) & swarHighs
+			if special == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(special) >> 3
+		}
 		c := src[i]
 		if c < utf8.RuneSelf {
 			switch {

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/goccy/go-json"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -123,15 +122,6 @@ func (s *Stage) Name() string { return "evaluate" }
 // Inputs is the lead changes topic.
 func (s *Stage) Inputs() []string { return []string{s.d.Topics.LeadChanges} }
 
-// changeHead is the part of a lead change that says which claims it
-// concerns; decoding it skips the subject.
-type changeHead struct {
-	WorkspaceID string `json:"workspace_id"`
-	LeadKey     string `json:"lead_key"`
-	SessionKey  string `json:"session_key"`
-	EventID     string `json:"event_id"`
-}
-
 // badChange is a lead change that cannot be decoded.
 type badChange struct{ err error }
 
@@ -156,8 +146,8 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		// Most changes are of leads and sessions whose automations have
 		// all fired: find that from the change's head alone, and decode
 		// the whole subject only when an automation may still fire.
-		var head changeHead
-		if err := json.Unmarshal(rec.Value, &head); err != nil {
+		var head schemas.ChangeHead
+		if err := schemas.DecodeChangeHead(rec.Value, &head); err != nil {
 			b.DeadLetter(rec, &badChange{err})
 			continue
 		}
@@ -189,7 +179,7 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			continue
 		}
 		ch := new(schemas.LeadChange)
-		if err := json.Unmarshal(rec.Value, ch); err != nil {
+		if err := ch.UnmarshalJSON(rec.Value); err != nil {
 			b.DeadLetter(rec, &badChange{err})
 			continue
 		}
