@@ -461,3 +461,28 @@ func TestLeadChangeDecodeTruncated(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeChangeWithoutSessions(t *testing.T) {
+	for name, data := range changeDocs(t) {
+		t.Run(name, func(t *testing.T) {
+			want, err := decodeChange(data)
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			want.Lead.RecentSessions = nil
+			var got schemas.LeadChange
+			if err := schemas.DecodeChangeWithoutSessions(data, &got); err != nil {
+				t.Fatalf("without sessions: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("differs from the full decode without sessions:\n got  %+v\n want %+v", got, want)
+			}
+		})
+	}
+	// The skipped sessions must still be JSON.
+	bad := []byte(`{"kind":"new_lead","lead":{"id":1,"recent_sessions":[{"started_at":"2024-05-15 10:55:50",]}}`)
+	var c schemas.LeadChange
+	if err := schemas.DecodeChangeWithoutSessions(bad, &c); err == nil {
+		t.Fatal("accepted invalid JSON in the skipped sessions")
+	}
+}

@@ -48,6 +48,8 @@ type shapeDecoder struct {
 	strs  []string
 	nums  []float64
 	pvs   []Pageview
+	// skipSessions skips a lead's recent_sessions (DecodeChangeWithoutSessions).
+	skipSessions bool
 }
 
 // finish checks that only white space follows the top-level value and

@@ -178,14 +178,34 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		if len(pending) == 0 {
 			continue
 		}
+		// Segment filters that test no session field are matched on the
+		// change decoded without its sessions (most of its bytes); the
+		// whole change is decoded only for an automation that fires.
+		full := false
+		for _, f := range pending {
+			full = full || f.ru.filter == nil || f.ru.filter.ReadsSessions()
+		}
 		ch := new(schemas.LeadChange)
-		if err := ch.UnmarshalJSON(rec.Value); err != nil {
+		var err error
+		if full {
+			err = ch.UnmarshalJSON(rec.Value)
+		} else {
+			err = schemas.DecodeChangeWithoutSessions(rec.Value, ch)
+		}
+		if err != nil {
 			b.DeadLetter(rec, &badChange{err})
 			continue
 		}
 		for _, f := range pending {
 			if f.ru.filter != nil && !f.ru.filter.Match(ch) {
 				continue
+			}
+			if !full {
+				if err := ch.UnmarshalJSON(rec.Value); err != nil {
+					b.DeadLetter(rec, &badChange{err})
+					break
+				}
+				full = true
 			}
 			f.ch = ch
 			fires = append(fires, f)

@@ -12,7 +12,8 @@ import (
 // Filter is a compiled FILTER (DESIGN 1.4): a segment's test of a lead
 // change. It is immutable; Match may be called from many goroutines at once.
 type Filter struct {
-	root node
+	root     node
+	sessions bool // a condition tests a field of the recent sessions
 }
 
 // Compile parses and checks a FILTER document and compiles it into a
@@ -34,7 +35,7 @@ func Compile(raw []byte) (*Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Filter{root: root}, nil
+	return &Filter{root: root, sessions: c.sessions}, nil
 }
 
 // MustCompile is Compile for filters known to be valid (tests, built-in
@@ -46,6 +47,13 @@ func MustCompile(raw string) *Filter {
 	}
 	return f
 }
+
+// ReadsSessions reports whether Match reads ch.Lead.RecentSessions (a
+// condition tests a session.* field other than the UTM ones). When it does
+// not, Match gives the same result on a change decoded without its
+// sessions (schemas.DecodeChangeWithoutSessions). A nil *Filter reads
+// nothing.
+func (f *Filter) ReadsSessions() bool { return f != nil && f.sessions }
 
 // Match reports whether ch satisfies the filter. A nil *Filter matches
 // every change (an automation without a segment). ch must not be nil. Match
@@ -59,7 +67,8 @@ func (f *Filter) Match(ch *schemas.LeadChange) bool {
 
 // compiler holds the state of one Compile call.
 type compiler struct {
-	nodes int
+	nodes    int
+	sessions bool // a condition names a field that readsSessions
 }
 
 // Keys of a node.
@@ -182,6 +191,7 @@ func (c *compiler) cond(v *jsonValue, path string) (node, error) {
 	if f == nil {
 		return nil, errorf(path+"."+keyField, unknownField(fv.str))
 	}
+	c.sessions = c.sessions || f.readsSessions()
 	ov := v.member(keyOp)
 	if ov == nil {
 		return nil, errorf(path+"."+keyOp, `missing: a condition needs "field", "op" and, except for exists and not_exists, "value"`)

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"strings"
 	"time"
 
 	"github.com/leadflow/leadflow/schemas"
@@ -79,6 +80,14 @@ type fieldSpec struct {
 	tim func(*schemas.LeadChange) (time.Time, bool)
 	// pv reads one pageview's value, for the "any pageview" fields.
 	pv func(*schemas.Pageview) string
+}
+
+// readsSessions reports whether the field reads the lead's recent sessions
+// (the triggering session is the newest): every session.* field but the
+// UTM ones, which come from LeadChange.Session. TestReadsSessions checks
+// this against the accessors.
+func (f *fieldSpec) readsSessions() bool {
+	return strings.HasPrefix(f.name, "session.") && !strings.HasPrefix(f.name, "session.utm_")
 }
 
 // lookupField returns the spec of name, or nil.

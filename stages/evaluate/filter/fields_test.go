@@ -325,3 +325,39 @@ func TestFieldsAndOperatorsDocs(t *testing.T) {
 		t.Error("Fields() shares its slices")
 	}
 }
+
+// TestReadsSessions checks readsSessions against the accessors: a filter
+// that does not read sessions gives the same result without them, and
+// every field that does is reported.
+func TestReadsSessions(t *testing.T) {
+	values := fieldValues()
+	full := fullChange()
+	noSessions := fullChange()
+	noSessions.Lead.RecentSessions = nil
+	for _, f := range Fields() {
+		differs := false
+		for _, r := range genRows(f, values[f.Name]) {
+			flt := mustCompile(t, r.filter)
+			if flt.ReadsSessions() != lookupField(f.Name).readsSessions() {
+				t.Errorf("%s: ReadsSessions() = %v for %s", f.Name, flt.ReadsSessions(), r.filter)
+			}
+			if flt.Match(full) != flt.Match(noSessions) {
+				differs = true
+				if !flt.ReadsSessions() {
+					t.Errorf("%s: %s matches differently without sessions but ReadsSessions() is false", f.Name, r.filter)
+				}
+			}
+		}
+		if lookupField(f.Name).readsSessions() && !differs {
+			t.Errorf("%s: reported as reading sessions, but no test filter on it changes without them", f.Name)
+		}
+	}
+	var nilFilter *Filter
+	if nilFilter.ReadsSessions() {
+		t.Error("a nil filter reads sessions")
+	}
+	both := mustCompile(t, `{"all":[`+condJSON("company.industry", "eq", "Machinery")+`,`+condJSON("session.browser", "eq", "Safari")+`]}`)
+	if !both.ReadsSessions() {
+		t.Error("a group with a session condition does not read sessions")
+	}
+}
