@@ -210,48 +210,55 @@ func substringOf(in, s string) string {
 	return strings.Clone(s)
 }
 
-// newMeta takes a new session's facts from its first hit.
+// newMeta takes a new session's facts from its first hit. A session lives
+// as long as its lead is cached, so its facts are packed for the garbage
+// collector: every string is a part of one allocation, and the pointers of
+// the optional values point into m itself (two objects instead of up to 20).
 func newMeta(h *schemas.Hit) *sessionMeta {
-	m := &sessionMeta{
-		source:  optional(h.Referrer),
-		browser: optional(h.Browser),
-		device:  optional(h.DeviceType),
-		os:      optional(h.OperatingSystem),
-		utm: schemas.SessionFacts{
-			UTMSource: strings.Clone(h.UTMSource), UTMMedium: strings.Clone(h.UTMMedium),
-			UTMCampaign: strings.Clone(h.UTMCampaign), UTMTerm: strings.Clone(h.UTMTerm),
-			UTMContent: strings.Clone(h.UTMContent),
-		},
+	m := &sessionMeta{}
+	var loc schemas.Location
+	if h.Location != nil { // not pointers into the hit's location (it holds the record)
+		loc = *h.Location
 	}
-	if l := h.Location; l != nil { // not pointers into the hit's location (it holds the record)
-		m.loc = schemas.Location{City: clonePtr(l.City), CountryCode: clonePtr(l.CountryCode),
-			Region: clonePtr(l.Region), Latitude: copyPtr(l.Latitude), Longitude: copyPtr(l.Longitude)}
+	parts := [...]string{h.Referrer, h.Browser, h.DeviceType, h.OperatingSystem,
+		deref(loc.City), deref(loc.CountryCode), deref(loc.Region),
+		h.UTMSource, h.UTMMedium, h.UTMCampaign, h.UTMTerm, h.UTMContent}
+	var b strings.Builder
+	for _, p := range parts {
+		b.Grow(len(p))
 	}
+	for _, p := range parts {
+		b.WriteString(p)
+	}
+	all := b.String()
+	for i, p := range parts {
+		parts[i], all = all[:len(p)], all[len(p):]
+	}
+	opt := func(i int, present bool) *string {
+		if !present {
+			return nil
+		}
+		m.strs[i] = parts[i]
+		return &m.strs[i]
+	}
+	m.source, m.browser = opt(0, parts[0] != ""), opt(1, parts[1] != "")
+	m.device, m.os = opt(2, parts[2] != ""), opt(3, parts[3] != "")
+	m.loc.City, m.loc.CountryCode, m.loc.Region = opt(4, loc.City != nil), opt(5, loc.CountryCode != nil), opt(6, loc.Region != nil)
+	if loc.Latitude != nil {
+		m.coords[0] = *loc.Latitude
+		m.loc.Latitude = &m.coords[0]
+	}
+	if loc.Longitude != nil {
+		m.coords[1] = *loc.Longitude
+		m.loc.Longitude = &m.coords[1]
+	}
+	m.utm = schemas.SessionFacts{UTMSource: parts[7], UTMMedium: parts[8], UTMCampaign: parts[9], UTMTerm: parts[10], UTMContent: parts[11]}
 	return m
 }
 
-// optional is a clone of s, or nil for "" (an unknown value, null in the
-// subject).
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	c := strings.Clone(s)
-	return &c
-}
-
-func copyPtr(p *float64) *float64 {
+func deref(p *string) string {
 	if p == nil {
-		return nil
+		return ""
 	}
-	c := *p
-	return &c
-}
-
-func clonePtr(p *string) *string {
-	if p == nil {
-		return nil
-	}
-	c := strings.Clone(*p)
-	return &c
+	return *p
 }

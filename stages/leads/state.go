@@ -93,6 +93,10 @@ type sessionMeta struct {
 	source, browser, device, os *string
 	loc                         schemas.Location
 	utm                         schemas.SessionFacts
+	// strs and coords hold the values the pointers above point to when
+	// newMeta packed them (a decoded meta has its own).
+	strs   [7]string
+	coords [2]float64
 
 	json          []byte // the session object from ,"source" to its end
 	midEnd, locAt int    // json[:midEnd] is the middle, json[locAt:] the location and '}'
