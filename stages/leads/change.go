@@ -93,7 +93,7 @@ func (c *changeEncoder) appendLead(b []byte, e *entry, st *leadState, first *ses
 	b = append(b, `,"company":`...)
 	b = append(b, e.company...)
 	b = append(b, `,"recent_sessions":[`...)
-	b = c.appendSession(b, first)
+	b = appendSession(b, first)
 	n := 1
 	for _, s := range st.sessions {
 		if n >= c.recent {
@@ -103,7 +103,7 @@ func (c *changeEncoder) appendLead(b []byte, e *entry, st *leadState, first *ses
 			continue
 		}
 		b = append(b, ',')
-		b = c.appendSession(b, s)
+		b = appendUnchanged(b, s)
 		n++
 	}
 	return append(b, "]}"...)
@@ -115,7 +115,7 @@ func (c *changeEncoder) appendLead(b []byte, e *entry, st *leadState, first *ses
 // current page's time_spent still changes), contiguously in the
 // session's cache (see session.pvCache). Per change only the start time,
 // the current pageview and the numbers are encoded.
-func (c *changeEncoder) appendSession(b []byte, s *session) []byte {
+func appendSession(b []byte, s *session) []byte {
 	mid, loc := s.meta.fragments()
 	b = append(b, `{"started_at":`...)
 	b = schemas.SessionTime{Time: time.UnixMicro(s.started)}.AppendJSON(b)
@@ -132,6 +132,22 @@ func (c *changeEncoder) appendSession(b []byte, s *session) []byte {
 	b = append(b, `,"location":`...)
 	b = append(b, loc...)
 	return append(b, '}')
+}
+
+// appendUnchanged appends a session that is not the changed one: it
+// rarely moves between changes (a ping or pageview of an older open
+// session), so its whole JSON is kept and encoded again only when its key
+// changed.
+func appendUnchanged(b []byte, s *session) []byte {
+	key := sessionShape{started: s.started, duration: s.duration, pvTotal: s.pvTotal, kept: len(s.pvs)}
+	if n := len(s.spent); n > 0 {
+		key.lastSpent = s.spent[n-1]
+	}
+	if s.json == nil || key != s.jsonKey {
+		s.json = appendSession(s.json[:0], s)
+		s.jsonKey = key
+	}
+	return append(b, s.json...)
 }
 
 // frozenJSON returns the JSON of the session's kept pageviews but the
