@@ -11,7 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -154,6 +154,7 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		s.metrics.changes.Inc()
 		pending = pending[:0]
 		rs := s.rules.of(head.WorkspaceID)
+		self := s.fired.ownerHash(head.EventID)
 		for j := range rs {
 			ru := &rs[j]
 			if ru.never {
@@ -170,7 +171,7 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			}
 			// A claim another input made is final; one this input made is
 			// checked again in Redis (a replay must fire again).
-			if owner, ok := s.fired.get(f.c.key); ok && owner != head.EventID {
+			if owner, ok := s.fired.get(f.c.key); ok && owner != self {
 				continue
 			}
 			pending = append(pending, f)
@@ -225,11 +226,10 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		f := &fires[i]
 		s.metrics.claims.WithLabelValues(claimResultName(f.c.result)).Inc()
 		if f.c.result == claimTaken {
-			s.fired.put(f.c.key, "\x00taken") // never equal to an event id
+			s.fired.put(f.c.key, firedTaken)
 			continue
 		}
-		// A copy: the decoded id may share the memory of the whole record.
-		s.fired.put(f.c.key, strings.Clone(f.ch.EventID))
+		s.fired.put(f.c.key, s.fired.ownerHash(f.ch.EventID))
 		if err := s.act(ctx, b, f); err != nil {
 			return err
 		}
@@ -340,29 +340,52 @@ func requestID(automation, triggerKey, webhook, subject string) string {
 
 // firedCache remembers claims already made (key -> owner), bounded: when
 // full it starts over. It only saves round trips: Redis stays the truth.
+// It holds 128-bit hashes of keys and 64-bit hashes of owners, so its
+// hundreds of thousands of entries hold no pointers for the garbage
+// collector to follow. A key collision (about 2^-128 per pair) would skip
+// a claim; an owner collision only costs a round trip (the claim is then
+// checked in Redis).
 type firedCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]string
+	mu   sync.Mutex
+	max  int
+	m    map[[2]uint64]uint64
+	seed [2]maphash.Seed
 }
 
-func newFiredCache(max int) *firedCache { return &firedCache{max: max, m: make(map[string]string)} }
+// firedTaken is the owner of a claim someone else made: never the hash of
+// an owner (ownerHash sets the lowest bit).
+const firedTaken = 0
 
-func (c *firedCache) get(key string) (string, bool) {
+func newFiredCache(max int) *firedCache {
+	return &firedCache{max: max, m: make(map[[2]uint64]uint64), seed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+}
+
+func (c *firedCache) keyHash(key string) [2]uint64 {
+	return [2]uint64{maphash.String(c.seed[0], key), maphash.String(c.seed[1], key)}
+}
+
+// ownerHash is the hash of an owner (an event id) the cache stores.
+func (c *firedCache) ownerHash(owner string) uint64 { return maphash.String(c.seed[0], owner) | 1 }
+
+// get returns the hash of the owner of key's claim (firedTaken when someone
+// else made it), if the cache remembers it.
+func (c *firedCache) get(key string) (uint64, bool) {
+	h := c.keyHash(key)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.m[key]
+	v, ok := c.m[h]
 	return v, ok
 }
 
-func (c *firedCache) put(key, owner string) {
+func (c *firedCache) put(key string, owner uint64) {
 	if c.max == 0 {
 		return
 	}
+	h := c.keyHash(key)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
 		clear(c.m)
 	}
-	c.m[key] = owner
+	c.m[h] = owner
 }
