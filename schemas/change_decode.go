@@ -147,14 +147,7 @@ func DecodeChangeHead(data []byte, h *ChangeHead) error {
 // UnmarshalJSON implements json.Unmarshaler with the package's hand-written
 // decoder (see the top of change_decode.go for its semantics): it resets c,
 // and c's strings share one copy of data. Errors are *DecodeError.
-func (c *LeadChange) UnmarshalJSON(data []byte) error {
-	*c = LeadChange{}
-	d := shapeDecoder{}
-	d.src = string(data)
-	d.skipWS()
-	d.change(c)
-	return d.finish()
-}
+func (c *LeadChange) UnmarshalJSON(data []byte) error { return decodeChange(data, c, false) }
 
 // DecodeChangeWithoutSessions is LeadChange.UnmarshalJSON except that it
 // skips lead.recent_sessions (its value must still be JSON) and leaves
@@ -162,8 +155,14 @@ func (c *LeadChange) UnmarshalJSON(data []byte) error {
 // that tests no session field needs at a fraction of the cost, and decodes
 // the whole change only when an automation fires.
 func DecodeChangeWithoutSessions(data []byte, c *LeadChange) error {
+	return decodeChange(data, c, true)
+}
+
+// decodeChange decodes data into c, skipping the lead's recent sessions
+// when skipSessions is set.
+func decodeChange(data []byte, c *LeadChange, skipSessions bool) error {
 	*c = LeadChange{}
-	d := shapeDecoder{skipSessions: true}
+	d := shapeDecoder{skipSessions: skipSessions}
 	d.src = string(data)
 	d.skipWS()
 	d.change(c)
