@@ -45,13 +45,16 @@ func (p *profile) stop() error {
 	return errors.Join(p.err, err)
 }
 
-// writeHeapProfile writes a heap profile of this process (after a GC, so it
-// shows what is live) to path.
+// writeHeapProfile writes a heap profile of this process to path. The
+// profile's in-use figures are those of the last completed GC cycle, which
+// still count the previous cycle's garbage as live (its frees are not yet
+// published): two cycles make them show what is live now.
 func writeHeapProfile(path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("bench: heap profile: %w", err)
 	}
+	runtime.GC()
 	runtime.GC()
 	err = pprof.Lookup("heap").WriteTo(f, 0)
 	if cerr := f.Close(); err == nil {
