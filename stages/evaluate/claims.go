@@ -134,3 +134,18 @@ func reveal(ctx context.Context, rdb redis.UniversalClient, countKey string, can
 	}
 	return out, nil
 }
+
+// CheckClaims checks that rdb takes the claims' SET ... NX GET (Redis 7.0
+// or later), so that an older Redis is named at start instead of failing
+// every batch. It returns an error only when Redis answered and refused
+// the command; a Redis it cannot reach is left to the stage's retries and
+// /readyz.
+func CheckClaims(ctx context.Context, rdb redis.UniversalClient, keyPrefix string) error {
+	key := keys{prefix: keyPrefix}.tag("probe") + ":claim-check"
+	err := rdb.SetArgs(ctx, key, "probe", redis.SetArgs{Mode: "NX", Get: true, TTL: time.Minute}).Err()
+	var refused redis.Error
+	if err != nil && !errors.Is(err, redis.Nil) && errors.As(err, &refused) {
+		return fmt.Errorf("redis refused SET ... NX GET, which the evaluate stage's claims need (Redis 7.0 or later): %w", err)
+	}
+	return nil
+}

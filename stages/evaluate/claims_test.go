@@ -3,9 +3,13 @@ package evaluate
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/alicebob/miniredis/v2/server"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 )
@@ -115,5 +119,35 @@ func TestRevealLimitUnderConcurrency(t *testing.T) {
 		if _, dup := revealedBy[i]; dup {
 			t.Fatalf("contact %d revealed twice in the workspace", i)
 		}
+	}
+}
+
+func TestCheckClaims(t *testing.T) {
+	rdb, _ := kafkatest.Redis(t)
+	if err := CheckClaims(context.Background(), rdb, kafkatest.Prefix(t)); err != nil {
+		t.Fatalf("CheckClaims on a Redis that takes SET NX GET: %v", err)
+	}
+
+	// A server that refuses SET ... NX GET, as Redis before 7.0 does.
+	srv, err := server.NewServer("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	if err := srv.Register("SET", func(c *server.Peer, _ string, _ []string) { c.WriteError("ERR syntax error") }); err != nil {
+		t.Fatal(err)
+	}
+	old := redis.NewClient(&redis.Options{Addr: srv.Addr().String(), Protocol: 2, MaxRetries: -1})
+	t.Cleanup(func() { old.Close() })
+	err = CheckClaims(context.Background(), old, "lf:")
+	if err == nil || !strings.Contains(err.Error(), "Redis 7.0 or later") || !strings.Contains(err.Error(), "syntax error") {
+		t.Fatalf("CheckClaims on a Redis that refuses SET NX GET = %v, want an error naming Redis 7.0", err)
+	}
+
+	// A Redis that cannot be reached is left to the stage's retries.
+	gone := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { gone.Close() })
+	if err := CheckClaims(context.Background(), gone, "lf:"); err != nil {
+		t.Fatalf("CheckClaims on an unreachable Redis = %v, want nil", err)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/evaluate"
 )
 
 // StageNames returns the stages a process can run, in pipeline order.
@@ -189,6 +190,14 @@ func (s *System) Run(ctx context.Context) error {
 		return fmt.Errorf("control plane: %w", err)
 	}
 	defer s.control.Close()
+	if slices.Contains(s.opts.Stages, "evaluate") {
+		probeCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := evaluate.CheckClaims(probeCtx, s.redis, cfg.Redis.KeyPrefix)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("http.addr %s: %w", cfg.HTTP.Addr, err)
