@@ -39,6 +39,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.Progress = stderr
+	if o.PprofAddr != "" {
+		stop, err := servePprof(o.PprofAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		fmt.Fprintf(stderr, "pprof: http://%s/debug/pprof/\n", o.PprofAddr)
+	}
 	res, err := Run(ctx, o)
 	if res != nil {
 		fmt.Fprintln(stdout)
@@ -114,6 +122,7 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.BoolVar(&f.FindMax, "find-max", false, "search for the highest rate with p99 under --p99-max and no growing lag, from --rate up")
 	fs.StringVar(&f.CPUProfile, "cpu-profile", "", "write a CPU profile of the measured window (of this process: in process, the pipeline) to this file")
 	fs.StringVar(&f.MemProfile, "mem-profile", "", "write a heap profile of this process at the end of the load to this file")
+	fs.StringVar(&f.PprofAddr, "pprof", "", "serve net/http/pprof of this process on this address while the bench runs (e.g. 127.0.0.1:6060)")
 	fs.StringVar(&f.Out, "out", "", "write result.json, report.html, summary.txt (and pipeline.log) into this directory")
 	if err := fs.Parse(args); err != nil {
 		return Options{}, err
@@ -174,7 +183,7 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	}
 	o.External, o.RedisAddr, o.HTTPAddr, o.AdminToken = f.External, f.RedisAddr, f.HTTPAddr, f.AdminToken
 	o.ConfigFile, o.TopicPrefix, o.Partitions, o.DataDir = f.ConfigFile, f.TopicPrefix, f.Partitions, f.DataDir
-	o.EmbeddedRetention, o.CPUProfile, o.MemProfile = f.EmbeddedRetention, f.CPUProfile, f.MemProfile
+	o.EmbeddedRetention, o.CPUProfile, o.MemProfile, o.PprofAddr = f.EmbeddedRetention, f.CPUProfile, f.MemProfile, f.PprofAddr
 	o.ReceiverAddr, o.ReceiverURL, o.Secret, o.FindMax, o.Out = f.ReceiverAddr, f.ReceiverURL, f.Secret, f.FindMax, f.Out
 	o.Brokers = splitList(*brokers)
 	o.MetricsURLs = splitList(*metrics)

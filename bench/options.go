@@ -139,6 +139,10 @@ type Options struct {
 	// MemProfile, if set, is a file to write a heap profile of this
 	// process to at the end of the load (with FindMax, the last trial).
 	MemProfile string
+	// PprofAddr, if set, is where this process serves net/http/pprof
+	// while the bench runs (e.g. 127.0.0.1:6060), to profile a moment of
+	// the run: curl ADDR/debug/pprof/profile?seconds=10. Default none.
+	PprofAddr string
 	// Out is a directory to write result.json, report.html and
 	// summary.txt (and the in-process pipeline's log) to. Default none.
 	Out string

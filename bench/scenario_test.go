@@ -83,6 +83,10 @@ func TestParseFlags(t *testing.T) {
 		len(o.Brokers) != 2 || o.Brokers[1] != "b:9092" || !o.External || o.P99Max != 2*time.Second || o.Traffic.Seed != 0 || !o.Traffic.NoBots {
 		t.Fatalf("options %+v", o)
 	}
+	o, err = ParseFlags([]string{"--pprof", "127.0.0.1:6060", "--mem-profile", "/tmp/heap.prof", "--cpu-profile", "/tmp/cpu.prof"}, io.Discard)
+	if err != nil || o.PprofAddr != "127.0.0.1:6060" || o.MemProfile != "/tmp/heap.prof" || o.CPUProfile != "/tmp/cpu.prof" {
+		t.Fatalf("profiling flags: %+v %v", o, err)
+	}
 	o, err = ParseFlags(nil, io.Discard)
 	if err != nil || o.Scenario != "steady" || o.Rate != 20000 || o.Traffic.Seed != 1 {
 		t.Fatalf("defaults: %+v %v", o, err)
