@@ -36,8 +36,8 @@ import (
 //     top-level value but white space.
 
 // DecodeError is the error of LeadChange.UnmarshalJSON, Lead.UnmarshalJSON,
-// Company.UnmarshalJSON and DecodeChangeHead: the input is not JSON, or a
-// member has the wrong type or a value that does not parse.
+// Company.UnmarshalJSON, Hit.UnmarshalJSON and DecodeChangeHead: the input is
+// not JSON, or a member has the wrong type or a value that does not parse.
 type DecodeError struct {
 	// Offset is the byte offset in the input where the problem was found
 	// (for a wrong or unparsable value: where the value starts).

@@ -13,7 +13,9 @@
 // beyond growing dst. Lead changes, leads and companies, which the evaluate
 // stage reads at the pipeline's highest volume, are decoded by a hand-written
 // decoder too (LeadChange.UnmarshalJSON, DecodeChangeHead; semantics at the
-// top of change_decode.go); the other types decode with github.com/goccy/go-json.
+// top of change_decode.go), and so are hits, which the leads stage reads
+// (Hit.UnmarshalJSON; semantics at decodeHit in hit_decode.go); the other
+// types decode with github.com/goccy/go-json.
 //
 // Output is compact JSON with these choices:
 //

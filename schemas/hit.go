@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/goccy/go-json"
 )
 
 // Network types of an IP address, as the IP database's network_type.
@@ -138,14 +136,10 @@ func appendOptional(dst []byte, key, v string) []byte {
 // MarshalJSON implements json.Marshaler (AppendJSON).
 func (h Hit) MarshalJSON() ([]byte, error) { return h.AppendJSON(nil), nil }
 
-// hitFields has Hit's fields without its methods, for decoding.
-type hitFields Hit
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (h *Hit) UnmarshalJSON(data []byte) error {
-	*h = Hit{}
-	return json.Unmarshal(data, (*hitFields)(h))
-}
+// UnmarshalJSON implements json.Unmarshaler with the package's hand-written
+// decoder (semantics at decodeHit in hit_decode.go): it resets h, and h's
+// strings share one copy of data. Errors are *DecodeError.
+func (h *Hit) UnmarshalJSON(data []byte) error { return decodeHit(data, h) }
 
 // Hit returns a Hit with the event's own fields and the ones derived from
 // its URL (Host, Path, UTM*) filled in. The enrich stage adds the rest:

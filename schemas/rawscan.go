@@ -21,6 +21,9 @@ type rawScanner struct {
 	keys         uint16 // bit per known key present (duplicate detection)
 	seen         uint16 // bit per known key present with a non-null value
 	allowUnknown bool
+	// rawUTF8 lets scanString accept invalid UTF-8 and keep its bytes as
+	// they are, instead of rejecting it (the Hit decoder, hit_decode.go).
+	rawUTF8 bool
 }
 
 // maxSkipDepth bounds nesting inside skipped unknown values.
@@ -205,7 +208,8 @@ func (s *rawScanner) scanMember(key string, ev *RawEvent, fields *[fTimeSpent]*s
 const swarOnes, swarHighs = 0x0101010101010101, 0x8080808080808080
 
 // scanString scans the string at pos (an opening quote) and returns its
-// value, or a non-empty reason when it is not a valid JSON string.
+// value, or a non-empty reason when it is not a valid JSON string (or, unless
+// rawUTF8 is set, not valid UTF-8).
 func (s *rawScanner) scanString() (string, string) {
 	src := s.src
 	start := s.pos + 1
@@ -239,6 +243,10 @@ func (s *rawScanner) scanString() (string, string) {
 				s.pos = i
 				return "", "control character in string"
 			}
+			i++
+			continue
+		}
+		if s.rawUTF8 {
 			i++
 			continue
 		}
@@ -313,7 +321,7 @@ func (s *rawScanner) scanEscaped(start, i int) (string, string) {
 		case c < 0x20:
 			s.pos = i
 			return "", "control character in string"
-		case c < utf8.RuneSelf:
+		case c < utf8.RuneSelf || s.rawUTF8:
 			buf = append(buf, c)
 			i++
 		default:

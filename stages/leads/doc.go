@@ -26,9 +26,10 @@
 // at most three Redis round trips, all pipelined: read the cache misses,
 // reserve ids for new leads (only if there are any), write the changed
 // leads. A write sends only what changed: the small binary head and the
-// new session and pageview fields (see codec.go). Hits are decoded by a
-// one-allocation scanner (hitscan.go) and subjects are encoded from
-// cached fragments made by the schemas encoders (change.go).
+// new session and pageview fields (see codec.go). Hits are decoded by
+// schemas.Hit.UnmarshalJSON (one allocation, two with a location) and
+// subjects are encoded from cached fragments made by the schemas encoders
+// (change.go).
 //
 // # Idempotency
 //

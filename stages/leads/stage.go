@@ -176,7 +176,7 @@ func (e *badHitError) Reason() string { return "bad_hit" }
 
 // decodeHit decodes rec into h and checks it.
 func decodeHit(rec *kgo.Record, h *hitInfo) error {
-	if err := scanHit(rec.Value, &h.Hit); err != nil {
+	if err := h.Hit.UnmarshalJSON(rec.Value); err != nil {
 		return &badHitError{msg: "does not decode: " + err.Error()}
 	}
 	var missing string
