@@ -105,6 +105,20 @@ func GuideNetcontrolVisitorLocation() Location {
 	}
 }
 
+// GuideNetcontrolHit returns the hit of the guide's new_lead pageview as
+// the enrich stage emits it (Safari on a Mac desktop, from Netcontrol's
+// business network).
+func GuideNetcontrolHit() Hit {
+	ev := GuideNetcontrolEvent()
+	h := ev.Hit()
+	h.Browser, h.OperatingSystem, h.DeviceType = "Safari", "Mac OS", "desktop"
+	loc := GuideNetcontrolVisitorLocation()
+	h.Location = &loc
+	h.CompanyDomain = "netcontrol.com"
+	h.NetworkType = NetworkBusiness
+	return h
+}
+
 // GuidePageURL is the page URL of the guide's new_lead pageview, cut off
 // after "utm_" exactly as the guide shows it.
 const GuidePageURL = "https://www.snitcher.com/snitcher-vs-leadforensics?utm_source=google&utm_medium=cpc" +

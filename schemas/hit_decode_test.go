@@ -18,25 +18,13 @@ import (
 // reflection as Hit.UnmarshalJSON did before the hand-written decoder.
 type refHit schemas.Hit
 
-// guideHit is the guide's hit as the enrich stage makes it.
-func guideHit() schemas.Hit {
-	ev := schemas.GuideNetcontrolEvent()
-	h := ev.Hit()
-	h.Browser, h.OperatingSystem, h.DeviceType = "Safari", "Mac OS", "desktop"
-	loc := schemas.GuideNetcontrolVisitorLocation()
-	h.Location = &loc
-	h.CompanyDomain = "netcontrol.com"
-	h.NetworkType = schemas.NetworkBusiness
-	return h
-}
-
 // FuzzHitDecode checks Hit.UnmarshalJSON against goccy (the decoder it
 // replaced): hits built from fuzzed values decode the same with both, no
 // input makes it panic, and every error is a *DecodeError. (It was the leads
 // stage's FuzzScanHit, of the stage's own scanner, which this decoder
 // replaced.)
 func FuzzHitDecode(f *testing.F) {
-	g := guideHit()
+	g := schemas.GuideNetcontrolHit()
 	f.Add(g.EventID, g.URL, g.Referrer, int64(14), 63.216671, "Lahti", true, []byte(`{"x":[1,{"y":null}],"event_id":"a"}`))
 	f.Add("é\u2028\"\\", "https://a/b?c=\x01", "", int64(-1), -0.0, "", false, []byte(`{"event_id":"\ud83d\ude00\u00e9\/","location":{"city":null}}`))
 	f.Fuzz(func(t *testing.T, id, url, ref string, spent int64, lat float64, city string, withLoc bool, raw []byte) {
@@ -146,7 +134,7 @@ func TestHitDecodeSemantics(t *testing.T) {
 // copy of the input (not the input itself) and a hit costs one allocation,
 // two with a location.
 func TestHitDecodeSharesOneCopy(t *testing.T) {
-	g := guideHit()
+	g := schemas.GuideNetcontrolHit()
 	data := g.AppendJSON(nil)
 	var h schemas.Hit
 	if err := h.UnmarshalJSON(data); err != nil {

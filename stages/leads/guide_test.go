@@ -12,18 +12,6 @@ import (
 	"github.com/leadflow/leadflow/schemas"
 )
 
-// guideHit is the guide's new_lead hit as the enrich stage emits it.
-func guideHit() schemas.Hit {
-	ev := schemas.GuideNetcontrolEvent()
-	h := ev.Hit()
-	h.Browser, h.OperatingSystem, h.DeviceType = "Safari", "Mac OS", "desktop"
-	loc := schemas.GuideNetcontrolVisitorLocation()
-	h.Location = &loc
-	h.CompanyDomain = "netcontrol.com"
-	h.NetworkType = schemas.NetworkBusiness
-	return h
-}
-
 // jsonTokens flattens a JSON document into keys, delimiters and typed
 // values in order, so that two documents compare by content and key
 // order whatever their whitespace and escaping.
@@ -59,7 +47,7 @@ func jsonTokens(t *testing.T, data []byte) []string {
 
 func TestGuideHitMakesTheGuideNewLeadSubject(t *testing.T) {
 	f := newFixture(t, testStageConfig())
-	o := f.run(nil, f.rec(guideHit()))
+	o := f.run(nil, f.rec(schemas.GuideNetcontrolHit()))
 	if len(o.recs) != 1 || len(o.dead) != 0 {
 		t.Fatalf("got %d changes, %d dead letters (%v)", len(o.recs), len(o.dead), o.reasons)
 	}
@@ -117,7 +105,7 @@ func TestGuideHitMakesTheGuideNewLeadSubject(t *testing.T) {
 
 func TestChangeEncodingDecodesToTheSameValues(t *testing.T) {
 	f := newFixture(t, testStageConfig())
-	h := guideHit()
+	h := schemas.GuideNetcontrolHit()
 	h.EventID = "quote\"and\\back\u2028"
 	h.UTMContent = "<b>&"
 	o := f.run(nil, f.rec(h))

@@ -64,7 +64,7 @@ func TestDuplicateEventIDAtANewOffsetChangesNothing(t *testing.T) {
 
 func TestReplayAfterACrashReEmitsTheSameChangesAndCountsOnce(t *testing.T) {
 	f := newFixture(t, testStageConfig())
-	other := guideHit()
+	other := schemas.GuideNetcontrolHit()
 	batch := []*kgo.Record{
 		f.rec(pv("e1", "s1", 0, 5, "https://acme.io/")),
 		f.rec(other),
