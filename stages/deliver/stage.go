@@ -98,7 +98,7 @@ var errBadURL = errors.New("not an absolute http(s) URL")
 // New validates cfg and builds the stage; it starts its background
 // goroutines (attempt log writer, idle endpoint janitor) but sends nothing
 // until the runner calls Process.
-func New(cfg Config, deps Deps) (*Stage, error) {
+func New(ctx context.Context, cfg Config, deps Deps) (*Stage, error) {
 	if err := cfg.Validate("stages.deliver"); err != nil {
 		return nil, err
 	}
@@ -159,8 +159,9 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 		s.tierByTopic[t] = d
 	}
 	// The stage's work outlives Process calls, so it has a lifetime of its
-	// own, ended by Close.
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	// own, ended by Close: it keeps ctx's values, not its cancellation
+	// (shutdown drains through Shutdown and Close).
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.logw = newLogWriter(s.attempts, s.log, m.logDropped.Inc)
 	s.logWG.Add(1)
 	go func() {
