@@ -36,10 +36,39 @@ type LeadChange struct {
 	// Session holds facts of the changed session that the subject does
 	// not show (UTM parameters of its landing page).
 	Session SessionFacts `json:"session"`
-	// Lead is the full subject, exactly as a new_lead webhook shows it,
-	// with recent_sessions newest first: Lead.RecentSessions[0] is the
-	// session that changed.
+	// Lead is the subject as a new_lead webhook shows it, with
+	// recent_sessions newest first: Lead.RecentSessions[0] is the session
+	// that changed. The leads stage writes only that session here and the
+	// other recent sessions, which the change did not touch, as
+	// OlderSessions: the subject is complete once those are read from the
+	// lead's stored state (leads.SessionStore.Complete, which the evaluate
+	// stage runs for an automation that fires) and appended in order.
 	Lead Lead `json:"lead"`
+	// OlderSessions are the subject's recent sessions after the first, by
+	// reference: what of each can still change (its numbers and the
+	// time_spent of its kept pageviews), as it was at this change. Their
+	// facts and pageviews never change once written, so the stored state
+	// rebuilds them exactly. Empty when Lead.RecentSessions is complete.
+	OlderSessions []SessionRef `json:"older_sessions,omitempty"`
+}
+
+// SessionRef is a session of a lead's subject by reference (see
+// LeadChange.OlderSessions): the parts that change between hits.
+type SessionRef struct {
+	// Seq is the session's number in its lead: its session key is
+	// "LEADID:SEQ", its stored facts and pageviews are named by it.
+	Seq int64 `json:"seq"`
+	// StartedAt is the session's started_at, in unix microseconds.
+	StartedAt int64 `json:"started_at"`
+	// TotalDuration is the session's total_duration, in seconds.
+	TotalDuration int64 `json:"total_duration"`
+	// Pageviews counts every pageview the session had: the subject shows
+	// the last len(TimeSpent) of them, numbered Pageviews-len(TimeSpent)
+	// .. Pageviews-1.
+	Pageviews int64 `json:"pageviews"`
+	// TimeSpent is the time_spent of each shown pageview, oldest first, in
+	// seconds.
+	TimeSpent []int64 `json:"time_spent"`
 }
 
 // LeadStats are a lead's lifetime totals.

@@ -215,9 +215,65 @@ func (d *shapeDecoder) change(c *LeadChange) {
 			d.sessionFacts(&c.Session)
 		case "lead":
 			d.lead(&c.Lead)
+		case "older_sessions":
+			if d.skipSessions {
+				d.skip()
+				continue
+			}
+			d.sessionRefs(&c.OlderSessions)
 		default:
 			d.skip()
 		}
+	}
+}
+
+// sessionRefs decodes a []SessionRef.
+func (d *shapeDecoder) sessionRefs(p *[]SessionRef) {
+	*p = nil
+	if !d.array() {
+		return
+	}
+	*p = []SessionRef{}
+	for d.element() {
+		*p = append(*p, SessionRef{})
+		d.sessionRef(&(*p)[len(*p)-1])
+	}
+}
+
+// sessionRef decodes a SessionRef into the zero *r.
+func (d *shapeDecoder) sessionRef(r *SessionRef) {
+	if !d.object() {
+		return
+	}
+	for key, ok := d.member(); ok; key, ok = d.member() {
+		switch key {
+		case "seq":
+			d.int(&r.Seq)
+		case "started_at":
+			d.int(&r.StartedAt)
+		case "total_duration":
+			d.int(&r.TotalDuration)
+		case "pageviews":
+			d.int(&r.Pageviews)
+		case "time_spent":
+			d.ints(&r.TimeSpent)
+		default:
+			d.skip()
+		}
+	}
+}
+
+// ints decodes a []int64 (null decodes as nil).
+func (d *shapeDecoder) ints(p *[]int64) {
+	*p = nil
+	if !d.array() {
+		return
+	}
+	*p = []int64{}
+	for d.element() {
+		var v int64
+		d.int(&v)
+		*p = append(*p, v)
 	}
 }
 

@@ -24,10 +24,17 @@ func changeDocs(t testing.TB) map[string][]byte {
 		EventID: "e-1", EventTime: schemas.GuideHitTime(), Lead: schemas.GuideNetcontrolLead()}
 	five := sampleChange(5, 5)
 	esc := escapeChange()
+	refs := sampleChange(1, 3)
+	refs.OlderSessions = []schemas.SessionRef{
+		{Seq: 4, StartedAt: 1715770550123456, TotalDuration: 95, Pageviews: 61, TimeSpent: []int64{10, 0, 85}},
+		{Seq: 1, StartedAt: -1, Pageviews: 0, TimeSpent: []int64{}},
+		{Seq: 9223372036854775807, TimeSpent: nil},
+	}
 	docs := map[string][]byte{
-		"guide":   encodeChange(t, &guide),
-		"5x5":     encodeChange(t, &five),
-		"escapes": encodeChange(t, &esc),
+		"guide":          encodeChange(t, &guide),
+		"5x5":            encodeChange(t, &five),
+		"escapes":        encodeChange(t, &esc),
+		"older sessions": encodeChange(t, &refs),
 	}
 	// encoding/json escapes <, > and & as \u003c etc. and writes its own
 	// key order for the envelope.
@@ -73,6 +80,17 @@ func changeDocs(t testing.TB) map[string][]byte {
 	tree.(map[string]any)["stats"] = nil
 	tree.(map[string]any)["kind"] = nil
 	docs["nulls, empties, zones, extremes"] = marshalTree(t, tree)
+
+	tree = jsonTree(t, docs["older sessions"])
+	older := at(tree, "")["older_sessions"].([]any)
+	older[0].(map[string]any)["time_spent"] = nil
+	older[1] = nil
+	older[2].(map[string]any)["unknown"] = []any{1, map[string]any{"x": nil}}
+	docs["older sessions with nulls"] = marshalTree(t, tree)
+	at(tree, "")["older_sessions"] = []any{}
+	docs["older sessions empty"] = marshalTree(t, tree)
+	at(tree, "")["older_sessions"] = nil
+	docs["older sessions null"] = marshalTree(t, tree)
 
 	tree = jsonTree(t, docs["guide"])
 	at(tree, "")["lead"] = nil
@@ -126,7 +144,9 @@ func TestLeadChangeDecodeMatchesGoccyAndStd(t *testing.T) {
 }
 
 func TestLeadChangeRoundTrip(t *testing.T) {
-	for _, c := range []schemas.LeadChange{sampleChange(1, 1), sampleChange(5, 5), sampleChange(3, 40), escapeChange()} {
+	refs := sampleChange(2, 2)
+	refs.OlderSessions = []schemas.SessionRef{{Seq: 3, StartedAt: 1715770550000000, TotalDuration: 7, Pageviews: 2, TimeSpent: []int64{3, 4}}}
+	for _, c := range []schemas.LeadChange{sampleChange(1, 1), sampleChange(5, 5), sampleChange(3, 40), escapeChange(), refs} {
 		data := encodeChange(t, &c)
 		got, err := decodeChange(data)
 		if err != nil {
@@ -379,6 +399,10 @@ func TestLeadChangeDecodeErrors(t *testing.T) {
 		{"leading zero", replace(`"sessions":5`, `"sessions":05`), "stats", "expected ',' or '}'"},
 		{"utm bool", replace(`"utm_source":"google"`, `"utm_source":true`), "session.utm_source", "must be a string"},
 		{"lead string", replace(`"lead":{`, `"lead":"x","y":{`), "lead", "must be an object"},
+		{"older sessions object", doc[:len(doc)-1] + `,"older_sessions":{}}`, "older_sessions", "must be an array"},
+		{"older session number", doc[:len(doc)-1] + `,"older_sessions":[{"seq":1},2]}`, "older_sessions[1]", "must be an object"},
+		{"older session seq fraction", doc[:len(doc)-1] + `,"older_sessions":[{"seq":1.5}]}`, "older_sessions[0].seq", "must be a whole number"},
+		{"older session time_spent string", doc[:len(doc)-1] + `,"older_sessions":[{"time_spent":[1,"2"]}]}`, "older_sessions[0].time_spent[1]", "must be a number"},
 		{"lead id", replace(`"id":31519477`, `"id":"31519477"`), "lead.id", "must be a number"},
 		{"first_seen layout", replace(`"first_seen":"2024-05-13T06:55:50.000000Z"`, `"first_seen":"2024-05-13 06:55:50"`),
 			"lead.first_seen", "not an RFC 3339 time"},
@@ -469,7 +493,7 @@ func TestDecodeChangeWithoutSessions(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decode: %v", err)
 			}
-			want.Lead.RecentSessions = nil
+			want.Lead.RecentSessions, want.OlderSessions = nil, nil
 			var got schemas.LeadChange
 			if err := schemas.DecodeChangeWithoutSessions(data, &got); err != nil {
 				t.Fatalf("without sessions: %v", err)

@@ -9,6 +9,7 @@ type metrics struct {
 	deliveries *prometheus.CounterVec
 	reveals    prometheus.Counter
 	skipped    prometheus.Counter
+	missing    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,7 +26,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Contacts revealed."}),
 		skipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "leadflow_evaluate_skipped_webhooks_total",
 			Help: "Delivery requests not emitted because the webhook is gone or disabled."}),
+		missing: prometheus.NewCounter(prometheus.CounterOpts{Name: "leadflow_evaluate_subject_parts_missing_total",
+			Help: "Sessions and pageviews left out of subjects because the lead's stored state no longer holds them."}),
 	}
-	reg.MustRegister(m.changes, m.claims, m.fired, m.deliveries, m.reveals, m.skipped)
+	reg.MustRegister(m.changes, m.claims, m.fired, m.deliveries, m.reveals, m.skipped, m.missing)
 	return m
 }

@@ -43,6 +43,11 @@ type Config struct {
 	// which saves Redis round trips for leads and sessions that fired.
 	// Default 200000 entries.
 	FiredCacheSize int `yaml:"fired_cache_size"`
+	// SessionCacheSize bounds the in-process cache of the stored session
+	// parts (facts, pageviews) read to complete the subjects of firing
+	// automations; they never change, so it only saves Redis reads.
+	// Default 100000 entries.
+	SessionCacheSize int `yaml:"session_cache_size"`
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -51,6 +56,7 @@ func DefaultConfig() Config {
 		Runtime:            pipeline.DefaultRuntimeConfig(),
 		NewSessionClaimTTL: 168 * time.Hour,
 		FiredCacheSize:     200000,
+		SessionCacheSize:   100000,
 	}
 }
 
@@ -63,6 +69,7 @@ func (c Config) Validate(section string) error {
 			pipeline.DurationLimit("new_session_claim_ttl", c.NewSessionClaimTTL, time.Hour, 100*365*24*time.Hour),
 			pipeline.DurationLimit("reveal_ttl", c.RevealTTL, 0, 100*365*24*time.Hour),
 			pipeline.IntLimit("fired_cache_size", c.FiredCacheSize, 0, 100000000),
+			pipeline.IntLimit("session_cache_size", c.SessionCacheSize, 0, 100000000),
 		))
 }
 
@@ -72,14 +79,25 @@ type Companies interface {
 	Company(domain string) (schemas.Company, bool)
 }
 
+// Sessions completes lead subjects: a change carries the subject's older
+// sessions by reference (schemas.LeadChange.OlderSessions), read from the
+// leads stage's state. leads.SessionStore implements it.
+type Sessions interface {
+	// Complete appends each change's referenced sessions to its subject
+	// and returns how many parts the store no longer holds.
+	Complete(ctx context.Context, chs []*schemas.LeadChange) (missing int, err error)
+}
+
 // Deps are what the stage needs from the process.
 type Deps struct {
-	Topics     pipeline.Topics
-	Redis      redis.UniversalClient
-	KeyPrefix  string
-	Control    Control
-	Contacts   Contacts
-	Companies  Companies
+	Topics    pipeline.Topics
+	Redis     redis.UniversalClient
+	KeyPrefix string
+	Control   Control
+	Contacts  Contacts
+	Companies Companies
+	// Sessions completes the subjects of automations that fire.
+	Sessions   Sessions
 	Logger     *zap.Logger
 	Registerer prometheus.Registerer
 	// Now is the clock of TriggeredAt. Default time.Now.
@@ -102,8 +120,8 @@ func New(cfg Config, d Deps) (*Stage, error) {
 	if err := cfg.Validate("stages.evaluate"); err != nil {
 		return nil, err
 	}
-	if d.Redis == nil || d.Control == nil || d.Contacts == nil || d.Logger == nil || d.Registerer == nil {
-		return nil, errors.New("evaluate: Deps.Redis, Control, Contacts, Logger and Registerer are required")
+	if d.Redis == nil || d.Control == nil || d.Contacts == nil || d.Sessions == nil || d.Logger == nil || d.Registerer == nil {
+		return nil, errors.New("evaluate: Deps.Redis, Control, Contacts, Sessions, Logger and Registerer are required")
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -138,7 +156,9 @@ type fire struct {
 }
 
 // Process evaluates a batch of lead changes: filters in memory, one
-// pipelined round trip for every claim of the batch, then the actions.
+// pipelined round trip for every claim of the batch, one to complete the
+// subjects of the webhooks to send (only for what the cache of stored
+// session parts lacks), then the actions.
 func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 	var fires []fire
 	var pending []fire // this record's automations that may still fire
@@ -221,6 +241,25 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 	}
 	if err := claimAll(ctx, s.d.Redis, claims); err != nil {
 		return err
+	}
+	// The subjects of the webhooks about to be sent are completed in one
+	// round trip (reveals send contacts, not the lead).
+	var subjects []*schemas.LeadChange
+	for i := range fires {
+		f := &fires[i]
+		if f.c.result != claimTaken && f.ru.auto.Action.Type == control.ActionWebhook && len(f.ch.OlderSessions) > 0 {
+			subjects = append(subjects, f.ch)
+		}
+	}
+	if len(subjects) > 0 {
+		missing, err := s.d.Sessions.Complete(ctx, subjects)
+		if err != nil {
+			return err
+		}
+		if missing > 0 {
+			s.metrics.missing.Add(float64(missing))
+			s.d.Logger.Warn("subject parts no longer stored, left out", zap.Int("parts", missing))
+		}
 	}
 	for i := range fires {
 		f := &fires[i]

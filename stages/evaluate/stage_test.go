@@ -1,6 +1,8 @@
 package evaluate_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -116,8 +118,33 @@ func newHarness(t *testing.T, contacts evaluate.LocalContacts) *harness {
 	})
 	return &harness{env: env, ctl: ctl, deps: evaluate.Deps{
 		Topics: env.Topics, Redis: rdb, KeyPrefix: env.Topics.Prefix, Control: ctl, Contacts: contacts,
-		Companies: companies{}, Logger: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)),
+		Companies: companies{}, Sessions: &fakeSessions{}, Logger: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)),
 	}}
+}
+
+// fakeSessions completes a subject with one session per reference, started
+// at the reference's time, and fails its first fail calls.
+type fakeSessions struct {
+	mu    sync.Mutex
+	fail  int
+	calls int
+}
+
+func (f *fakeSessions) Complete(_ context.Context, chs []*schemas.LeadChange) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.calls <= f.fail {
+		return 0, errors.New("redis is down")
+	}
+	for _, ch := range chs {
+		for _, ref := range ch.OlderSessions {
+			ch.Lead.RecentSessions = append(ch.Lead.RecentSessions,
+				schemas.Session{StartedAt: schemas.SessionTime{Time: time.UnixMicro(ref.StartedAt).UTC()}, Pageviews: []schemas.Pageview{}})
+		}
+		ch.OlderSessions = nil
+	}
+	return 0, nil
 }
 
 type companies struct{}
@@ -279,6 +306,40 @@ func TestNewSessionFiresOncePerSession(t *testing.T) {
 		if r.AutomationID == "aut_sess" && r.Event != schemas.EventNewSession {
 			t.Fatalf("event %q, want new_session", r.Event)
 		}
+	}
+}
+
+// A change carries the subject's older sessions by reference: the
+// webhook's subject is completed (Deps.Sessions) before it is sent, and a
+// failure to complete it retries the batch, losing nothing.
+func TestFiringSubjectIsCompleted(t *testing.T) {
+	h := newHarness(t, nil)
+	fs := &fakeSessions{fail: 2}
+	h.deps.Sessions = fs
+	h.ctl.add(func() {
+		h.ctl.segments["seg_nc"] = netcontrolSegment
+		h.ctl.autos = append(h.ctl.autos, webhookAuto("aut_sess", control.TriggerNewSession, "seg_nc", "wh_a"))
+	})
+	h.run(t, "evaluate")
+	older := time.Date(2024, 5, 14, 9, 0, 0, 0, time.UTC)
+	ch := change(schemas.ChangeNewSession, "e1", "s2", 2)
+	ch.OlderSessions = []schemas.SessionRef{{Seq: 1, StartedAt: older.UnixMicro(), Pageviews: 0, TimeSpent: []int64{}}}
+	h.send(t, ch)
+	got := h.deliveries(t, 1)
+	if len(got) != 1 {
+		t.Fatalf("%d deliveries, want 1", len(got))
+	}
+	var lead schemas.Lead
+	if err := json.Unmarshal(got[0].Subject, &lead); err != nil {
+		t.Fatal(err)
+	}
+	if len(lead.RecentSessions) != 2 || !lead.RecentSessions[1].StartedAt.Equal(older) {
+		t.Fatalf("subject sessions = %+v, want the changed one and the referenced one", lead.RecentSessions)
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.calls != 3 {
+		t.Fatalf("Complete called %d times, want 3 (two failures, then the retry that succeeds)", fs.calls)
 	}
 }
 

@@ -73,6 +73,7 @@ func (c *changeEncoder) encode(e *entry, st *leadState, first *session, kind uin
 	}
 	b = append(b, `},"lead":`...)
 	b = c.appendLead(b, e, st, first)
+	b = c.appendOlder(b, st, first)
 	b = append(b, '}')
 	e.changeSize = len(b)
 	if cap(b) == free { // still in the chunk (append did not move it)
@@ -81,8 +82,9 @@ func (c *changeEncoder) encode(e *entry, st *leadState, first *session, kind uin
 	return b[:len(b):len(b)]
 }
 
-// appendLead appends the lead subject: first, then the other sessions in
-// st's order, recent sessions in all.
+// appendLead appends the lead subject with only first in its
+// recent_sessions (the other recent sessions go by reference, see
+// appendOlder).
 func (c *changeEncoder) appendLead(b []byte, e *entry, st *leadState, first *session) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendInt(b, st.id, 10)
@@ -94,6 +96,17 @@ func (c *changeEncoder) appendLead(b []byte, e *entry, st *leadState, first *ses
 	b = append(b, e.company...)
 	b = append(b, `,"recent_sessions":[`...)
 	b = appendSession(b, first)
+	return append(b, "]}"...)
+}
+
+// appendOlder appends the change's older_sessions member: the subject's
+// other recent sessions, in st's order, as schemas.SessionRef (what of
+// them can change), nothing when there are none. Their facts and
+// pageviews are in Redis, immutable, and read back only for an
+// automation that fires (SessionStore.Complete): most changes are never
+// sent anywhere, and the sessions they did not touch were most of their
+// bytes.
+func (c *changeEncoder) appendOlder(b []byte, st *leadState, first *session) []byte {
 	n := 1
 	for _, s := range st.sessions {
 		if n >= c.recent {
@@ -102,11 +115,33 @@ func (c *changeEncoder) appendLead(b []byte, e *entry, st *leadState, first *ses
 		if s == first {
 			continue
 		}
-		b = append(b, ',')
-		b = appendUnchanged(b, s)
+		if n == 1 {
+			b = append(b, `,"older_sessions":[`...)
+		} else {
+			b = append(b, ',')
+		}
+		b = append(b, `{"seq":`...)
+		b = strconv.AppendUint(b, s.seq, 10)
+		b = append(b, `,"started_at":`...)
+		b = strconv.AppendInt(b, s.started, 10)
+		b = append(b, `,"total_duration":`...)
+		b = strconv.AppendInt(b, s.duration, 10)
+		b = append(b, `,"pageviews":`...)
+		b = strconv.AppendUint(b, s.pvTotal, 10)
+		b = append(b, `,"time_spent":[`...)
+		for i, v := range s.spent {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, v, 10)
+		}
+		b = append(b, "]}"...)
 		n++
 	}
-	return append(b, "]}"...)
+	if n > 1 {
+		b = append(b, ']')
+	}
+	return b
 }
 
 // appendSession appends a session object. The parts that never change
@@ -132,22 +167,6 @@ func appendSession(b []byte, s *session) []byte {
 	b = append(b, `,"location":`...)
 	b = append(b, loc...)
 	return append(b, '}')
-}
-
-// appendUnchanged appends a session that is not the changed one: it
-// rarely moves between changes (a ping or pageview of an older open
-// session), so its whole JSON is kept and encoded again only when its key
-// changed.
-func appendUnchanged(b []byte, s *session) []byte {
-	key := sessionShape{started: s.started, duration: s.duration, pvTotal: s.pvTotal, kept: len(s.pvs)}
-	if n := len(s.spent); n > 0 {
-		key.lastSpent = s.spent[n-1]
-	}
-	if s.json == nil || key != s.jsonKey {
-		s.json = appendSession(s.json[:0], s)
-		s.jsonKey = key
-	}
-	return append(b, s.json...)
 }
 
 // frozenJSON returns the JSON of the session's kept pageviews but the

@@ -21,9 +21,11 @@ import (
 
 // outputs is a fake pipeline.Batch: it collects what process emits.
 type outputs struct {
-	recs    []*kgo.Record
-	dead    []*kgo.Record
-	reasons []error
+	// sessions completes the changes' subjects (nil: left as emitted).
+	sessions *SessionStore
+	recs     []*kgo.Record
+	dead     []*kgo.Record
+	reasons  []error
 }
 
 func (o *outputs) Emit(r *kgo.Record) { o.recs = append(o.recs, r) }
@@ -32,7 +34,9 @@ func (o *outputs) DeadLetter(r *kgo.Record, err error) {
 	o.reasons = append(o.reasons, err)
 }
 
-// changes decodes the emitted LeadChanges.
+// changes decodes the emitted LeadChanges and completes their subjects
+// from Redis, as evaluate does (SessionStore.Complete): every session
+// part they refer to must still be stored.
 func (o *outputs) changes(t testing.TB) []schemas.LeadChange {
 	t.Helper()
 	out := make([]schemas.LeadChange, len(o.recs))
@@ -42,6 +46,16 @@ func (o *outputs) changes(t testing.TB) []schemas.LeadChange {
 		}
 		if string(r.Key) != out[i].LeadKey {
 			t.Fatalf("change %d key %q, lead_key %q", i, r.Key, out[i].LeadKey)
+		}
+	}
+	if o.sessions != nil {
+		chs := make([]*schemas.LeadChange, len(out))
+		for i := range out {
+			chs[i] = &out[i]
+		}
+		missing, err := o.sessions.Complete(context.Background(), chs)
+		if err != nil || missing != 0 {
+			t.Fatalf("completing the subjects: %d parts missing, error %v", missing, err)
 		}
 	}
 	return out
@@ -111,10 +125,14 @@ func (f *fixture) try(s *Stage, recs ...*kgo.Record) (*outputs, error) {
 	if s == nil {
 		s = f.s
 	}
-	o := &outputs{}
+	o := &outputs{sessions: f.sessions()}
 	err := s.process(context.Background(), f.part, recs, o)
 	return o, err
 }
+
+// sessions returns a SessionStore on the fixture's Redis, without a
+// cache (so that it reads what is stored).
+func (f *fixture) sessions() *SessionStore { return NewSessionStore(f.rdb, f.prefix, 0) }
 
 // rec wraps a hit as the next record of the partition.
 func (f *fixture) rec(h schemas.Hit) *kgo.Record {

@@ -135,7 +135,7 @@ func TestReplayOfSeveralBatchesIsExactForTheLastThreeWrites(t *testing.T) {
 		want = append(want, o.recs...)
 	}
 	sameOutputs(t, "last three writes", again.recs[6:], want[6:])
-	got, wantCh := again.changes(t), (&outputs{recs: want}).changes(t)
+	got, wantCh := again.changes(t), (&outputs{sessions: f.sessions(), recs: want}).changes(t)
 	for i := range got {
 		if got[i].Kind != wantCh[i].Kind || got[i].SessionKey != wantCh[i].SessionKey || got[i].EventID != wantCh[i].EventID || got[i].Lead.ID != wantCh[i].Lead.ID {
 			t.Fatalf("change %d: %s %s %s, want %s %s %s", i, got[i].Kind, got[i].SessionKey, got[i].EventID, wantCh[i].Kind, wantCh[i].SessionKey, wantCh[i].EventID)

@@ -85,19 +85,6 @@ type session struct {
 	pvWritten   uint64
 
 	pvCache pvCache // not copied by clone
-	// json is the session object as last encoded when it was not the
-	// changed session, valid while jsonKey still describes the session
-	// (see appendSession); not copied by clone.
-	json    []byte
-	jsonKey sessionShape
-}
-
-// sessionShape is what a session's JSON depends on besides its immutable
-// facts: when none of it moved, the session encodes the same.
-type sessionShape struct {
-	started, duration, lastSpent int64
-	pvTotal                      uint64
-	kept                         int
 }
 
 // sessionMeta are a session's facts taken from its first hit; immutable
@@ -149,7 +136,6 @@ func (st *leadState) clone() *leadState {
 	for i, s := range st.sessions {
 		sc := *s
 		sc.pvCache = pvCache{}
-		sc.json, sc.jsonKey = nil, sessionShape{}
 		sc.pvs = append([]*pageview(nil), s.pvs...)
 		sc.spent = append([]int64(nil), s.spent...)
 		c.sessions[i] = &sc

@@ -324,6 +324,39 @@ func TestGuideVisitsEndToEnd(t *testing.T) {
 	if string(dl[0].Value) != string(raw[4].Value) {
 		t.Errorf("dead letter = %s, want the malformed event", dl[0].Value)
 	}
+
+	// A second visit from Netcontrol, an hour later: its new_session
+	// subject shows the new session first and then the guide's visit,
+	// which the lead change carried by reference and evaluate read back
+	// from Redis, exactly as the guide's sample shows it.
+	second := guide
+	second.EventID, second.SessionID, second.Timestamp = "second-visit", "s_second", "2024-05-15T11:55:50Z"
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: sys.Topics().Raw, Key: []byte(second.SessionID), Value: second.AppendJSON(nil)}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	kafkatest.Eventually(t, 90*time.Second, "a third new_session", func() bool {
+		return len(rc.subjects()[schemas.EventNewSession]) >= 3
+	})
+	wantOld := fixtureSubject(t, "new_session.json")["recent_sessions"].([]any)[0]
+	found := false
+	for _, s := range rc.subjects()[schemas.EventNewSession] {
+		sessions, _ := decode(t, s)["recent_sessions"].([]any)
+		if companyDomain(t, s) != "netcontrol.com" || len(sessions) != 2 {
+			continue
+		}
+		found = true
+		if started := sessions[0].(map[string]any)["started_at"]; started != "2024-05-15 11:55:50" {
+			t.Errorf("second visit: recent_sessions[0].started_at = %v, want the new session first", started)
+		}
+		if !reflect.DeepEqual(sessions[1], wantOld) {
+			gb, _ := json.MarshalIndent(sessions[1], "", " ")
+			wb, _ := json.MarshalIndent(wantOld, "", " ")
+			t.Errorf("second visit: recent_sessions[1] differs from the guide's session:\ngot  %s\nwant %s", gb, wb)
+		}
+	}
+	if !found {
+		t.Errorf("no new_session subject of Netcontrol with two recent sessions")
+	}
 }
 
 func consumeN(t *testing.T, brokers []string, topic string, n int) []*kgo.Record {

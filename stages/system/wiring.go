@@ -43,7 +43,8 @@ func (s *System) buildStage(ctx context.Context, name string) (pipeline.Stage, p
 		st, err := evaluate.New(cfg.Stages.Evaluate, evaluate.Deps{
 			Topics: s.topics, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix, Control: s.control,
 			Contacts: evaluate.LocalContacts(s.data.Contacts), Companies: s.data.Companies,
-			Logger: log, Registerer: s.registry,
+			Sessions: leads.NewSessionStore(s.redis, cfg.Redis.KeyPrefix, cfg.Stages.Evaluate.SessionCacheSize),
+			Logger:   log, Registerer: s.registry,
 		})
 		return st, cfg.Stages.Evaluate.Runtime, err
 	case "deliver":

@@ -1,0 +1,167 @@
+package leads
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/leadflow/leadflow/schemas"
+)
+
+// sessionOf is the subject's view of a session of a lead's state.
+func sessionOf(s *session) schemas.Session {
+	out := schemas.Session{StartedAt: schemas.SessionTime{Time: time.UnixMicro(s.started)},
+		Source: s.meta.source, Browser: s.meta.browser, DeviceType: s.meta.device, OperatingSystem: s.meta.os,
+		TotalDuration: s.duration, Location: s.meta.loc, Pageviews: []schemas.Pageview{}}
+	for i, pv := range s.pvs {
+		out.Pageviews = append(out.Pageviews, schemas.Pageview{URL: pv.url, Host: pv.host, Path: pv.path,
+			TimeSpent: s.spent[i], VisitedAt: schemas.SessionTime{Time: time.UnixMicro(pv.visitedAt)}})
+	}
+	return out
+}
+
+// wantSessions is the subject's recent_sessions for a change of session
+// seq of st: that session, then the others in st's order.
+func wantSessions(st *leadState, seq uint64, recent int) []schemas.Session {
+	first := st.sessionBySeq(seq)
+	out := []schemas.Session{sessionOf(first)}
+	for _, s := range st.sessions {
+		if len(out) == recent {
+			break
+		}
+		if s != first {
+			out = append(out, sessionOf(s))
+		}
+	}
+	return out
+}
+
+func seqOf(t testing.TB, sessionKey string) uint64 {
+	t.Helper()
+	_, seq, _ := strings.Cut(sessionKey, ":")
+	n, err := strconv.ParseUint(seq, 10, 64)
+	if err != nil {
+		t.Fatalf("session key %q: %v", sessionKey, err)
+	}
+	return n
+}
+
+// TestCompletedSubjectsAreTheLeadsState drives a lead through many random
+// hits (sessions coming and going, pageview windows sliding) and checks
+// that every change, completed by a SessionStore (with a cache that lives
+// across the changes, and without one), shows the lead's recent sessions
+// exactly as the lead's state has them after the hit: the subject a
+// change used to carry whole.
+func TestCompletedSubjectsAreTheLeadsState(t *testing.T) {
+	cfg := testStageConfig()
+	cfg.MaxPageviews, cfg.RecentSessions, cfg.MaxSessions = 3, 3, 4
+	f := newFixture(t, cfg)
+	cached := NewSessionStore(f.rdb, f.prefix, 1000)
+	rng := rand.New(rand.NewPCG(3, 4))
+	at := time.Duration(0)
+	spent := map[string]int64{}
+	refs := 0
+	for i := 0; i < 300; i++ {
+		sid := "s" + itoa(rng.IntN(5))
+		at += time.Duration(rng.IntN(20)) * time.Minute / 10
+		page := "https://acme.io/p" + itoa(rng.IntN(9)) + "?q=\"x\"&y=é"
+		var h schemas.Hit
+		if rng.IntN(3) == 0 {
+			spent[sid] += int64(rng.IntN(30))
+			h = ping("e"+itoa(i), sid, at, spent[sid], page)
+		} else {
+			spent[sid] = int64(rng.IntN(5))
+			h = pv("e"+itoa(i), sid, at, spent[sid], page)
+		}
+		if rng.IntN(5) == 0 {
+			h.Referrer, h.Browser, h.Location = "", "", nil
+		}
+		o := f.run(nil, f.rec(h))
+		if len(o.recs) == 0 {
+			continue
+		}
+		var ch schemas.LeadChange
+		if err := ch.UnmarshalJSON(o.recs[0].Value); err != nil {
+			t.Fatal(err)
+		}
+		if len(ch.Lead.RecentSessions) != 1 {
+			t.Fatalf("hit %d: the change carries %d sessions whole, want only the changed one", i, len(ch.Lead.RecentSessions))
+		}
+		refs += len(ch.OlderSessions)
+		st := f.state(ch.LeadKey)
+		want := wantSessions(st, seqOf(t, ch.SessionKey), cfg.RecentSessions)
+		for name, store := range map[string]*SessionStore{"cached": cached, "uncached": f.sessions()} {
+			c := ch
+			c.OlderSessions = append([]schemas.SessionRef(nil), ch.OlderSessions...)
+			missing, err := store.Complete(context.Background(), []*schemas.LeadChange{&c, &c})
+			if err != nil || missing != 0 {
+				t.Fatalf("hit %d, %s: missing %d, err %v", i, name, missing, err)
+			}
+			gl, wl := schemas.Lead{RecentSessions: c.Lead.RecentSessions}, schemas.Lead{RecentSessions: want}
+			got, exp := gl.AppendJSON(nil), wl.AppendJSON(nil)
+			if !bytes.Equal(got, exp) {
+				t.Fatalf("hit %d, %s: completed sessions differ from the lead's state:\n got  %s\n want %s", i, name, got, exp)
+			}
+			if c.OlderSessions != nil {
+				t.Fatalf("hit %d, %s: OlderSessions not cleared", i, name)
+			}
+		}
+	}
+	if refs == 0 {
+		t.Fatal("no change carried a session by reference")
+	}
+}
+
+// TestCompleteMissingParts: a session whose facts are gone is left out, a
+// pageview that is gone is left out of its session, and both are counted.
+func TestCompleteMissingParts(t *testing.T) {
+	f := newFixture(t, testStageConfig())
+	f.run(nil, f.rec(pv("a1", "a", 0, 0, "https://acme.io/1")), f.rec(pv("a2", "a", time.Second, 0, "https://acme.io/2")))
+	f.run(nil, f.rec(pv("b1", "b", 2*time.Second, 0, "https://acme.io/3")))
+	o := f.run(nil, f.rec(pv("c1", "c", 3*time.Second, 0, "https://acme.io/4")))
+	var ch schemas.LeadChange
+	if err := ch.UnmarshalJSON(o.recs[0].Value); err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.OlderSessions) != 2 || ch.OlderSessions[0].Seq != 2 || ch.OlderSessions[1].Seq != 1 {
+		t.Fatalf("older sessions = %+v, want sessions 2 and 1", ch.OlderSessions)
+	}
+	rkey := f.s.store.redisKey(ch.LeadKey)
+	if err := f.rdb.HDel(context.Background(), rkey, metaField(2), pageviewField(1, 0)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	missing, err := f.sessions().Complete(context.Background(), []*schemas.LeadChange{&ch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing != 2 {
+		t.Fatalf("missing = %d, want 2 (session 2's facts, session 1's first pageview)", missing)
+	}
+	rs := ch.Lead.RecentSessions
+	if len(rs) != 2 || len(rs[1].Pageviews) != 1 || rs[1].Pageviews[0].URL != "https://acme.io/2" {
+		t.Fatalf("recent sessions = %+v, want the changed one and session 1 with its second pageview", rs)
+	}
+}
+
+// TestCompleteRedisDown: a Redis failure is an error wrapping
+// ErrSessionRead, and the changes are left as they were.
+func TestCompleteRedisDown(t *testing.T) {
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	defer down.Close()
+	ch := schemas.LeadChange{LeadKey: "ws|x.com", Lead: schemas.Lead{ID: 1, RecentSessions: []schemas.Session{{}}},
+		OlderSessions: []schemas.SessionRef{{Seq: 1, Pageviews: 1, TimeSpent: []int64{5}}}}
+	_, err := NewSessionStore(down, "lf:", 10).Complete(context.Background(), []*schemas.LeadChange{&ch})
+	if !errors.Is(err, ErrSessionRead) {
+		t.Fatalf("err = %v, want ErrSessionRead", err)
+	}
+	if len(ch.Lead.RecentSessions) != 1 || len(ch.OlderSessions) != 1 {
+		t.Fatalf("change altered after a failure: %+v", ch)
+	}
+}
