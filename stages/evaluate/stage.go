@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"strconv"
 	"sync"
 	"time"
 
@@ -147,9 +148,16 @@ func (e *badChange) Error() string  { return "lead change: " + e.err.Error() }
 func (e *badChange) Unwrap() error  { return e.err }
 func (e *badChange) Reason() string { return "bad_change" }
 
+// change is a decoded lead change and, once encoded, its subject (shared
+// by every automation it fires).
+type change struct {
+	schemas.LeadChange
+	subject []byte
+}
+
 // fire is an automation whose trigger (may have) fired for a change.
 type fire struct {
-	ch         *schemas.LeadChange
+	ch         *change
 	ru         *rule
 	c          claim
 	triggerKey string // lead key (new_lead) or session key (new_session)
@@ -206,19 +214,19 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		for _, f := range pending {
 			full = full || f.ru.filter == nil || f.ru.filter.ReadsSessions()
 		}
-		ch := new(schemas.LeadChange)
+		ch := new(change)
 		var err error
 		if full {
 			err = ch.UnmarshalJSON(rec.Value)
 		} else {
-			err = schemas.DecodeChangeWithoutSessions(rec.Value, ch)
+			err = schemas.DecodeChangeWithoutSessions(rec.Value, &ch.LeadChange)
 		}
 		if err != nil {
 			b.DeadLetter(rec, &badChange{err})
 			continue
 		}
 		for _, f := range pending {
-			if f.ru.filter != nil && !f.ru.filter.Match(ch) {
+			if f.ru.filter != nil && !f.ru.filter.Match(&ch.LeadChange) {
 				continue
 			}
 			if !full {
@@ -248,7 +256,7 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 	for i := range fires {
 		f := &fires[i]
 		if f.c.result != claimTaken && f.ru.auto.Action.Type == control.ActionWebhook && len(f.ch.OlderSessions) > 0 {
-			subjects = append(subjects, f.ch)
+			subjects = append(subjects, &f.ch.LeadChange)
 		}
 	}
 	if len(subjects) > 0 {
@@ -292,8 +300,10 @@ func (s *Stage) act(ctx context.Context, b *pipeline.Batch, f *fire) error {
 	s.metrics.fired.WithLabelValues(string(a.Trigger), string(a.Action.Type)).Inc()
 	switch a.Action.Type {
 	case control.ActionWebhook:
-		subject := f.ch.Lead.AppendJSON(nil)
-		s.emit(b, f, a.Action.WebhookID, string(a.Trigger), subject, fmt.Sprint(f.ch.Lead.ID))
+		if f.ch.subject == nil {
+			f.ch.subject = f.ch.Lead.AppendJSON(nil)
+		}
+		s.emit(b, f, a.Action.WebhookID, string(a.Trigger), f.ch.subject, strconv.FormatInt(f.ch.Lead.ID, 10))
 		return nil
 	case control.ActionRevealContacts:
 		return s.revealContacts(ctx, b, f)

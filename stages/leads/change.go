@@ -120,28 +120,44 @@ func (c *changeEncoder) appendOlder(b []byte, st *leadState, first *session) []b
 		} else {
 			b = append(b, ',')
 		}
-		b = append(b, `{"seq":`...)
-		b = strconv.AppendUint(b, s.seq, 10)
-		b = append(b, `,"started_at":`...)
-		b = strconv.AppendInt(b, s.started, 10)
-		b = append(b, `,"total_duration":`...)
-		b = strconv.AppendInt(b, s.duration, 10)
-		b = append(b, `,"pageviews":`...)
-		b = strconv.AppendUint(b, s.pvTotal, 10)
-		b = append(b, `,"time_spent":[`...)
-		for i, v := range s.spent {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, v, 10)
-		}
-		b = append(b, "]}"...)
+		b = appendRef(b, s)
 		n++
 	}
 	if n > 1 {
 		b = append(b, ']')
 	}
 	return b
+}
+
+// appendRef appends s as a schemas.SessionRef. A session that is not the
+// changed one rarely moves between changes (a ping or pageview of an
+// older open session), so its JSON is kept and encoded again only when
+// its shape changed.
+func appendRef(b []byte, s *session) []byte {
+	key := sessionShape{started: s.started, duration: s.duration, pvTotal: s.pvTotal, kept: len(s.spent)}
+	if n := len(s.spent); n > 0 {
+		key.lastSpent = s.spent[n-1]
+	}
+	if s.ref == nil || key != s.refKey {
+		r := s.ref[:0]
+		r = append(r, `{"seq":`...)
+		r = strconv.AppendUint(r, s.seq, 10)
+		r = append(r, `,"started_at":`...)
+		r = strconv.AppendInt(r, s.started, 10)
+		r = append(r, `,"total_duration":`...)
+		r = strconv.AppendInt(r, s.duration, 10)
+		r = append(r, `,"pageviews":`...)
+		r = strconv.AppendUint(r, s.pvTotal, 10)
+		r = append(r, `,"time_spent":[`...)
+		for i, v := range s.spent {
+			if i > 0 {
+				r = append(r, ',')
+			}
+			r = strconv.AppendInt(r, v, 10)
+		}
+		s.ref, s.refKey = append(r, "]}"...), key
+	}
+	return append(b, s.ref...)
 }
 
 // appendSession appends a session object. The parts that never change

@@ -33,23 +33,45 @@ type SessionStore struct {
 
 	mu    sync.Mutex
 	max   int
-	cache map[partKey]any // *sessionMeta or *pageview
+	size  int // parts cached
+	cache map[sessionID]*storedSession
 }
 
-// partKey names a stored session part: the lead's Redis key and id (a lead
+// sessionID names a stored session: the lead's Redis key and id (a lead
 // forgotten after lead_ttl and seen again gets a new id, and numbers its
-// sessions from 1 again) and the field.
-type partKey struct {
-	rkey  string
-	id    int64
-	field string
+// sessions from 1 again) and the session's number.
+type sessionID struct {
+	rkey string
+	id   int64
+	seq  int64
+}
+
+// storedSession is what was read of a session: its facts and the
+// pageviews by number (nil until read).
+type storedSession struct {
+	meta      *sessionMeta
+	pvs       map[int64]*pageview
+	metaAsked bool
+}
+
+// covers reports whether ss holds its facts and pageviews first..end-1.
+func (ss *storedSession) covers(first, end int64) bool {
+	if ss.meta == nil {
+		return false
+	}
+	for n := first; n < end; n++ {
+		if ss.pvs[n] == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // NewSessionStore returns a SessionStore reading the lead states that the
 // leads stage keeps under keyPrefix (config redis.key_prefix), caching up
 // to cacheSize session parts (0: none).
 func NewSessionStore(rdb redis.UniversalClient, keyPrefix string, cacheSize int) *SessionStore {
-	return &SessionStore{rdb: rdb, prefix: keyPrefix, max: cacheSize, cache: make(map[partKey]any)}
+	return &SessionStore{rdb: rdb, prefix: keyPrefix, max: cacheSize, cache: make(map[sessionID]*storedSession)}
 }
 
 // ErrSessionRead wraps the Redis failures of Complete.
@@ -62,36 +84,72 @@ var ErrSessionRead = errors.New("leads: reading sessions")
 // It returns how many sessions and pageviews were missing from Redis (see
 // SessionStore); err is a Redis failure, after which no change is altered.
 func (s *SessionStore) Complete(ctx context.Context, chs []*schemas.LeadChange) (missing int, err error) {
+	// want is every referenced session with its cached parts; reads are
+	// the parts to read, per lead.
 	type read struct {
 		rkey   string
-		id     int64
 		fields []string
+		into   []part
 		cmd    *redis.SliceCmd
 	}
+	want := make(map[sessionID]*storedSession)
+	fresh := make(map[sessionID]*storedSession) // those read now
 	var reads []*read
 	byKey := make(map[string]*read)
+	s.mu.Lock()
 	for _, ch := range chs {
 		if len(ch.OlderSessions) == 0 {
 			continue
 		}
 		rkey := s.redisKey(ch.LeadKey)
-		rd := byKey[rkey]
 		for _, ref := range ch.OlderSessions {
-			fields := partFields(ref)
-			for _, f := range fields {
-				if _, ok := s.cached(partKey{rkey, ch.Lead.ID, f}); ok {
+			sid := sessionID{rkey, ch.Lead.ID, ref.Seq}
+			first := ref.Pageviews - int64(len(ref.TimeSpent))
+			// Cached sessions are never changed, only replaced: one that
+			// has every part this reference shows is used as it is, else
+			// a copy of it is completed by the read.
+			ss := want[sid]
+			if ss == nil {
+				ss = s.cache[sid]
+			}
+			if fresh[sid] == nil {
+				if ss != nil && ss.covers(first, ref.Pageviews) {
+					want[sid] = ss
 					continue
 				}
+				cp := &storedSession{pvs: make(map[int64]*pageview, len(ref.TimeSpent))}
+				if ss != nil {
+					cp.meta = ss.meta
+					for n, pv := range ss.pvs {
+						cp.pvs[n] = pv
+					}
+				}
+				ss = cp
+				want[sid], fresh[sid] = ss, ss
+			}
+			rd := byKey[rkey]
+			need := func(field string, p part) {
 				if rd == nil {
-					rd = &read{rkey: rkey, id: ch.Lead.ID}
+					rd = &read{rkey: rkey}
 					byKey[rkey] = rd
 					reads = append(reads, rd)
 				}
-				rd.fields = append(rd.fields, f)
+				rd.fields = append(rd.fields, field)
+				rd.into = append(rd.into, p)
+			}
+			if ss.meta == nil && !ss.metaAsked {
+				ss.metaAsked = true
+				need(metaField(uint64(ref.Seq)), part{sid: sid, n: -1})
+			}
+			for n := first; n < ref.Pageviews; n++ {
+				if _, ok := ss.pvs[n]; !ok {
+					ss.pvs[n] = nil // asked for once
+					need(pageviewField(uint64(ref.Seq), uint64(n)), part{sid: sid, n: n})
+				}
 			}
 		}
 	}
-	got := make(map[partKey]any)
+	s.mu.Unlock()
 	if len(reads) > 0 {
 		pipe := s.rdb.Pipeline()
 		for _, rd := range reads {
@@ -110,100 +168,88 @@ func (s *SessionStore) Complete(ctx context.Context, chs []*schemas.LeadChange) 
 				if !ok {
 					continue // missing
 				}
-				k := partKey{rd.rkey, rd.id, rd.fields[i]}
-				part, err := decodePart(rd.fields[i], raw)
-				if err != nil {
-					continue // unusable: counted as missing
+				p := rd.into[i]
+				ss := want[p.sid]
+				if p.n < 0 {
+					ss.meta, _ = decodeMeta(raw) // unusable: counted as missing
+				} else {
+					ss.pvs[p.n], _ = decodePageview(raw)
 				}
-				got[k] = part
-				s.put(k, part)
 			}
 		}
+		s.remember(fresh)
 	}
 	for _, ch := range chs {
 		if len(ch.OlderSessions) == 0 {
 			continue
 		}
 		rkey := s.redisKey(ch.LeadKey)
-		lookup := func(f string) any {
-			k := partKey{rkey, ch.Lead.ID, f}
-			if p, ok := got[k]; ok {
-				return p
-			}
-			p, _ := s.cached(k)
-			return p
-		}
 		sessions := ch.Lead.RecentSessions
 		for _, ref := range ch.OlderSessions {
-			m, _ := lookup(metaField(uint64(ref.Seq))).(*sessionMeta)
-			if m == nil {
+			ss := want[sessionID{rkey, ch.Lead.ID, ref.Seq}]
+			if ss.meta == nil {
 				missing++
 				continue
 			}
-			ss := schemas.Session{StartedAt: schemas.SessionTime{Time: time.UnixMicro(ref.StartedAt)},
+			m := ss.meta
+			out := schemas.Session{StartedAt: schemas.SessionTime{Time: time.UnixMicro(ref.StartedAt)},
 				Source: m.source, Browser: m.browser, DeviceType: m.device, OperatingSystem: m.os,
-				TotalDuration: ref.TotalDuration, Location: m.loc, Pageviews: []schemas.Pageview{}}
+				TotalDuration: ref.TotalDuration, Location: m.loc,
+				Pageviews: make([]schemas.Pageview, 0, len(ref.TimeSpent))}
 			first := ref.Pageviews - int64(len(ref.TimeSpent))
 			for i, spent := range ref.TimeSpent {
-				pv, _ := lookup(pageviewField(uint64(ref.Seq), uint64(first+int64(i)))).(*pageview)
+				pv := ss.pvs[first+int64(i)]
 				if pv == nil {
 					missing++
 					continue
 				}
-				ss.Pageviews = append(ss.Pageviews, schemas.Pageview{URL: pv.url, Host: pv.host, Path: pv.path,
+				out.Pageviews = append(out.Pageviews, schemas.Pageview{URL: pv.url, Host: pv.host, Path: pv.path,
 					TimeSpent: spent, VisitedAt: schemas.SessionTime{Time: time.UnixMicro(pv.visitedAt)}})
 			}
-			sessions = append(sessions, ss)
+			sessions = append(sessions, out)
 		}
 		ch.Lead.RecentSessions, ch.OlderSessions = sessions, nil
 	}
 	return missing, nil
 }
 
-// redisKey is the Redis key of a lead (store.redisKey).
-func (s *SessionStore) redisKey(leadKey string) string {
-	return s.prefix + "lead:{" + leadKey + "}"
+// part is a field read into a session: its pageview n, or its facts (-1).
+type part struct {
+	sid sessionID
+	n   int64
 }
 
-// partFields names the stored fields of ref's facts and shown pageviews.
-func partFields(ref schemas.SessionRef) []string {
-	seq := uint64(ref.Seq)
-	fields := make([]string, 0, 1+len(ref.TimeSpent))
-	fields = append(fields, metaField(seq))
-	first := ref.Pageviews - int64(len(ref.TimeSpent))
-	for i := range ref.TimeSpent {
-		fields = append(fields, pageviewField(seq, uint64(first+int64(i))))
-	}
-	return fields
-}
-
-// decodePart decodes the stored value of a session field.
-func decodePart(field, raw string) (any, error) {
-	if field[0] == 's' {
-		return decodeMeta(raw)
-	}
-	if field[0] == 'p' {
-		return decodePageview(raw)
-	}
-	return nil, errCorrupt
-}
-
-func (s *SessionStore) cached(k partKey) (any, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.cache[k]
-	return p, ok
-}
-
-// put caches a part; when the cache is full it starts over.
-func (s *SessionStore) put(k partKey, part any) {
+// remember caches the sessions read (replacing what was cached of them;
+// a session whose facts were missing is not kept, and is asked for again
+// next time); when the cache holds more than max parts it starts over.
+func (s *SessionStore) remember(read map[sessionID]*storedSession) {
 	if s.max == 0 {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.cache) >= s.max {
-		clear(s.cache)
+	for sid, ss := range read {
+		if ss.meta == nil {
+			continue
+		}
+		for n, pv := range ss.pvs {
+			if pv == nil {
+				delete(ss.pvs, n)
+			}
+		}
+		if s.size >= s.max {
+			clear(s.cache)
+			s.size = 0
+		}
+		if old := s.cache[sid]; old != nil {
+			s.size -= 1 + len(old.pvs)
+		}
+		s.cache[sid] = ss
+		s.size += 1 + len(ss.pvs)
 	}
-	s.cache[k] = part
+}
+
+// redisKey is the Redis key of a lead (store.redisKey).
+func (s *SessionStore) redisKey(leadKey string) string {
+	return s.prefix + "lead:{" + leadKey + "}"
 }

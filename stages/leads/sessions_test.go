@@ -64,6 +64,16 @@ func TestCompletedSubjectsAreTheLeadsState(t *testing.T) {
 	cfg.MaxPageviews, cfg.RecentSessions, cfg.MaxSessions = 3, 3, 4
 	f := newFixture(t, cfg)
 	cached := NewSessionStore(f.rdb, f.prefix, 1000)
+	small := NewSessionStore(f.rdb, f.prefix, 8) // starts over often
+	// Changes are also completed three at a time, as a batch: the same
+	// session can be referenced with different pageviews. (A lead's
+	// stored parts outlive its next three writes, see decodeLoaded.)
+	type pending struct {
+		ch   schemas.LeadChange
+		want []schemas.Session
+	}
+	var group []pending
+	batched := NewSessionStore(f.rdb, f.prefix, 1000)
 	rng := rand.New(rand.NewPCG(3, 4))
 	at := time.Duration(0)
 	spent := map[string]int64{}
@@ -97,7 +107,23 @@ func TestCompletedSubjectsAreTheLeadsState(t *testing.T) {
 		refs += len(ch.OlderSessions)
 		st := f.state(ch.LeadKey)
 		want := wantSessions(st, seqOf(t, ch.SessionKey), cfg.RecentSessions)
-		for name, store := range map[string]*SessionStore{"cached": cached, "uncached": f.sessions()} {
+		if group = append(group, pending{ch, want}); len(group) == 3 {
+			chs := make([]*schemas.LeadChange, len(group))
+			for j := range group {
+				chs[j] = &group[j].ch
+			}
+			if missing, err := batched.Complete(context.Background(), chs); err != nil || missing != 0 {
+				t.Fatalf("hit %d, batch: missing %d, err %v", i, missing, err)
+			}
+			for j, p := range group {
+				gl, wl := schemas.Lead{RecentSessions: p.ch.Lead.RecentSessions}, schemas.Lead{RecentSessions: p.want}
+				if got, exp := gl.AppendJSON(nil), wl.AppendJSON(nil); !bytes.Equal(got, exp) {
+					t.Fatalf("hit %d, batch change %d: completed sessions differ:\n got  %s\n want %s", i, j, got, exp)
+				}
+			}
+			group = group[:0]
+		}
+		for name, store := range map[string]*SessionStore{"cached": cached, "small cache": small, "uncached": f.sessions()} {
 			c := ch
 			c.OlderSessions = append([]schemas.SessionRef(nil), ch.OlderSessions...)
 			missing, err := store.Complete(context.Background(), []*schemas.LeadChange{&c, &c})

@@ -85,6 +85,20 @@ type session struct {
 	pvWritten   uint64
 
 	pvCache pvCache // not copied by clone
+	// ref is the session's schemas.SessionRef JSON as last encoded,
+	// valid while refKey still describes the session (see appendRef);
+	// not copied by clone.
+	ref    []byte
+	refKey sessionShape
+}
+
+// sessionShape is what of a session can change between hits: only the
+// last kept pageview's time_spent ever changes (pings), the others are
+// frozen.
+type sessionShape struct {
+	started, duration, lastSpent int64
+	pvTotal                      uint64
+	kept                         int
 }
 
 // sessionMeta are a session's facts taken from its first hit; immutable
@@ -136,6 +150,7 @@ func (st *leadState) clone() *leadState {
 	for i, s := range st.sessions {
 		sc := *s
 		sc.pvCache = pvCache{}
+		sc.ref, sc.refKey = nil, sessionShape{}
 		sc.pvs = append([]*pageview(nil), s.pvs...)
 		sc.spent = append([]int64(nil), s.spent...)
 		c.sessions[i] = &sc
