@@ -3,8 +3,12 @@
 // keeps each lead's state in Redis (id, first/last seen, sessions with
 // pageviews and durations, lifetime counters) and emits a
 // schemas.LeadChange to leads.changes for every hit that changes a lead:
-// new_lead, new_session or session_updated, carrying the full subject as a
-// new_lead webhook shows it.
+// new_lead, new_session or session_updated, carrying the subject as a
+// new_lead webhook shows it, but with only the changed session whole: the
+// other recent sessions go by reference (LeadChange.OlderSessions), and
+// SessionStore, which the evaluate stage runs for an automation that
+// fires, rebuilds them exactly from the lead's stored state (a session's
+// facts and pageviews never change once stored).
 //
 // # Sessions
 //
