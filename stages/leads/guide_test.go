@@ -3,7 +3,6 @@ package leads
 import (
 	"bytes"
 	encjson "encoding/json"
-	"math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
@@ -135,24 +134,9 @@ func TestSubjectsAreWhatSchemasEncodes(t *testing.T) {
 	cfg := testStageConfig()
 	cfg.MaxPageviews, cfg.RecentSessions, cfg.MaxSessions = 3, 2, 3
 	f := newFixture(t, cfg)
-	rng := rand.New(rand.NewPCG(1, 2))
-	at := time.Duration(0)
-	spent := map[string]int64{}
+	hits := newRandomHits(1, 4)
 	for i := 0; i < 400; i++ {
-		sid := "s" + itoa(rng.IntN(4))
-		at += time.Duration(rng.IntN(20)) * time.Minute / 10
-		page := "https://acme.io/p" + itoa(rng.IntN(9)) + "?q=\"x\"&y=é"
-		var h schemas.Hit
-		if rng.IntN(3) == 0 {
-			spent[sid] += int64(rng.IntN(30))
-			h = ping("e"+itoa(i), sid, at, spent[sid], page)
-		} else {
-			spent[sid] = int64(rng.IntN(5))
-			h = pv("e"+itoa(i), sid, at, spent[sid], page)
-		}
-		if rng.IntN(5) == 0 {
-			h.Referrer, h.Browser, h.Location = "", "", nil
-		}
+		h := hits.next()
 		o := f.run(nil, f.rec(h))
 		for _, r := range o.recs {
 			var env struct {
@@ -171,7 +155,7 @@ func TestSubjectsAreWhatSchemasEncodes(t *testing.T) {
 		}
 	}
 	// And a state read back from Redis encodes the same as the cached one.
-	next := pv("last", "s1", at+time.Second, 1, "https://acme.io/last")
+	next := pv("last", "s1", hits.at+time.Second, 1, "https://acme.io/last")
 	a := f.run(nil, f.rec(next))
 	f.off--
 	b := f.run(f.newStage(), f.rec(next)) // a replay on a fresh stage

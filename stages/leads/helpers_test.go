@@ -2,6 +2,7 @@ package leads
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"testing"
@@ -182,6 +183,43 @@ func ping(id, sid string, at time.Duration, spent int64, page string) schemas.Hi
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// randomHits is a stream of random hits of lead ws_1|acme.com, in event
+// time order: pageviews and pings of sessions (session ids) coming and
+// going, pages whose URLs need escaping, some hits without referrer,
+// browser or location.
+type randomHits struct {
+	rng      *rand.Rand
+	sessions int
+	at       time.Duration
+	spent    map[string]int64
+	n        int
+}
+
+func newRandomHits(seed uint64, sessions int) *randomHits {
+	return &randomHits{rng: rand.New(rand.NewPCG(seed, seed+1)), sessions: sessions, spent: map[string]int64{}}
+}
+
+func (r *randomHits) next() schemas.Hit {
+	rng := r.rng
+	sid := "s" + itoa(rng.IntN(r.sessions))
+	r.at += time.Duration(rng.IntN(20)) * time.Minute / 10
+	page := "https://acme.io/p" + itoa(rng.IntN(9)) + "?q=\"x\"&y=é"
+	id := "e" + itoa(r.n)
+	r.n++
+	var h schemas.Hit
+	if rng.IntN(3) == 0 {
+		r.spent[sid] += int64(rng.IntN(30))
+		h = ping(id, sid, r.at, r.spent[sid], page)
+	} else {
+		r.spent[sid] = int64(rng.IntN(5))
+		h = pv(id, sid, r.at, r.spent[sid], page)
+	}
+	if rng.IntN(5) == 0 {
+		h.Referrer, h.Browser, h.Location = "", "", nil
+	}
+	return h
+}
 
 func testutilCount(c prometheus.Counter) float64 {
 	var m dto.Metric

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,25 +73,10 @@ func TestCompletedSubjectsAreTheLeadsState(t *testing.T) {
 	}
 	var group []pending
 	batched := NewSessionStore(f.rdb, f.prefix, 1000)
-	rng := rand.New(rand.NewPCG(3, 4))
-	at := time.Duration(0)
-	spent := map[string]int64{}
+	hits := newRandomHits(3, 5)
 	refs := 0
 	for i := 0; i < 300; i++ {
-		sid := "s" + itoa(rng.IntN(5))
-		at += time.Duration(rng.IntN(20)) * time.Minute / 10
-		page := "https://acme.io/p" + itoa(rng.IntN(9)) + "?q=\"x\"&y=é"
-		var h schemas.Hit
-		if rng.IntN(3) == 0 {
-			spent[sid] += int64(rng.IntN(30))
-			h = ping("e"+itoa(i), sid, at, spent[sid], page)
-		} else {
-			spent[sid] = int64(rng.IntN(5))
-			h = pv("e"+itoa(i), sid, at, spent[sid], page)
-		}
-		if rng.IntN(5) == 0 {
-			h.Referrer, h.Browser, h.Location = "", "", nil
-		}
+		h := hits.next()
 		o := f.run(nil, f.rec(h))
 		if len(o.recs) == 0 {
 			continue
