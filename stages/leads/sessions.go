@@ -101,14 +101,14 @@ func (s *SessionStore) Complete(ctx context.Context, chs []*schemas.LeadChange) 
 		if len(ch.OlderSessions) == 0 {
 			continue
 		}
-		rkey := s.redisKey(ch.LeadKey)
+		rkey := leadRedisKey(s.prefix, ch.LeadKey)
 		for _, ref := range ch.OlderSessions {
 			sid := sessionID{rkey, ch.Lead.ID, ref.Seq}
 			first := ref.Pageviews - int64(len(ref.TimeSpent))
 			// Cached sessions are never changed, only replaced: one that
 			// has every part this reference shows is used as it is, else
 			// a copy of it is completed by the read.
-			ss := want[sid]
+			ss, earlier := want[sid], want[sid] != nil // earlier: another change of the batch refers to it
 			if ss == nil {
 				ss = s.cache[sid]
 			}
@@ -121,7 +121,12 @@ func (s *SessionStore) Complete(ctx context.Context, chs []*schemas.LeadChange) 
 				if ss != nil {
 					cp.meta = ss.meta
 					for n, pv := range ss.pvs {
-						cp.pvs[n] = pv
+						// The pageviews before first slid out of the
+						// window for good, unless an earlier change of
+						// the batch still shows them.
+						if n >= first || earlier {
+							cp.pvs[n] = pv
+						}
 					}
 				}
 				ss = cp
@@ -183,7 +188,7 @@ func (s *SessionStore) Complete(ctx context.Context, chs []*schemas.LeadChange) 
 		if len(ch.OlderSessions) == 0 {
 			continue
 		}
-		rkey := s.redisKey(ch.LeadKey)
+		rkey := leadRedisKey(s.prefix, ch.LeadKey)
 		sessions := ch.Lead.RecentSessions
 		for _, ref := range ch.OlderSessions {
 			ss := want[sessionID{rkey, ch.Lead.ID, ref.Seq}]
@@ -247,9 +252,4 @@ func (s *SessionStore) remember(read map[sessionID]*storedSession) {
 		s.cache[sid] = ss
 		s.size += 1 + len(ss.pvs)
 	}
-}
-
-// redisKey is the Redis key of a lead (store.redisKey).
-func (s *SessionStore) redisKey(leadKey string) string {
-	return s.prefix + "lead:{" + leadKey + "}"
 }

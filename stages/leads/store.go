@@ -36,8 +36,12 @@ func newStore(rdb redis.UniversalClient, prefix string, ttl time.Duration, m *me
 }
 
 // redisKey is the Redis key of a lead.
-func (s *store) redisKey(leadKey string) string {
-	return s.prefix + "lead:{" + leadKey + "}"
+func (s *store) redisKey(leadKey string) string { return leadRedisKey(s.prefix, leadKey) }
+
+// leadRedisKey is the Redis key of a lead's state under prefix; the hash
+// tag keeps every key of a lead on one Redis Cluster slot.
+func leadRedisKey(prefix, leadKey string) string {
+	return prefix + "lead:{" + leadKey + "}"
 }
 
 // ErrRedis wraps every Redis failure that makes Process fail (and the
