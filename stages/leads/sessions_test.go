@@ -90,6 +90,16 @@ func TestCompletedSubjectsAreTheLeadsState(t *testing.T) {
 		}
 		refs += len(ch.OlderSessions)
 		st := f.state(ch.LeadKey)
+		// The head written from the cached state (sessions reuse their
+		// encoded parts) is what the state encodes to from scratch.
+		mem := f.s.partCache(f.part).m[ch.LeadKey].st.clone()
+		stored, err := f.rdb.HGet(context.Background(), f.s.store.redisKey(ch.LeadKey), headField(mem.gen)).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fresh := appendHead(nil, mem); !bytes.Equal(stored, fresh) {
+			t.Fatalf("hit %d: the stored head differs from the state's encoding:\n got  %x\n want %x", i, stored, fresh)
+		}
 		want := wantSessions(st, seqOf(t, ch.SessionKey), cfg.RecentSessions)
 		if group = append(group, pending{ch, want}); len(group) == 3 {
 			chs := make([]*schemas.LeadChange, len(group))
