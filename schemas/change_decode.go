@@ -144,6 +144,56 @@ func DecodeChangeHead(data []byte, h *ChangeHead) error {
 	return nil
 }
 
+// ChangeCompanyJSON returns the JSON of the lead change's lead.company
+// member as it stands in data (a subslice of data, nil when the member is
+// missing or null), without decoding anything else: it skips the members
+// before it (the leads stage writes the company early, before the
+// sessions) and stops there. The evaluate stage hashes it to know whether
+// a lead's company changed. What follows is not read, so it may accept a
+// document that LeadChange.UnmarshalJSON rejects; every problem up to
+// where it stops is a *DecodeError. Safe for concurrent use.
+func ChangeCompanyJSON(data []byte) ([]byte, error) {
+	var d shapeDecoder
+	// The scanner only reads; the result is a subslice of data.
+	d.src = unsafe.String(unsafe.SliceData(data), len(data))
+	d.skipWS()
+	if d.object() {
+		for key, ok := d.member(); ok; key, ok = d.member() {
+			if key != "lead" {
+				d.skip()
+				continue
+			}
+			if !d.object() {
+				break // null lead; or an error
+			}
+			for key, ok := d.member(); ok; key, ok = d.member() {
+				if key != "company" {
+					d.skip()
+					continue
+				}
+				switch d.peek() {
+				case 'n':
+					d.null()
+				case '{':
+					start := d.pos
+					d.skip()
+					if d.err == nil {
+						return data[start:d.pos:d.pos], nil
+					}
+				default:
+					d.wrongType("must be an object")
+				}
+				break
+			}
+			break
+		}
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return nil, nil
+}
+
 // UnmarshalJSON implements json.Unmarshaler with the package's hand-written
 // decoder (see the top of change_decode.go for its semantics): it resets c,
 // and c's strings share one copy of data. Errors are *DecodeError.

@@ -510,3 +510,55 @@ func TestDecodeChangeWithoutSessions(t *testing.T) {
 		t.Fatal("accepted invalid JSON in the skipped sessions")
 	}
 }
+
+// TestChangeCompanyJSON: on every document the decoder reads, the company
+// JSON decodes to the change's company, and is found without reading
+// what follows it; null, missing and wrong-typed members.
+func TestChangeCompanyJSON(t *testing.T) {
+	for name, data := range changeDocs(t) {
+		t.Run(name, func(t *testing.T) {
+			want, err := decodeChange(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := schemas.ChangeCompanyJSON(data)
+			if err != nil {
+				t.Fatalf("ChangeCompanyJSON: %v", err)
+			}
+			if raw == nil {
+				if !reflect.DeepEqual(want.Lead.Company, schemas.Company{}) {
+					t.Fatalf("no company JSON, but the change has company %+v", want.Lead.Company)
+				}
+				return
+			}
+			var got schemas.Company
+			if err := got.UnmarshalJSON(raw); err != nil {
+				t.Fatalf("company JSON %s: %v", raw, err)
+			}
+			if !reflect.DeepEqual(got, want.Lead.Company) {
+				t.Fatalf("company from its JSON differs:\n got  %+v\n want %+v", got, want.Lead.Company)
+			}
+		})
+	}
+	guide := sampleChange(2, 2)
+	doc := encodeChange(t, &guide)
+	i := bytes.Index(doc, []byte(`"recent_sessions":`))
+	truncated := doc[:i+len(`"recent_sessions":[{"started_at`)]
+	if raw, err := schemas.ChangeCompanyJSON(truncated); err != nil || !bytes.HasPrefix(raw, []byte(`{"name":`)) {
+		t.Fatalf("a document cut in its sessions: %q, %v; want the company (nothing after it is read)", raw, err)
+	}
+	for _, tc := range []struct{ name, data, path, reason string }{
+		{"company string", `{"lead":{"id":1,"company":"x"}}`, "lead.company", "must be an object"},
+		{"company cut", `{"lead":{"company":{"name":"x"`, "lead.company", ""},
+		{"lead array", `{"lead":[]}`, "lead", "must be an object"},
+		{"garbage before", `{"kind":nope,"lead":{}}`, "kind", "invalid literal"},
+	} {
+		_, err := schemas.ChangeCompanyJSON([]byte(tc.data))
+		checkDecodeError(t, tc.name, err, tc.path, tc.reason)
+	}
+	for _, data := range []string{`{"lead":null}`, `{"lead":{"id":1}}`, `{"lead":{"company":null}}`, `null`, `{}`} {
+		if raw, err := schemas.ChangeCompanyJSON([]byte(data)); raw != nil || err != nil {
+			t.Errorf("%s: %q, %v; want nil, nil", data, raw, err)
+		}
+	}
+}

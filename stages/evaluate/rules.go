@@ -33,6 +33,9 @@ type rule struct {
 	filter  *filter.Filter // nil: every lead
 	never   bool           // the segment is gone or invalid: matches no lead
 	persona persona        // reveal_contacts only
+	// version is the control version the rule was compiled at: a
+	// segment's result cached for it (missCache) holds for that version.
+	version uint64
 }
 
 // rules caches the compiled automations of each workspace for one control
@@ -66,6 +69,9 @@ func (r *rules) of(ws string) []rule {
 		return got.([]rule)
 	}
 	compiled := r.compile(ws)
+	for i := range compiled {
+		compiled[i].version = c.version
+	}
 	c.byWS.Store(ws, compiled)
 	return compiled
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -49,6 +50,10 @@ type Config struct {
 	// automations; they never change, so it only saves Redis reads.
 	// Default 100000 entries.
 	SessionCacheSize int `yaml:"session_cache_size"`
+	// MissCacheSize bounds the in-process memory of leads whose company
+	// did not match a segment that tests only company fields, which saves
+	// decoding their later changes for it. Default 200000 entries.
+	MissCacheSize int `yaml:"miss_cache_size"`
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -58,6 +63,7 @@ func DefaultConfig() Config {
 		NewSessionClaimTTL: 168 * time.Hour,
 		FiredCacheSize:     200000,
 		SessionCacheSize:   100000,
+		MissCacheSize:      200000,
 	}
 }
 
@@ -71,6 +77,7 @@ func (c Config) Validate(section string) error {
 			pipeline.DurationLimit("reveal_ttl", c.RevealTTL, 0, 100*365*24*time.Hour),
 			pipeline.IntLimit("fired_cache_size", c.FiredCacheSize, 0, 100000000),
 			pipeline.IntLimit("session_cache_size", c.SessionCacheSize, 0, 100000000),
+			pipeline.IntLimit("miss_cache_size", c.MissCacheSize, 0, 100000000),
 		))
 }
 
@@ -113,6 +120,7 @@ type Stage struct {
 	keys    keys
 	rules   *rules
 	fired   *firedCache
+	misses  *missCache
 	metrics *metrics
 }
 
@@ -131,6 +139,7 @@ func New(cfg Config, d Deps) (*Stage, error) {
 		cfg: cfg, d: d, keys: keys{prefix: d.KeyPrefix},
 		rules:   &rules{ctl: d.Control, log: d.Logger},
 		fired:   newFiredCache(cfg.FiredCacheSize),
+		misses:  newMissCache(cfg.MissCacheSize),
 		metrics: newMetrics(d.Registerer),
 	}, nil
 }
@@ -204,6 +213,20 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			}
 			pending = append(pending, f)
 		}
+		// A segment that tests only company fields and did not match this
+		// lead's company before cannot match the same company now.
+		var company uint64
+		if s.misses.enabled() && slices.ContainsFunc(pending, func(f fire) bool { return f.ru.filter.ReadsOnlyCompany() }) {
+			raw, err := schemas.ChangeCompanyJSON(rec.Value)
+			if err != nil {
+				b.DeadLetter(rec, &badChange{err})
+				continue
+			}
+			company = s.misses.companyHash(raw)
+			pending = slices.DeleteFunc(pending, func(f fire) bool {
+				return f.ru.filter.ReadsOnlyCompany() && s.misses.missed(f.ru, head.LeadKey, company)
+			})
+		}
 		if len(pending) == 0 {
 			continue
 		}
@@ -227,6 +250,9 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		}
 		for _, f := range pending {
 			if f.ru.filter != nil && !f.ru.filter.Match(&ch.LeadChange) {
+				if company != 0 && f.ru.filter.ReadsOnlyCompany() {
+					s.misses.put(f.ru, head.LeadKey, company)
+				}
 				continue
 			}
 			if !full {

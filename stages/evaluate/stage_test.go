@@ -283,6 +283,68 @@ func TestNewLeadFiresOnceTheFirstTimeTheLeadMatches(t *testing.T) {
 	}
 }
 
+// A segment that tests only company fields remembers the leads whose
+// company did not match; that memory must not hide a match once the
+// lead's company changes, or once the segment does.
+func TestCompanySegmentMissesAreForgottenOnChange(t *testing.T) {
+	h := newHarness(t, nil)
+	h.withSentinel(t)
+	h.ctl.add(func() {
+		h.ctl.segments["seg_ind"] = control.Segment{ID: "seg_ind", WorkspaceID: ws, Filter: json.RawMessage(`{"field":"company.industry","op":"eq","value":"Financial Services"}`)}
+		h.ctl.autos = append(h.ctl.autos, webhookAuto("aut_ind", control.TriggerNewLead, "seg_ind", "wh_a"))
+	})
+	h.run(t, "evaluate")
+	other := func(eventID, industry string) schemas.LeadChange {
+		ch := change(schemas.ChangeSessionUpdated, eventID, "s1", 2)
+		ch.LeadKey = schemas.LeadKey(ws, "other.example")
+		ch.Lead.Company.Domain, ch.Lead.Company.Industry = "other.example", &industry
+		return ch
+	}
+	h.send(t,
+		change(schemas.ChangeNewLead, "e1", "s1", 1),        // Machinery: no match, remembered
+		change(schemas.ChangeSessionUpdated, "e2", "s1", 2), // the same company: skipped
+		other("o1", "Software"),                             // another lead, no match
+		sentinel("first"),
+	)
+	if got := h.deliveries(t, 1); count(got, "aut_ind") != 0 {
+		t.Fatalf("fired for a lead outside the segment: %+v", got)
+	}
+	// Netcontrol's company data changes to the segment's industry.
+	moved := change(schemas.ChangeSessionUpdated, "e3", "s1", 3)
+	fin := "Financial Services"
+	moved.Lead.Company.Industry = &fin
+	h.send(t, moved, sentinel("mid"))
+	if fired := firedFor(t, h.deliveries(t, 3), "aut_ind"); len(fired) != 1 || fired[0] != "netcontrol.com" {
+		t.Fatalf("fired for %v, want netcontrol.com (its company changed)", fired)
+	}
+	// The segment changes to match the other lead's industry.
+	h.ctl.add(func() {
+		h.ctl.segments["seg_ind"] = control.Segment{ID: "seg_ind", WorkspaceID: ws, Filter: json.RawMessage(`{"field":"company.industry","op":"in","value":["Financial Services","Software"]}`)}
+	})
+	h.send(t, other("o2", "Software"), sentinel("second"))
+	if fired := firedFor(t, h.deliveries(t, 5), "aut_ind"); len(fired) != 2 || fired[1] != "other.example" {
+		t.Fatalf("fired for %v, want netcontrol.com, then other.example (the segment changed)", fired)
+	}
+}
+
+// firedFor returns the company domains of the subjects automation sent, in
+// order.
+func firedFor(t *testing.T, reqs []schemas.DeliveryRequest, automation string) []string {
+	t.Helper()
+	var out []string
+	for _, r := range reqs {
+		if r.AutomationID != automation {
+			continue
+		}
+		var lead schemas.Lead
+		if err := json.Unmarshal(r.Subject, &lead); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, lead.Company.Domain)
+	}
+	return out
+}
+
 func TestNewSessionFiresOncePerSession(t *testing.T) {
 	h := newHarness(t, nil)
 	h.withSentinel(t)

@@ -14,6 +14,7 @@ import (
 type Filter struct {
 	root     node
 	sessions bool // a condition tests a field of the recent sessions
+	other    bool // a condition tests a field outside the lead's company
 }
 
 // Compile parses and checks a FILTER document and compiles it into a
@@ -35,7 +36,7 @@ func Compile(raw []byte) (*Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Filter{root: root, sessions: c.sessions}, nil
+	return &Filter{root: root, sessions: c.sessions, other: c.other}, nil
 }
 
 // MustCompile is Compile for filters known to be valid (tests, built-in
@@ -55,6 +56,12 @@ func MustCompile(raw string) *Filter {
 // nothing.
 func (f *Filter) ReadsSessions() bool { return f != nil && f.sessions }
 
+// ReadsOnlyCompany reports whether Match reads nothing of ch but
+// ch.Lead.Company (every condition tests a company.* field), so that its
+// result for a lead changes only when the lead's company data does. A nil
+// *Filter reads nothing and reports false (it needs no caching).
+func (f *Filter) ReadsOnlyCompany() bool { return f != nil && !f.other }
+
 // Match reports whether ch satisfies the filter. A nil *Filter matches
 // every change (an automation without a segment). ch must not be nil. Match
 // does not allocate and does not modify ch.
@@ -69,6 +76,7 @@ func (f *Filter) Match(ch *schemas.LeadChange) bool {
 type compiler struct {
 	nodes    int
 	sessions bool // a condition names a field that readsSessions
+	other    bool // a condition names a field that is not readsOnlyCompany
 }
 
 // Keys of a node.
@@ -192,6 +200,7 @@ func (c *compiler) cond(v *jsonValue, path string) (node, error) {
 		return nil, errorf(path+"."+keyField, unknownField(fv.str))
 	}
 	c.sessions = c.sessions || f.readsSessions()
+	c.other = c.other || !f.readsOnlyCompany()
 	ov := v.member(keyOp)
 	if ov == nil {
 		return nil, errorf(path+"."+keyOp, `missing: a condition needs "field", "op" and, except for exists and not_exists, "value"`)

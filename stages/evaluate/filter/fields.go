@@ -90,6 +90,11 @@ func (f *fieldSpec) readsSessions() bool {
 	return strings.HasPrefix(f.name, "session.") && !strings.HasPrefix(f.name, "session.utm_")
 }
 
+// readsOnlyCompany reports whether the field reads nothing but the lead's
+// company (ch.Lead.Company): every company.* field. TestReadsOnlyCompany
+// checks this against the accessors.
+func (f *fieldSpec) readsOnlyCompany() bool { return strings.HasPrefix(f.name, "company.") }
+
 // lookupField returns the spec of name, or nil.
 func lookupField(name string) *fieldSpec {
 	for i := range fieldTable {

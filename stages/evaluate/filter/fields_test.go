@@ -361,3 +361,40 @@ func TestReadsSessions(t *testing.T) {
 		t.Error("a group with a session condition does not read sessions")
 	}
 }
+
+// TestReadsOnlyCompany: a filter reports ReadsOnlyCompany exactly when all
+// its fields are company.* fields, and such a filter matches the same on a
+// change that keeps only the lead's company (every other member empty).
+func TestReadsOnlyCompany(t *testing.T) {
+	values := fieldValues()
+	full := fullChange()
+	companyOnly := bareChange()
+	companyOnly.Kind = ""
+	companyOnly.Lead.Company = full.Lead.Company
+	for _, f := range Fields() {
+		differs := false
+		for _, r := range genRows(f, values[f.Name]) {
+			flt := mustCompile(t, r.filter)
+			if flt.ReadsOnlyCompany() != lookupField(f.Name).readsOnlyCompany() {
+				t.Errorf("%s: ReadsOnlyCompany() = %v for %s", f.Name, flt.ReadsOnlyCompany(), r.filter)
+			}
+			if flt.Match(full) != flt.Match(companyOnly) {
+				differs = true
+				if flt.ReadsOnlyCompany() {
+					t.Errorf("%s: %s matches differently on the company alone but ReadsOnlyCompany() is true", f.Name, r.filter)
+				}
+			}
+		}
+		if !lookupField(f.Name).readsOnlyCompany() && !differs {
+			t.Errorf("%s: reported as reading more than the company, but no test filter on it changes without the rest", f.Name)
+		}
+	}
+	var nilFilter *Filter
+	if nilFilter.ReadsOnlyCompany() {
+		t.Error("a nil filter reports ReadsOnlyCompany")
+	}
+	mixed := mustCompile(t, `{"any":[`+condJSON("company.industry", "eq", "Machinery")+`,`+condJSON("lead.pageviews_count", "gte", 3)+`]}`)
+	if mixed.ReadsOnlyCompany() {
+		t.Error("a group with a lead condition reports ReadsOnlyCompany")
+	}
+}
