@@ -3,7 +3,9 @@ package bench
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,7 +35,7 @@ const headerWebhookID = "webhook-id"
 const (
 	maxSamples     = 10      // missing/unexpected examples kept
 	maxMessageIDs  = 1 << 21 // webhook-ids remembered for redelivery detection
-	maxContactKeys = 1 << 21 // (webhook, email) pairs remembered
+	maxContactKeys = 1 << 21 // accepted (webhook, email) pairs remembered
 )
 
 // checker matches received webhook subjects to the triggers the traffic
@@ -42,14 +44,20 @@ const (
 // new_session; each rule has its own webhook per workspace, so a subject is
 // identified by the webhook it arrived at, its event, its company domain
 // and the session marker in its newest session's pageview URLs (traffic
-// Config.Marker). Counts per trigger live in flat byte slices indexed by
-// ledger index × rules, so memory grows with the traffic, not with
-// deliveries. It is safe for concurrent use.
+// Config.Marker). A reveal rule expects, per (rule, lead) in its segment,
+// as many contact_revealed subjects as the company has contacts fitting
+// the persona, at most the reveal limit (which ones is the pipeline's
+// choice; any fitting contact of the company is accepted). Counts per
+// trigger live in flat slices indexed by ledger index × rules, so memory
+// grows with the traffic, not with deliveries (the emails of accepted
+// contacts, for duplicates, are the exception, bounded by maxContactKeys).
+// It is safe for concurrent use.
 type checker struct {
-	ledger *traffic.Ledger
-	data   *traffic.Data
-	rules  []traffic.Rule
-	nws    int
+	ledger  *traffic.Ledger
+	data    *traffic.Data
+	reveals *traffic.Reveals
+	rules   []traffic.Rule
+	nws     int
 	// classes[ws*len(rules)+rule] is the endpoint class of a webhook.
 	classes []uint8
 	// wsIDs name workspaces in samples.
@@ -60,11 +68,16 @@ type checker struct {
 	sessCounts []uint8
 	leadCounts []uint8
 	leadIDs    []int64
-	msgIDs     map[string]struct{}
-	contacts   map[string]uint8
-	requests   uint64
-	subjects   uint64
-	byEvent    map[string]uint64
+	// revealCounts[lead*len(rules)+rule] counts the contacts accepted for
+	// a reveal rule and a lead (at most the rule's limit).
+	revealCounts []uint16
+	msgIDs       map[string]struct{}
+	// contacts holds "WS/RULE/email" (email lower-cased) of every accepted
+	// contact, up to maxContactKeys.
+	contacts map[string]struct{}
+	requests uint64
+	subjects uint64
+	byEvent  map[string]uint64
 	// Received-side tallies, by event and by class.
 	dups, redeliv, unexp [numClasses]map[string]uint64
 	unexpSamples         []string
@@ -73,9 +86,11 @@ type checker struct {
 	hist, window         latency.Histogram
 }
 
-func newChecker(l *traffic.Ledger, d *traffic.Data, rules []traffic.Rule, classes []uint8, nws int, wsIDs func(int) string) *checker {
-	c := &checker{ledger: l, data: d, rules: rules, classes: classes, nws: nws, wsIDs: wsIDs,
-		msgIDs: map[string]struct{}{}, contacts: map[string]uint8{}, byEvent: map[string]uint64{}}
+// newChecker returns a checker of the traffic l records against rules;
+// rv must index the contacts for the same rules (traffic.LoadReveals).
+func newChecker(l *traffic.Ledger, d *traffic.Data, rv *traffic.Reveals, rules []traffic.Rule, classes []uint8, nws int, wsIDs func(int) string) *checker {
+	c := &checker{ledger: l, data: d, reveals: rv, rules: rules, classes: classes, nws: nws, wsIDs: wsIDs,
+		msgIDs: map[string]struct{}{}, contacts: map[string]struct{}{}, byEvent: map[string]uint64{}}
 	for i := range numClasses {
 		c.dups[i], c.redeliv[i], c.unexp[i] = map[string]uint64{}, map[string]uint64{}, map[string]uint64{}
 	}
@@ -129,7 +144,7 @@ func (c *checker) record(d Delivery) {
 		case schemas.EventNewLead, schemas.EventNewSession:
 			c.recordLead(ws, rule, class, d.Event, subj, d.Arrived, redelivered)
 		case schemas.EventContactRevealed, schemas.LegacyContactRevealed:
-			c.recordContact(ws, rule, subj)
+			c.recordContact(ws, rule, class, subj, d.Arrived, redelivered)
 		default:
 			c.unexpected(class, d.Event, 1, fmt.Sprintf("%s: unknown event %q", c.wsIDs(ws), d.Event))
 		}
@@ -144,8 +159,8 @@ func (c *checker) recordLead(ws, rule int, class uint8, event string, subj []byt
 		c.unexpected(class, event, 1, fmt.Sprintf("%s %s: subject without id, company domain or session marker", c.wsIDs(ws), event))
 		return
 	}
-	if event != r.Trigger {
-		c.unexpected(class, event, 1, fmt.Sprintf("%s %s for %s at the webhook of a %s automation", c.wsIDs(ws), event, domain, r.Trigger))
+	if event != r.Event() {
+		c.unexpected(class, event, 1, fmt.Sprintf("%s %s for %s at the webhook of a %s automation", c.wsIDs(ws), event, domain, describeRule(r)))
 		return
 	}
 	company, ok := c.data.CompanyIndex(domain)
@@ -190,7 +205,7 @@ func (c *checker) recordLead(ws, rule int, class uint8, event string, subj []byt
 	if *cnt < 255 {
 		*cnt++
 	}
-	ids := growInt64(&c.leadIDs, int(sess.Lead)+1)
+	ids := grow(&c.leadIDs, int(sess.Lead)+1)
 	switch prev := ids[sess.Lead]; {
 	case prev == 0:
 		ids[sess.Lead] = id
@@ -199,21 +214,78 @@ func (c *checker) recordLead(ws, rule int, class uint8, event string, subj []byt
 	}
 }
 
-// recordContact takes one contact_revealed subject: never the same contact
-// twice to a webhook (DESIGN 1.5: never twice in a workspace).
-func (c *checker) recordContact(ws, rule int, subj []byte) {
+// recordContact takes one contact_revealed subject at the webhook of rule
+// in workspace ws. It is accepted when the rule reveals contacts, the
+// subject's email is a contact of the company its company domain names
+// and fits the persona, that company has a lead in ws (ledger) and is in
+// the rule's segment, and fewer than the reveal limit were accepted for
+// the (rule, lead) so far. A later subject with an accepted (ws, rule,
+// email) is a duplicate, counted as a contact duplicate too (DESIGN 1.5:
+// never twice in a workspace). Anything else is unexpected. The latency is
+// from the start of the lead's first session, whose new_lead fired the
+// reveal. Legacy "contacts.revealed" subjects count as contact_revealed.
+func (c *checker) recordContact(ws, rule int, class uint8, subj []byte, arrived time.Time, redelivered bool) {
+	const event = schemas.EventContactRevealed
 	c.contactN++
-	email := jsonStringAfter(subj, `"email":"`)
-	if email == "" {
+	r := c.rules[rule]
+	email, domain, ok := parseContactSubject(subj)
+	if !ok {
+		c.unexpected(class, event, 1, fmt.Sprintf("%s %s: subject without email or company domain", c.wsIDs(ws), event))
 		return
 	}
-	key := strconv.Itoa(ws) + "/" + strconv.Itoa(rule) + "/" + email
-	n, seen := c.contacts[key]
-	if seen {
-		c.contactDup++
+	if r.Reveal == nil {
+		c.unexpected(class, event, 1, fmt.Sprintf("%s %s %s at the webhook of a %s automation", c.wsIDs(ws), event, email, describeRule(r)))
+		return
 	}
-	if seen || len(c.contacts) < maxContactKeys {
-		c.contacts[key] = min(n+1, 255)
+	key := strconv.Itoa(ws) + "/" + strconv.Itoa(rule) + "/" + strings.ToLower(email)
+	if _, seen := c.contacts[key]; seen {
+		c.contactDup++
+		c.dups[class][event]++
+		if redelivered {
+			c.redeliv[class][event]++
+		}
+		return
+	}
+	company, ok := c.data.CompanyIndex(domain)
+	if !ok {
+		c.unexpected(class, event, 1, fmt.Sprintf("%s %s %s for %s: not a company of the data set", c.wsIDs(ws), event, email, domain))
+		return
+	}
+	switch owner, fits := c.reveals.Contact(rule, email); {
+	case !fits:
+		c.unexpected(class, event, 1, fmt.Sprintf("%s %s %s for %s: not a contact of the data set that fits the persona of automation %d", c.wsIDs(ws), event, email, domain, rule+1))
+		return
+	case owner != company:
+		c.unexpected(class, event, 1, fmt.Sprintf("%s %s %s for %s: a contact of %s", c.wsIDs(ws), event, email, domain, c.data.Companies[owner].Domain))
+		return
+	}
+	li, ok := c.ledger.LeadFor(ws, company)
+	if !ok {
+		c.unexpected(class, event, 1, fmt.Sprintf("%s %s %s: %s has no lead in this workspace", c.wsIDs(ws), event, email, domain))
+		return
+	}
+	co := &c.data.Companies[company]
+	if !r.Matches(co) {
+		c.unexpected(class, event, 1, fmt.Sprintf("%s %s %s for %s (%s): outside the automation's segment", c.wsIDs(ws), event, email, domain, co.Industry))
+		return
+	}
+	n := len(c.rules)
+	cnt := &grow(&c.revealCounts, (li+1)*n)[li*n+rule]
+	if limit := r.Reveal.Limit; limit > 0 && int(*cnt) >= limit {
+		c.unexpected(class, event, 1, fmt.Sprintf("%s %s %s: more than the reveal limit of %d for %s", c.wsIDs(ws), event, email, limit, domain))
+		return
+	}
+	if *cnt < math.MaxUint16 {
+		*cnt++
+	}
+	if len(c.contacts) < maxContactKeys {
+		c.contacts[key] = struct{}{}
+	}
+	first := c.ledger.Session(int(c.ledger.Lead(li).FirstSession))
+	lat := arrived.Sub(first.StartTime())
+	c.window.Record(lat)
+	if first.Start >= c.measureAt {
+		c.hist.Record(lat)
 	}
 }
 
@@ -225,23 +297,10 @@ func (c *checker) unexpected(class uint8, event string, n uint64, sample string)
 }
 
 // grow makes *s at least n long (zero-filled) and returns it.
-func grow(s *[]uint8, n int) []uint8 {
+func grow[T uint8 | uint16 | int64](s *[]T, n int) []T {
 	if len(*s) < n {
 		if cap(*s) < n {
-			ns := make([]uint8, n, max(2*cap(*s), n, 1024))
-			copy(ns, *s)
-			*s = ns
-		} else {
-			*s = (*s)[:n]
-		}
-	}
-	return *s
-}
-
-func growInt64(s *[]int64, n int) []int64 {
-	if len(*s) < n {
-		if cap(*s) < n {
-			ns := make([]int64, n, max(2*cap(*s), n, 1024))
+			ns := make([]T, n, max(2*cap(*s), n, 1024))
 			copy(ns, *s)
 			*s = ns
 		} else {
@@ -319,15 +378,18 @@ func (c *checker) result() report.Correctness {
 		return cc
 	}
 	n := len(c.rules)
-	expect := func(ws int, rule int, event string, got uint8, what func() string) {
+	// expect counts want expected subjects of which got arrived (each
+	// once; repeats are duplicates, counted when they arrive).
+	expect := func(ws int, rule int, event string, want, got uint64, what func() string) {
 		class := c.classes[ws*n+rule]
 		cc := counts(class, event)
-		cc.Expected++
-		if got > 0 {
-			cc.Delivered++
+		got = min(got, want)
+		cc.Expected += want
+		cc.Delivered += got
+		if got == want {
 			return
 		}
-		cc.Missing++
+		cc.Missing += want - got
 		if class != classFailing && len(out.MissingSample) < maxSamples {
 			out.MissingSample = append(out.MissingSample, what())
 		}
@@ -344,11 +406,15 @@ func (c *checker) result() report.Correctness {
 			if r.Trigger != schemas.EventNewLead || !r.Matches(co) {
 				continue
 			}
+			if r.Reveal != nil {
+				c.expectReveals(li, ri, expect)
+				continue
+			}
 			var got uint8
 			if i := li*n + ri; i < len(c.leadCounts) {
 				got = c.leadCounts[i]
 			}
-			expect(int(lead.Workspace), ri, r.Trigger, got, func() string {
+			expect(int(lead.Workspace), ri, r.Trigger, 1, uint64(got), func() string {
 				return fmt.Sprintf("%s new_lead %s (automation %d, first session %s)", c.wsIDs(int(lead.Workspace)), co.Domain, ri+1, c.ledger.SessionID(first.Seq))
 			})
 		}
@@ -361,14 +427,14 @@ func (c *checker) result() report.Correctness {
 		lead := c.ledger.Lead(int(s.Lead))
 		co := &c.data.Companies[lead.Company]
 		for ri, r := range c.rules {
-			if r.Trigger != schemas.EventNewSession || !r.Matches(co) {
+			if r.Trigger != schemas.EventNewSession || r.Reveal != nil || !r.Matches(co) {
 				continue
 			}
 			var got uint8
 			if i := si*n + ri; i < len(c.sessCounts) {
 				got = c.sessCounts[i]
 			}
-			expect(int(lead.Workspace), ri, r.Trigger, got, func() string {
+			expect(int(lead.Workspace), ri, r.Trigger, 1, uint64(got), func() string {
 				return fmt.Sprintf("%s new_session %s of %s (automation %d)", c.wsIDs(int(lead.Workspace)), c.ledger.SessionID(s.Seq), co.Domain, ri+1)
 			})
 		}
@@ -403,6 +469,28 @@ func (c *checker) result() report.Correctness {
 		out.Note = fmt.Sprintf("%d subjects to failing endpoints are missing (their retries come after 1 min and more); they do not fail the check", missingOK)
 	}
 	return out
+}
+
+// expectReveals counts the contact_revealed subjects reveal rule ri should
+// send for lead li (in its segment): the contacts of the lead's company
+// that fit the persona, at most the reveal limit. Called by result with
+// c.mu held.
+func (c *checker) expectReveals(li, ri int, expect func(ws, rule int, event string, want, got uint64, what func() string)) {
+	lead := c.ledger.Lead(li)
+	r := c.rules[ri]
+	want := r.Reveal.Expect(c.reveals.Fitting(ri, int(lead.Company)))
+	if want == 0 {
+		return
+	}
+	var got uint16
+	if i := li*len(c.rules) + ri; i < len(c.revealCounts) {
+		got = c.revealCounts[i]
+	}
+	expect(int(lead.Workspace), ri, schemas.EventContactRevealed, uint64(want), uint64(got), func() string {
+		first := c.ledger.Session(int(lead.FirstSession))
+		return fmt.Sprintf("%s contact_revealed %s: %d of %d contacts (automation %d, first session %s)", c.wsIDs(int(lead.Workspace)),
+			c.data.Companies[lead.Company].Domain, got, want, ri+1, c.ledger.SessionID(first.Seq))
+	})
 }
 
 // missingHealthy counts expected triggers of healthy and slow endpoints
@@ -450,6 +538,26 @@ func parseLeadSubject(subj []byte) (id int64, domain string, marker []byte, ok b
 		}
 	}
 	return 0, "", nil, false
+}
+
+// parseContactSubject reads a contact subject's email and company domain
+// by scanning its bytes (email comes before company, whose only domain key
+// is company.domain; DESIGN 1.3); if the scan fails it decodes the JSON.
+func parseContactSubject(subj []byte) (email, domain string, ok bool) {
+	email, domain = jsonStringAfter(subj, `"email":"`), jsonStringAfter(subj, `"domain":"`)
+	if email != "" && domain != "" {
+		return email, domain, true
+	}
+	var ct struct {
+		Email   string `json:"email"`
+		Company struct {
+			Domain string `json:"domain"`
+		} `json:"company"`
+	}
+	if err := json.Unmarshal(subj, &ct); err != nil {
+		return "", "", false
+	}
+	return ct.Email, ct.Company.Domain, ct.Email != "" && ct.Company.Domain != ""
 }
 
 // jsonStringAfter returns the simple (unescaped) JSON string value that

@@ -42,13 +42,22 @@ type checkerFixture struct {
 }
 
 func newCheckerFixture(t *testing.T, classes func(n int) []uint8) *checkerFixture {
+	return newCheckerFixtureRules(t, DefaultRules(4), classes)
+}
+
+// newCheckerFixtureRules is newCheckerFixture with the given rules.
+func newCheckerFixtureRules(t *testing.T, rules []traffic.Rule, classes func(n int) []uint8) *checkerFixture {
 	t.Helper()
 	d := testData(t)
 	gen, err := traffic.New(traffic.Config{Seed: 4, RunID: "chk", Workspaces: 3, Marker: true, Track: true, ActiveSessions: 50}, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &checkerFixture{gen: gen, data: d, rules: DefaultRules(4)}
+	rv, err := traffic.LoadReveals(d, rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &checkerFixture{gen: gen, data: d, rules: rules}
 	start := time.Now()
 	for i := range 3000 {
 		_, ev := gen.Next(nil, start.Add(time.Duration(i)*time.Millisecond))
@@ -61,7 +70,7 @@ func newCheckerFixture(t *testing.T, classes func(n int) []uint8) *checkerFixtur
 	if classes != nil {
 		f.classes = classes(n)
 	}
-	f.chk = newChecker(gen.Ledger(), d, f.rules, f.classes, 3, gen.WorkspaceID)
+	f.chk = newChecker(gen.Ledger(), d, rv, f.rules, f.classes, 3, gen.WorkspaceID)
 	f.expected = gen.Ledger().Expected(f.rules, d)
 	if len(f.expected) < 50 {
 		t.Fatalf("only %d expected triggers", len(f.expected))
@@ -177,17 +186,6 @@ func TestCheckerSegmentsAndFailingEndpoints(t *testing.T) {
 	}
 	if r := f.chk.result(); r.Total.Unexpected != 1 || !strings.Contains(r.UnexpectedSample[0], "outside the automation's segment") {
 		t.Fatalf("segment violation not caught: %+v", r.UnexpectedSample)
-	}
-}
-
-func TestCheckerContacts(t *testing.T) {
-	f := newCheckerFixture(t, nil)
-	c := schemas.GuideJohnDoe()
-	subj := json.RawMessage(c.AppendJSON(nil))
-	f.chk.record(fakeDelivery(0, 0, schemas.EventContactRevealed, "m1", time.Now(), subj))
-	f.chk.record(fakeDelivery(0, 0, schemas.EventContactRevealed, "m2", time.Now(), subj))
-	if r := f.chk.result(); r.Contacts != 2 || r.ContactDuplicates != 1 || r.Pass {
-		t.Fatalf("contacts %d duplicates %d pass %v", r.Contacts, r.ContactDuplicates, r.Pass)
 	}
 }
 

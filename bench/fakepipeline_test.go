@@ -9,11 +9,14 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goccy/go-json"
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,13 +27,15 @@ import (
 	"github.com/leadflow/leadflow/bench/adminapi"
 	"github.com/leadflow/leadflow/bench/traffic"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/schemas/sampledata"
 )
 
 // fakePipeline stands in for a leadflow process in tests of the harness:
 // the admin API routes the harness uses, /readyz, /metrics, and a
 // consumer of sessions.raw that sends signed new_lead and new_session
-// webhooks for company visitors (not bots), per DESIGN 1.5, one subject
-// per request.
+// webhooks for company visitors (not bots), and contact_revealed webhooks
+// for reveal_contacts automations (from the test data set's contacts), per
+// DESIGN 1.5, one subject per request.
 type fakePipeline struct {
 	t      *testing.T
 	data   *traffic.Data
@@ -45,6 +50,8 @@ type fakePipeline struct {
 	automations map[string][]adminapi.Automation // by workspace
 	leads       map[string]int64                 // workspace|domain
 	sessions    map[string]bool
+	contacts    map[string][]sampledata.ContactRecord // by company domain
+	revealed    map[string]bool                       // workspace|email
 	nextID      int
 
 	recordsIn, recordsOut *prometheus.CounterVec
@@ -54,7 +61,11 @@ type fakePipeline struct {
 func newFakePipeline(t *testing.T, data *traffic.Data, brokers []string, rawTopic string) *fakePipeline {
 	f := &fakePipeline{t: t, data: data, token: "tok", client: &http.Client{Timeout: 10 * time.Second},
 		webhooks: map[string]adminapi.Webhook{}, segments: map[string][]string{}, personas: map[string]adminapi.Persona{}, automations: map[string][]adminapi.Automation{},
-		leads: map[string]int64{}, sessions: map[string]bool{}}
+		leads: map[string]int64{}, sessions: map[string]bool{}, revealed: map[string]bool{}}
+	var err error
+	if f.contacts, err = sampledata.LoadContacts(filepath.Join(testDataDir(t), sampledata.ContactsFile)); err != nil {
+		t.Fatal(err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	f.recordsIn = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_records_in_total"}, []string{"stage"})
@@ -135,6 +146,13 @@ func (f *fakePipeline) create(w http.ResponseWriter, r *http.Request) {
 	case "automations":
 		var a adminapi.Automation
 		err = json.NewDecoder(r.Body).Decode(&a)
+		if err == nil && utf8.RuneCountInString(a.Name) > 200 {
+			// As the admin API: a regression test for the reveal rule's
+			// long description.
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			_, _ = w.Write([]byte(`{"error":{"code":"validation_failed","message":"name must be at most 200 characters"}}`))
+			return
+		}
 		f.automations[ws] = append(f.automations[ws], a)
 	default:
 		http.NotFound(w, r)
@@ -182,7 +200,10 @@ func (f *fakePipeline) process(ctx context.Context, value []byte) {
 	}
 	newSession := !f.sessions[ev.SessionID]
 	f.sessions[ev.SessionID] = true
-	type send struct{ url, secret, event string }
+	type send struct {
+		url, secret, event string
+		subject            []byte // nil: the lead
+	}
 	var sends []send
 	for _, a := range f.automations[ev.WorkspaceID] {
 		if a.SegmentID != "" {
@@ -194,9 +215,19 @@ func (f *fakePipeline) process(ctx context.Context, value []byte) {
 				continue
 			}
 		}
-		if a.Trigger == schemas.EventNewLead && !known || a.Trigger == schemas.EventNewSession && newSession {
+		fires := a.Trigger == schemas.EventNewLead && !known || a.Trigger == schemas.EventNewSession && newSession
+		switch {
+		case !fires:
+		case a.Action.Type == adminapi.ActionRevealContacts:
+			for _, c := range f.revealLocked(ev.WorkspaceID, co.Domain, a.Action) {
+				for _, whID := range a.Action.WebhookIDs {
+					wh := f.webhooks[whID]
+					sends = append(sends, send{wh.URL, wh.Secret, schemas.EventContactRevealed, c})
+				}
+			}
+		default:
 			wh := f.webhooks[a.Action.WebhookID]
-			sends = append(sends, send{wh.URL, wh.Secret, a.Trigger})
+			sends = append(sends, send{wh.URL, wh.Secret, a.Trigger, nil})
 		}
 	}
 	f.mu.Unlock()
@@ -204,8 +235,51 @@ func (f *fakePipeline) process(ctx context.Context, value []byte) {
 		RecentSessions: []schemas.Session{{Pageviews: []schemas.Pageview{{URL: ev.URL, Host: ev.PageURL.Host, Path: ev.PageURL.RequestURI()}}}}}
 	subj := lead.AppendJSON(nil)
 	for _, s := range sends {
-		f.post(ctx, s.url, s.secret, schemas.AppendPayload(nil, s.event, [][]byte{subj}))
+		b := subj
+		if s.subject != nil {
+			b = s.subject
+		}
+		f.post(ctx, s.url, s.secret, schemas.AppendPayload(nil, s.event, [][]byte{b}))
 	}
+}
+
+// revealLocked reveals, for a reveal_contacts action fired by a new lead
+// of domain in workspace ws, the company's contacts that fit the persona,
+// in file order, at most the reveal limit and never one already revealed
+// in the workspace, and returns their subjects. f.mu must be held.
+func (f *fakePipeline) revealLocked(ws, domain string, act adminapi.Action) [][]byte {
+	pe := f.personas[act.PersonaID]
+	var out [][]byte
+	for i := range f.contacts[domain] {
+		c := &f.contacts[domain][i]
+		if act.RevealLimit > 0 && len(out) == act.RevealLimit {
+			break
+		}
+		if f.revealed[ws+"|"+c.Email] || !personaFits(pe, c) {
+			continue
+		}
+		f.revealed[ws+"|"+c.Email] = true
+		subj := c.Contact(schemas.Company{Name: domain, Domain: domain})
+		out = append(out, subj.AppendJSON(nil))
+	}
+	return out
+}
+
+// personaFits is the evaluate stage's persona rule, written out again: every
+// non-empty list must hold, job titles by keyword, the rest by value, all
+// case-insensitively.
+func personaFits(pe adminapi.Persona, c *sampledata.ContactRecord) bool {
+	in := func(set []string, v string) bool {
+		return len(set) == 0 || slices.ContainsFunc(set, func(s string) bool { return strings.EqualFold(s, v) })
+	}
+	if len(pe.JobTitles) > 0 {
+		if c.Title == nil || !slices.ContainsFunc(pe.JobTitles, func(k string) bool {
+			return strings.Contains(strings.ToLower(*c.Title), strings.ToLower(k))
+		}) {
+			return false
+		}
+	}
+	return in(pe.Seniorities, c.Seniority) && in(pe.Departments, c.Department) && in(pe.Countries, c.CountryCode)
 }
 
 // post sends one signed webhook request (DESIGN 1.3), without retries.

@@ -59,6 +59,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 type harness struct {
 	o       Options
 	data    *traffic.Data
+	reveals *traffic.Reveals // the contacts the reveal rules of o.Rules can reveal
 	tgt     *target
 	api     *adminapi.Client
 	scraper *scrape.Scraper
@@ -89,6 +90,9 @@ func startHarness(ctx context.Context, o Options) (_ *harness, err error) {
 		return nil, err
 	}
 	if h.data, err = traffic.LoadData(dataDir); err != nil {
+		return nil, err
+	}
+	if h.reveals, err = traffic.LoadReveals(h.data, o.Rules); err != nil {
 		return nil, err
 	}
 	if h.tgt, err = startTarget(ctx, o, dataDir); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/leadflow/leadflow/bench/traffic"
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
+	"github.com/leadflow/leadflow/schemas"
 )
 
 // TestRunAgainstFakePipeline runs the whole harness in external mode
@@ -90,6 +92,62 @@ func TestRunAgainstFakePipeline(t *testing.T) {
 		}
 	}
 	t.Logf("verdict %+v; p99 %.0fms; %d expected", res.Verdict, res.Latency.P99Ms, c.Total.Expected)
+}
+
+// TestRunRevealAgainstFakePipeline runs the harness with the default 5
+// automations (the fifth reveals contacts) against the fake pipeline,
+// which reveals like the evaluate stage: the persona and automation are
+// set up through the admin API, and every expected contact_revealed
+// subject arrives once and is checked.
+func TestRunRevealAgainstFakePipeline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the harness for several seconds")
+	}
+	brokers := kafkatest.Brokers(t)
+	prefix := kafkatest.Prefix(t)
+	topics := pipeline.NewTopics(prefix)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	tc := pipeline.DefaultTopicsConfig()
+	tc.Partitions, tc.ReplicationFactor = 3, 1
+	if err := pipeline.EnsureTopics(context.Background(), kadm.NewClient(cl), tc, topics.Specs()); err != nil {
+		t.Fatal(err)
+	}
+	fake := newFakePipeline(t, testData(t), brokers, topics.Raw)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := Run(ctx, Options{
+		Scenario: "fake-reveal", External: true, Brokers: brokers, HTTPAddr: strings.TrimPrefix(fake.srv.URL, "http://"),
+		AdminToken: fake.token, TopicPrefix: prefix, DataDir: testDataDir(t),
+		Rate: 400, Duration: 2 * time.Second, Warmup: time.Second, DrainTimeout: 10 * time.Second, SettleTime: 100 * time.Millisecond,
+		Traffic: traffic.Config{Seed: 3, Workspaces: 2}, AutomationsPerWorkspace: 5,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Correctness
+	rv := c.ByEvent[schemas.EventContactRevealed]
+	if !c.Checked || !c.Pass || rv.Expected == 0 || rv.Delivered != rv.Expected || rv.Unexpected != 0 || c.Contacts != rv.Delivered {
+		t.Fatalf("correctness %+v, contact_revealed %+v", c, rv)
+	}
+	if len(res.Settings.Automations) != 5 || !strings.Contains(res.Settings.Automations[4], "reveal_contacts") {
+		t.Fatalf("automations %q", res.Settings.Automations)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if len(fake.personas) != 2 {
+		t.Fatalf("%d personas, want one per workspace", len(fake.personas))
+	}
+	for _, pe := range fake.personas {
+		if !reflect.DeepEqual(pe.Seniorities, []string{"vp", "director", "c_level"}) || !reflect.DeepEqual(pe.Departments, []string{"sales", "executive"}) ||
+			len(pe.JobTitles) != 0 || len(pe.Countries) != 0 {
+			t.Fatalf("persona %+v", pe)
+		}
+	}
+	t.Logf("verdict %+v; contact_revealed %+v; total %+v", res.Verdict, rv, c.Total)
 }
 
 // TestRunEmbeddedSmoke runs the harness with the pipeline in process on

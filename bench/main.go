@@ -81,7 +81,7 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 		listScen     = fs.Bool("list-scenarios", false, "list the built-in scenarios and exit")
 		brokers      = fs.String("brokers", "", "Kafka seed brokers, comma separated (default: an embedded Kafka; with --external 127.0.0.1:9092)")
 		metrics      = fs.String("metrics", "", "extra /metrics URLs of pipeline processes, comma separated (scaled-out stages)")
-		automations  = fs.Int("automations", 0, "automations (each with its own webhook) per workspace (default 3)")
+		automations  = fs.Int("automations", 0, "automations (each with its own webhook) per workspace, cycling through 5 kinds; the 5th reveals contacts (default 3)")
 		burstEvery   = fs.Duration("burst-every", 0, "make a burst every this long (with --burst-factor)")
 		burstLength  = fs.Duration("burst-length", 5*time.Second, "length of each burst")
 		burstFactor  = fs.Float64("burst-factor", 0, "rate multiplier during bursts")

@@ -44,10 +44,15 @@ type Options struct {
 	// AutomationsPerWorkspace is how many automations (each with its own
 	// webhook) every workspace gets, cycling through: new_lead for every
 	// lead, new_session for every session, new_lead on a segment of three
-	// industries, new_session on a segment of three other industries.
-	// Default 3.
+	// industries, new_session on a segment of three other industries,
+	// new_lead on the first segment revealing sales leaders (the first
+	// time only; see DefaultRules). Default 3.
 	AutomationsPerWorkspace int
 	// Rules, if set, replaces the automations AutomationsPerWorkspace makes.
+	// At most one rule may have a reveal action (DESIGN 1.5: a contact is
+	// never revealed twice in a workspace, so two reveal rules would share
+	// contacts and their expected counts would depend on which fired
+	// first).
 	Rules []traffic.Rule
 	// MaxSubjects is each webhook's max_subjects; 0 leaves the pipeline's
 	// default (100).
@@ -320,9 +325,22 @@ func (o Options) validate() error {
 	case o.External && o.RedisAddr != "":
 		return bad("--redis-addr is for an in-process pipeline; with --external the pipeline has its own")
 	}
+	reveals := 0
 	for i, r := range o.Rules {
 		if r.Trigger != schemas.EventNewLead && r.Trigger != schemas.EventNewSession {
 			return bad("rule %d: trigger %q must be new_lead or new_session", i, r.Trigger)
+		}
+		if r.Reveal == nil {
+			continue
+		}
+		reveals++
+		switch {
+		case r.Trigger != schemas.EventNewLead:
+			return bad("rule %d: a reveal_contacts rule must have the trigger new_lead, not %q", i, r.Trigger)
+		case r.Reveal.Limit < 0 || r.Reveal.Limit > traffic.MaxRevealLimit:
+			return bad("rule %d: reveal limit %d must be 1 to %d, or 0 for no limit", i, r.Reveal.Limit, traffic.MaxRevealLimit)
+		case reveals > 1:
+			return bad("rule %d: at most one rule may reveal contacts (a contact is revealed once per workspace, so two reveal rules would share contacts); drop the reveal action of all but one", i)
 		}
 	}
 	cfg := o.Traffic.Defaults()
@@ -336,29 +354,63 @@ func (o Options) validate() error {
 // DefaultRules returns n automations cycling through new_lead (every
 // lead), new_session (every session), new_lead on the segment
 // company.industry in [Software, Information Technology & Services,
-// Financial Services] and new_session on [Manufacturing, Machinery,
-// Logistics].
+// Financial Services], new_session on [Manufacturing, Machinery,
+// Logistics], and new_lead on the first segment revealing contacts
+// (DefaultReveal). The reveal rule comes fifth, so n < 5 sets up none;
+// as at most one rule may reveal, the fifth kind's later turns (rules 10,
+// 15, ...) are new_lead on the first segment without the reveal.
 func DefaultRules(n int) []traffic.Rule {
 	out := make([]traffic.Rule, n)
 	for i := range out {
-		switch i % 4 {
+		switch i % 5 {
 		case 0:
 			out[i] = traffic.Rule{Trigger: schemas.EventNewLead}
 		case 1:
 			out[i] = traffic.Rule{Trigger: schemas.EventNewSession}
 		case 2:
-			out[i] = traffic.Rule{Trigger: schemas.EventNewLead, Industries: []string{"Software", "Information Technology & Services", "Financial Services"}}
+			out[i] = traffic.Rule{Trigger: schemas.EventNewLead, Industries: segmentA()}
 		case 3:
 			out[i] = traffic.Rule{Trigger: schemas.EventNewSession, Industries: []string{"Manufacturing", "Machinery", "Logistics"}}
+		case 4:
+			out[i] = traffic.Rule{Trigger: schemas.EventNewLead, Industries: segmentA()}
+			if i == 4 {
+				out[i].Reveal = DefaultReveal()
+			}
 		}
 	}
 	return out
 }
 
-// describeRule returns e.g. "new_lead on industry in [Software, ...]".
+// segmentA returns the industries of the first default segment.
+func segmentA() []string {
+	return []string{"Software", "Information Technology & Services", "Financial Services"}
+}
+
+// DefaultReveal returns the reveal action of the default reveal rule: the
+// persona "sales leaders" (seniority vp, director or c_level in the sales
+// or executive department; it fits every company's CEO and the guide's
+// John Doe) and at most 2 contacts per company.
+func DefaultReveal() *traffic.Reveal {
+	return &traffic.Reveal{Seniorities: []string{"vp", "director", "c_level"}, Departments: []string{"sales", "executive"}, Limit: 2}
+}
+
+// describeRule returns e.g. "new_lead on industry in [Software, ...]" or
+// "new_lead on industry in [...] → reveal_contacts (seniority in [...],
+// department in [...], at most 2 per company)".
 func describeRule(r traffic.Rule) string {
+	var s string
 	if len(r.Industries) == 0 {
-		return r.Trigger + " for every " + strings.TrimPrefix(r.Trigger, "new_")
+		s = r.Trigger + " for every " + strings.TrimPrefix(r.Trigger, "new_")
+	} else {
+		s = r.Trigger + " on industry in [" + strings.Join(r.Industries, ", ") + "]"
 	}
-	return r.Trigger + " on industry in [" + strings.Join(r.Industries, ", ") + "]"
+	if rv := r.Reveal; rv != nil {
+		limit := "no limit"
+		if rv.Limit > 0 {
+			limit = fmt.Sprintf("at most %d per company", rv.Limit)
+		}
+		s += fmt.Sprintf(" → reveal_contacts (seniority in [%s], department in [%s], %s)",
+			strings.Join(rv.Seniorities, ", "), strings.Join(rv.Departments, ", "), limit)
+	}
+	return s
 }

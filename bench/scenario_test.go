@@ -13,7 +13,7 @@ import (
 
 func TestBuiltInScenariosLoad(t *testing.T) {
 	names := ScenarioNames()
-	for _, want := range []string{"steady", "burst", "slow-endpoints", "failing-endpoint", "many-workspaces"} {
+	for _, want := range []string{"steady", "burst", "slow-endpoints", "failing-endpoint", "many-workspaces", "reveal"} {
 		found := false
 		for _, n := range names {
 			found = found || n == want
@@ -36,7 +36,13 @@ func TestBuiltInScenariosLoad(t *testing.T) {
 			t.Errorf("%s: %v", n, err)
 		}
 	}
-	s, _ := LoadScenario("burst")
+	s, _ := LoadScenario("reveal")
+	var o Options
+	s.Apply(&o)
+	if rules := o.withDefaults().Rules; len(rules) != 5 || rules[4].Reveal == nil {
+		t.Fatalf("reveal scenario rules %+v: want the fifth to reveal contacts", rules)
+	}
+	s, _ = LoadScenario("burst")
 	if s.Burst == nil || s.Burst.Factor != 5 || s.Burst.Every != 20*time.Second {
 		t.Fatalf("burst: %+v", s.Burst)
 	}

@@ -9,6 +9,7 @@ import (
 	mrand "math/rand/v2"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/leadflow/leadflow/bench/adminapi"
 	"github.com/leadflow/leadflow/bench/traffic"
@@ -50,8 +51,9 @@ func hookPath(runID string, class uint8, ws, rule int) string {
 const setupConcurrency = 16
 
 // setupWorkspaces creates, in every workspace of gen, one webhook per
-// rule (pointing at the receiver), a segment for rules with one, and the
-// automation. It stops at the first error.
+// rule (pointing at the receiver), a segment for rules with one, a persona
+// for rules that reveal contacts, and the automation. It stops at the
+// first error.
 func setupWorkspaces(ctx context.Context, api *adminapi.Client, gen *traffic.Generator, rules []traffic.Rule,
 	classes []uint8, receiverURL, runID, secret string, maxSubjects int, progress func(done, total int)) error {
 	nws := gen.Config().Workspaces
@@ -110,8 +112,13 @@ func setupWorkspace(ctx context.Context, api *adminapi.Client, wsID string, ws i
 		if err != nil {
 			return fmt.Errorf("bench: setting up %s: %w", wsID, err)
 		}
-		a := adminapi.Automation{Name: fmt.Sprintf("bench #%d: %s", ri+1, describeRule(r)), Trigger: r.Trigger,
+		a := adminapi.Automation{Name: automationName(ri, r), Trigger: r.Trigger,
 			Action: adminapi.Action{Type: adminapi.ActionWebhook, WebhookID: whID}}
+		if r.Reveal != nil {
+			if a.Action, err = setupReveal(ctx, api, wsID, ri, r.Reveal, whID); err != nil {
+				return fmt.Errorf("bench: setting up %s: %w", wsID, err)
+			}
+		}
 		if f := r.Filter(); f != nil {
 			if a.SegmentID, err = api.CreateSegment(ctx, wsID, adminapi.Segment{Name: fmt.Sprintf("bench #%d industries", ri+1), Filter: f}); err != nil {
 				return fmt.Errorf("bench: setting up %s: %w", wsID, err)
@@ -122,4 +129,41 @@ func setupWorkspace(ctx context.Context, api *adminapi.Client, wsID string, ws i
 		}
 	}
 	return nil
+}
+
+// setupReveal creates the persona of rule ri's reveal action in workspace
+// wsID and returns the reveal_contacts action that sends the contacts to
+// webhook whID.
+func setupReveal(ctx context.Context, api *adminapi.Client, wsID string, ri int, rv *traffic.Reveal, whID string) (adminapi.Action, error) {
+	personaID, err := api.CreatePersona(ctx, wsID, adminapi.Persona{
+		Name:        fmt.Sprintf("bench #%d persona", ri+1),
+		JobTitles:   []string{},
+		Seniorities: append([]string{}, rv.Seniorities...),
+		Departments: append([]string{}, rv.Departments...),
+		Countries:   []string{},
+	})
+	if err != nil {
+		return adminapi.Action{}, err
+	}
+	return adminapi.Action{Type: adminapi.ActionRevealContacts, PersonaID: personaID, RevealLimit: rv.Limit, WebhookIDs: []string{whID}}, nil
+}
+
+// maxNameLen is the admin API's bound on a name, in characters (a longer
+// one is a 422).
+const maxNameLen = 200
+
+// automationName names rule ri's automation "bench #N: DESCRIPTION", cut
+// to maxNameLen bytes (so at most as many characters) at a character
+// boundary and ended with "…" when cut; a reveal rule's description is
+// longer than the bound.
+func automationName(ri int, r traffic.Rule) string {
+	name := fmt.Sprintf("bench #%d: %s", ri+1, describeRule(r))
+	if len(name) <= maxNameLen {
+		return name
+	}
+	name = name[:maxNameLen-len("…")]
+	for !utf8.ValidString(name) {
+		name = name[:len(name)-1]
+	}
+	return name + "…"
 }

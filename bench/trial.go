@@ -77,7 +77,7 @@ func (h *harness) trial(ctx context.Context, rate float64, label string) (*Resul
 	}
 	nws := t.gen.Config().Workspaces
 	classes := planClasses(nws, len(o.Rules), o.SlowShare, o.FailingShare, o.Traffic.Seed)
-	t.chk = newChecker(t.gen.Ledger(), h.data, o.Rules, classes, nws, t.gen.WorkspaceID)
+	t.chk = newChecker(t.gen.Ledger(), h.data, h.reveals, o.Rules, classes, nws, t.gen.WorkspaceID)
 	for c := range numClasses {
 		rc := ReceiverConfig{Class: classNames[c], Secret: h.secret, OnDelivery: t.chk.record}
 		switch c {

@@ -232,7 +232,7 @@ type Correctness struct {
 	Contacts          uint64 `json:"contacts"`
 	ContactDuplicates uint64 `json:"contact_duplicates"`
 	// Pass: nothing missing on healthy and slow endpoints, nothing
-	// unexpected, no lead id conflicts.
+	// unexpected, no lead id conflicts, no contact repeated to a webhook.
 	Pass bool `json:"pass"`
 }
 

@@ -64,6 +64,10 @@ func WriteSummary(w io.Writer, r *Result) {
 		}
 		row("correctness", state, fmt.Sprintf("%d expected, %d delivered, %d missing%s, %d duplicates (%d redelivered), %d unexpected",
 			c.Total.Expected, c.Total.Delivered, c.Total.Missing, failing, c.Total.Duplicates, c.Total.Redelivered, c.Total.Unexpected))
+		for _, k := range slices.Sorted(maps.Keys(c.ByEvent)) {
+			v := c.ByEvent[k]
+			row("  "+k, fmt.Sprintf("%d/%d", v.Delivered, v.Expected), fmt.Sprintf("%d missing, %d duplicates, %d unexpected", v.Missing, v.Duplicates, v.Unexpected))
+		}
 		for _, k := range slices.Sorted(maps.Keys(c.ByEndpoint)) {
 			v := c.ByEndpoint[k]
 			row("  "+k+" endpoints", fmt.Sprintf("%d/%d", v.Delivered, v.Expected), fmt.Sprintf("%d missing", v.Missing))

@@ -20,6 +20,9 @@ type Data struct {
 	ISP, Hosting, Education []sampledata.NetworkRecord
 
 	byDomain map[string]int
+	// dir is the data set's directory (LoadData), where LoadReveals finds
+	// the contacts file; "" for Data built by NewData.
+	dir string
 }
 
 // Company is a company visitors can come from.
@@ -33,7 +36,8 @@ type Company struct {
 }
 
 // LoadData reads networks.jsonl and companies.jsonl of a sample data set
-// directory (see sampledata.Ensure).
+// directory (see sampledata.Ensure). It remembers the directory, so that
+// LoadReveals can read its contacts.jsonl when a rule reveals contacts.
 func LoadData(dir string) (*Data, error) {
 	nets, err := sampledata.LoadNetworks(filepath.Join(dir, sampledata.NetworksFile))
 	if err != nil {
@@ -50,7 +54,12 @@ func LoadData(dir string) (*Data, error) {
 			industries[c.Domain] = ""
 		}
 	}
-	return NewData(nets, industries)
+	d, err := NewData(nets, industries)
+	if err != nil {
+		return nil, err
+	}
+	d.dir = dir
+	return d, nil
 }
 
 // NewData builds Data from network records and an industry per company

@@ -168,16 +168,31 @@ func (l *Ledger) FailedSessions() (int, bool) {
 }
 
 // Rule is one automation of every workspace, as far as the expected
-// webhooks go: a trigger and an optional segment on the company's industry.
-// Each rule is expected to have its own webhook, so that a webhook's
-// subjects come from one rule.
+// webhooks go: a trigger, an optional segment on the company's industry,
+// and an action: a webhook of the lead, or with Reveal a reveal_contacts
+// whose contacts go to the webhook. Each rule is expected to have its own
+// webhook, so that a webhook's subjects come from one rule.
 type Rule struct {
-	// Trigger is schemas.EventNewLead or schemas.EventNewSession.
+	// Trigger is schemas.EventNewLead or schemas.EventNewSession; with
+	// Reveal it must be new_lead.
 	Trigger string
 	// Industries is the segment company.industry in Industries (compared
 	// case-insensitively, as segment filters compare strings); nil or
 	// empty means every lead.
 	Industries []string
+	// Reveal, if set, makes the action reveal_contacts: the rule's webhook
+	// receives contact_revealed subjects instead of the lead. Nil means a
+	// webhook action.
+	Reveal *Reveal
+}
+
+// Event returns the event of the subjects the rule's webhook receives:
+// schemas.EventContactRevealed for a reveal rule, else Trigger.
+func (r Rule) Event() string {
+	if r.Reveal != nil {
+		return schemas.EventContactRevealed
+	}
+	return r.Trigger
 }
 
 // Matches reports whether a lead of company c matches the rule's segment.
@@ -224,8 +239,10 @@ type Trigger struct {
 // then sessions. DESIGN 1.5: new_lead fires once per (automation, lead),
 // new_session once per (automation, session), the lead's first session
 // included; with segments on the company only, each fires at the first
-// hit. Sessions whose produce failed (MarkFailed) are left out. It is for
-// small runs and tests: a large run checks counts (see bench's checker).
+// hit. Sessions whose produce failed (MarkFailed) are left out. Rules with
+// a reveal action are left out too: which contacts they reveal is the
+// pipeline's choice (see Reveals for how many). It is for small runs and
+// tests: a large run checks counts (see bench's checker).
 func (l *Ledger) Expected(rules []Rule, d *Data) []Trigger {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -236,7 +253,7 @@ func (l *Ledger) Expected(rules []Rule, d *Data) []Trigger {
 			continue
 		}
 		for ri, r := range rules {
-			if r.Trigger == schemas.EventNewLead && r.Matches(&d.Companies[lead.Company]) {
+			if r.Trigger == schemas.EventNewLead && r.Reveal == nil && r.Matches(&d.Companies[lead.Company]) {
 				out = append(out, Trigger{Rule: ri, Event: r.Trigger, Workspace: int(lead.Workspace), Company: int(lead.Company),
 					Lead: li, Session: int(lead.FirstSession)})
 			}
@@ -248,7 +265,7 @@ func (l *Ledger) Expected(rules []Rule, d *Data) []Trigger {
 		}
 		lead := l.leads[s.Lead]
 		for ri, r := range rules {
-			if r.Trigger == schemas.EventNewSession && r.Matches(&d.Companies[lead.Company]) {
+			if r.Trigger == schemas.EventNewSession && r.Reveal == nil && r.Matches(&d.Companies[lead.Company]) {
 				out = append(out, Trigger{Rule: ri, Event: r.Trigger, Workspace: int(lead.Workspace), Company: int(lead.Company),
 					Lead: int(s.Lead), Session: si})
 			}
