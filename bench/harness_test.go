@@ -19,16 +19,12 @@ import (
 	"github.com/leadflow/leadflow/schemas"
 )
 
-// TestRunAgainstFakePipeline runs the whole harness in external mode
-// against a fake pipeline: setup through the admin API, produce, receive
-// signed webhooks over HTTP, check correctness, measure latency, write the
-// report.
-func TestRunAgainstFakePipeline(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the harness for several seconds")
-	}
-	brokers := kafkatest.Brokers(t)
-	prefix := kafkatest.Prefix(t)
+// startFakePipeline creates the topics under a fresh prefix on the test
+// brokers and starts a fake pipeline consuming the raw topic.
+func startFakePipeline(t *testing.T) (fake *fakePipeline, brokers []string, prefix string) {
+	t.Helper()
+	brokers = kafkatest.Brokers(t)
+	prefix = kafkatest.Prefix(t)
 	topics := pipeline.NewTopics(prefix)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
@@ -40,7 +36,18 @@ func TestRunAgainstFakePipeline(t *testing.T) {
 	if err := pipeline.EnsureTopics(context.Background(), kadm.NewClient(cl), tc, topics.Specs()); err != nil {
 		t.Fatal(err)
 	}
-	fake := newFakePipeline(t, testData(t), brokers, topics.Raw)
+	return newFakePipeline(t, testData(t), brokers, topics.Raw), brokers, prefix
+}
+
+// TestRunAgainstFakePipeline runs the whole harness in external mode
+// against a fake pipeline: setup through the admin API, produce, receive
+// signed webhooks over HTTP, check correctness, measure latency, write the
+// report.
+func TestRunAgainstFakePipeline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the harness for several seconds")
+	}
+	fake, brokers, prefix := startFakePipeline(t)
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -103,20 +110,7 @@ func TestRunRevealAgainstFakePipeline(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the harness for several seconds")
 	}
-	brokers := kafkatest.Brokers(t)
-	prefix := kafkatest.Prefix(t)
-	topics := pipeline.NewTopics(prefix)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	tc := pipeline.DefaultTopicsConfig()
-	tc.Partitions, tc.ReplicationFactor = 3, 1
-	if err := pipeline.EnsureTopics(context.Background(), kadm.NewClient(cl), tc, topics.Specs()); err != nil {
-		t.Fatal(err)
-	}
-	fake := newFakePipeline(t, testData(t), brokers, topics.Raw)
+	fake, brokers, prefix := startFakePipeline(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	res, err := Run(ctx, Options{
