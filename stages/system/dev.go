@@ -12,9 +12,9 @@ import (
 // devSegmentBytes is the embedded broker's log.segment.bytes. kfake keeps
 // a segment as one in-memory file grown by doubling, so the segment size is
 // the size of its largest allocations: with 256 KiB the steady bench
-// sustains 75k events/s for a minute and 100k for 20 s, against 65k and
-// under 90k with 4 MiB (docs/performance.md). Smaller (32 KiB) was no
-// better.
+// passed 75k events/s for a minute and 90k for 20 s (100k at times),
+// where 4 MiB failed 75k and 90k (docs/performance.md). Smaller (32 KiB)
+// was no better.
 const devSegmentBytes = 256 << 10
 
 // DevInfra is the embedded default of `leadflow dev`: an in-process Kafka
