@@ -20,11 +20,13 @@ import (
 )
 
 // startFakePipeline creates the topics under a fresh prefix on the test
-// brokers and starts a fake pipeline consuming the raw topic.
-func startFakePipeline(t *testing.T) (fake *fakePipeline, brokers []string, prefix string) {
+// brokers, starts a fake pipeline consuming the raw topic, and returns the
+// options of a short external run of scenario against it (400 events/s
+// for 2 s, 2 workspaces) for the test to complete.
+func startFakePipeline(t *testing.T, scenario string) (*fakePipeline, Options) {
 	t.Helper()
-	brokers = kafkatest.Brokers(t)
-	prefix = kafkatest.Prefix(t)
+	brokers := kafkatest.Brokers(t)
+	prefix := kafkatest.Prefix(t)
 	topics := pipeline.NewTopics(prefix)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
@@ -36,7 +38,13 @@ func startFakePipeline(t *testing.T) (fake *fakePipeline, brokers []string, pref
 	if err := pipeline.EnsureTopics(context.Background(), kadm.NewClient(cl), tc, topics.Specs()); err != nil {
 		t.Fatal(err)
 	}
-	return newFakePipeline(t, testData(t), brokers, topics.Raw), brokers, prefix
+	fake := newFakePipeline(t, testData(t), brokers, topics.Raw)
+	return fake, Options{
+		Scenario: scenario, External: true, Brokers: brokers, HTTPAddr: strings.TrimPrefix(fake.srv.URL, "http://"),
+		AdminToken: fake.token, TopicPrefix: prefix, DataDir: testDataDir(t),
+		Rate: 400, Duration: 2 * time.Second, Warmup: time.Second, DrainTimeout: 10 * time.Second, SettleTime: 100 * time.Millisecond,
+		Traffic: traffic.Config{Seed: 3, Workspaces: 2},
+	}
 }
 
 // TestRunAgainstFakePipeline runs the whole harness in external mode
@@ -47,18 +55,14 @@ func TestRunAgainstFakePipeline(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the harness for several seconds")
 	}
-	fake, brokers, prefix := startFakePipeline(t)
+	_, o := startFakePipeline(t, "fake")
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res, err := Run(ctx, Options{
-		Scenario: "fake", External: true, Brokers: brokers, HTTPAddr: strings.TrimPrefix(fake.srv.URL, "http://"),
-		AdminToken: fake.token, TopicPrefix: prefix, DataDir: testDataDir(t),
-		Rate: 400, Duration: 2 * time.Second, Warmup: time.Second, DrainTimeout: 10 * time.Second, SettleTime: 100 * time.Millisecond,
-		Traffic:                 traffic.Config{Seed: 3, Workspaces: 2, MalformedShare: 0.01},
-		AutomationsPerWorkspace: 4, SlowShare: 0.25, SlowDelay: 20 * time.Millisecond, FailingShare: 0.25,
-		Out: out,
-	})
+	o.Traffic.MalformedShare = 0.01
+	o.AutomationsPerWorkspace, o.SlowShare, o.SlowDelay, o.FailingShare = 4, 0.25, 20*time.Millisecond, 0.25
+	o.Out = out
+	res, err := Run(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,15 +114,11 @@ func TestRunRevealAgainstFakePipeline(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the harness for several seconds")
 	}
-	fake, brokers, prefix := startFakePipeline(t)
+	fake, o := startFakePipeline(t, "fake-reveal")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res, err := Run(ctx, Options{
-		Scenario: "fake-reveal", External: true, Brokers: brokers, HTTPAddr: strings.TrimPrefix(fake.srv.URL, "http://"),
-		AdminToken: fake.token, TopicPrefix: prefix, DataDir: testDataDir(t),
-		Rate: 400, Duration: 2 * time.Second, Warmup: time.Second, DrainTimeout: 10 * time.Second, SettleTime: 100 * time.Millisecond,
-		Traffic: traffic.Config{Seed: 3, Workspaces: 2}, AutomationsPerWorkspace: 5,
-	})
+	o.AutomationsPerWorkspace = 5
+	res, err := Run(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

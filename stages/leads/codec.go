@@ -67,7 +67,17 @@ func appendHead(dst []byte, st *leadState) []byte {
 	dst = binary.AppendUvarint(dst, st.nextSeq)
 	dst = binary.AppendUvarint(dst, uint64(len(st.sessions)))
 	for _, s := range st.sessions {
-		dst = appendSessionHead(dst, s)
+		dst = binary.AppendUvarint(dst, s.seq)
+		dst = appendStr(dst, s.sessionID)
+		dst = binary.AppendVarint(dst, s.started)
+		dst = binary.AppendUvarint(dst, uint64(s.lastHit-s.started))
+		dst = binary.AppendUvarint(dst, s.pvTotal)
+		dst = binary.AppendUvarint(dst, uint64(len(s.spent)))
+		for _, v := range s.spent {
+			dst = binary.AppendUvarint(dst, uint64(v))
+		}
+		dst = binary.AppendUvarint(dst, uint64(s.orphan))
+		dst = binary.AppendUvarint(dst, uint64(s.duration))
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(st.ring)))
 	for _, e := range st.ring {
@@ -81,33 +91,6 @@ func appendHead(dst []byte, st *leadState) []byte {
 		dst = append(dst, flags)
 	}
 	return dst
-}
-
-// appendSessionHead appends a session's part of the head. Most sessions
-// of a lead did not change since its last write, so each keeps its
-// encoding and encodes again only when its shape changed.
-func appendSessionHead(dst []byte, s *session) []byte {
-	key := headShape{sessionShape: sessionShape{started: s.started, duration: s.duration, pvTotal: s.pvTotal, kept: len(s.spent)},
-		lastHit: s.lastHit, orphan: s.orphan}
-	if n := len(s.spent); n > 0 {
-		key.lastSpent = s.spent[n-1]
-	}
-	if s.head == nil || key != s.headKey {
-		b := s.head[:0]
-		b = binary.AppendUvarint(b, s.seq)
-		b = appendStr(b, s.sessionID)
-		b = binary.AppendVarint(b, s.started)
-		b = binary.AppendUvarint(b, uint64(s.lastHit-s.started))
-		b = binary.AppendUvarint(b, s.pvTotal)
-		b = binary.AppendUvarint(b, uint64(len(s.spent)))
-		for _, v := range s.spent {
-			b = binary.AppendUvarint(b, uint64(v))
-		}
-		b = binary.AppendUvarint(b, uint64(s.orphan))
-		b = binary.AppendUvarint(b, uint64(s.duration))
-		s.head, s.headKey = b, key
-	}
-	return append(dst, s.head...)
 }
 
 // decodeHead decodes a head. Its sessions have no meta and nil pageview

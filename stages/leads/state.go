@@ -90,18 +90,6 @@ type session struct {
 	// not copied by clone.
 	ref    []byte
 	refKey sessionShape
-	// head is the session's part of the lead's stored head as last
-	// encoded, valid while headKey still describes the session (see
-	// appendSessionHead); not copied by clone.
-	head    []byte
-	headKey headShape
-}
-
-// headShape is what of a session its part of the head depends on, besides
-// its number and session id, which never change.
-type headShape struct {
-	sessionShape
-	lastHit, orphan int64
 }
 
 // sessionShape is what of a session can change between hits: only the
@@ -163,7 +151,6 @@ func (st *leadState) clone() *leadState {
 		sc := *s
 		sc.pvCache = pvCache{}
 		sc.ref, sc.refKey = nil, sessionShape{}
-		sc.head, sc.headKey = nil, headShape{}
 		sc.pvs = append([]*pageview(nil), s.pvs...)
 		sc.spent = append([]int64(nil), s.spent...)
 		c.sessions[i] = &sc
