@@ -90,8 +90,7 @@ func TestCompletedSubjectsAreTheLeadsState(t *testing.T) {
 		}
 		refs += len(ch.OlderSessions)
 		st := f.state(ch.LeadKey)
-		// The head written from the cached state (sessions reuse their
-		// encoded parts) is what the state encodes to from scratch.
+		// The stored head is what the in-memory state encodes to.
 		mem := f.s.partCache(f.part).m[ch.LeadKey].st.clone()
 		stored, err := f.rdb.HGet(context.Background(), f.s.store.redisKey(ch.LeadKey), headField(mem.gen)).Bytes()
 		if err != nil {
