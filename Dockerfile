@@ -7,7 +7,7 @@
 #   ca-certificates.crt    the build host's CA bundle (HTTPS webhooks, Kafka/Redis TLS)
 #   data/                  an empty folder, so that /data exists owned by the runtime user
 #
-# Build it with `go tool task image` (podman or docker, whichever works here).
+# Build it with .ci/image-build (task `image`; podman or docker, whichever works here).
 # To build by hand:
 #
 #   CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$V" -o ctx/leadflow ./cmd/leadflow
