@@ -42,8 +42,14 @@ type personaFormPage struct {
 // personaValues are the offered values of each coded list: the sample
 // data's codes (a deployment's own contact data may use others: they go
 // in the free-text field, and the API checks their form).
-func personaValues() []struct{ name, label, help string; values []string } {
-	return []struct{ name, label, help string; values []string }{
+func personaValues() []struct {
+	name, label, help string
+	values            []string
+} {
+	return []struct {
+		name, label, help string
+		values            []string
+	}{
 		{"seniorities", "Seniorities", "Lower-case codes, e.g. vp, c_level.", sampledata.Seniorities()},
 		{"departments", "Departments", "Lower-case codes, e.g. sales.", sampledata.Departments()},
 		{"countries", "Countries", "ISO 3166-1 alpha-2 codes, e.g. GB.", sampledata.CountryCodes()},

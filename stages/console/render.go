@@ -166,9 +166,9 @@ func funcs() template.FuncMap {
 			b, err := json.Marshal(v)
 			return string(b), err
 		},
-		"ms": func(f float64) string { return fmt.Sprintf("%.0f ms", f) },
-		"join": strings.Join,
-		"field": func(m map[string]string, k string) string { return m[k] },
+		"ms":           func(f float64) string { return fmt.Sprintf("%.0f ms", f) },
+		"join":         strings.Join,
+		"field":        func(m map[string]string, k string) string { return m[k] },
 		"outcomeLabel": outcomeLabel,
 		"eventLabel":   eventLabel,
 	}

@@ -77,7 +77,7 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request, _ *session) er
 
 // workspaceRow is one workspace of the picker.
 type workspaceRow struct {
-	ID                                       string
+	ID                                        string
 	Webhooks, Automations, Segments, Personas int
 }
 
