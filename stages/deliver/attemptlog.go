@@ -211,19 +211,23 @@ func (l *AttemptLog) Recent(ctx context.Context, workspaceID, webhookID string, 
 // Detail returns the kept request and answer of the attempt called id
 // (Attempt.Key); ok is false when the log no longer keeps it.
 func (l *AttemptLog) Detail(ctx context.Context, workspaceID, webhookID, id string) (d AttemptDetail, ok bool, err error) {
-	v, err := l.rdb.HGet(ctx, l.key(workspaceID, webhookID)+":req", id).Bytes()
-	if err == redis.Nil {
-		return d, false, nil
-	}
+	vals, err := l.rdb.HMGet(ctx, l.key(workspaceID, webhookID)+":req", id, id+bodySuffix).Result()
 	if err != nil {
 		return d, false, fmt.Errorf("deliver: attempt log: %w", err)
 	}
-	if err := json.Unmarshal(v, &d); err != nil {
-		return d, false, nil // written by another version
+	meta, _ := vals[0].(string)
+	if meta == "" || json.Unmarshal([]byte(meta), &d) != nil {
+		return d, false, nil // not kept, or written by another version
+	}
+	if body, _ := vals[1].(string); body != "" {
+		d.Body = json.RawMessage(body) // kept apart: a JSON encoder would re-escape it
 	}
 	d.Attempt.ID, d.Attempt.HasDetail = d.Attempt.Key(), true
 	return d, true, nil
 }
+
+// bodySuffix is the hash field of a detail's body: ID + bodySuffix.
+const bodySuffix = "/body"
 
 // logEntry is one attempt to record for one webhook, with its detail
 // when it is to be kept.
@@ -233,17 +237,18 @@ type logEntry struct {
 	d                      *AttemptDetail
 }
 
-// keepDetails stores details (ARGV[3..]: id, value pairs, oldest first)
-// in the hash KEYS[1], pushes their ids on the list KEYS[2], drops the
-// details whose ids fall past ARGV[1] and sets both keys' TTL (ARGV[2] ms).
+// keepDetails stores details (ARGV[3..]: id, detail without body, body
+// triples, oldest first) in the hash KEYS[1] (fields ID and ID/body),
+// pushes their ids on the list KEYS[2], drops the details whose ids fall
+// past ARGV[1] and sets both keys' TTL (ARGV[2] ms).
 var keepDetails = redis.NewScript(`
-for i = 3, #ARGV, 2 do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1])
+for i = 3, #ARGV, 3 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1], ARGV[i] .. '/body', ARGV[i+2])
   redis.call('LPUSH', KEYS[2], ARGV[i])
 end
 local keep = tonumber(ARGV[1])
 local old = redis.call('LRANGE', KEYS[2], keep, -1)
-for _, id in ipairs(old) do redis.call('HDEL', KEYS[1], id) end
+for _, id in ipairs(old) do redis.call('HDEL', KEYS[1], id, id .. '/body') end
 redis.call('LTRIM', KEYS[2], 0, keep - 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
@@ -271,11 +276,13 @@ func (l *AttemptLog) record(ctx context.Context, entries []logEntry) error {
 		}
 		byKey[k] = append(byKey[k], v)
 		if e.d != nil && l.bodies > 0 {
-			dv, err := json.Marshal(e.d)
+			meta := *e.d
+			meta.Body = nil
+			dv, err := json.Marshal(meta)
 			if err != nil {
 				return err
 			}
-			details[k] = append(details[k], e.a.Key(), dv)
+			details[k] = append(details[k], e.a.Key(), dv, []byte(e.d.Body))
 		}
 	}
 	pipe := l.rdb.Pipeline()
@@ -288,8 +295,8 @@ func (l *AttemptLog) record(ctx context.Context, entries []logEntry) error {
 		pipe.LTrim(ctx, k, 0, int64(l.size-1))
 		pipe.Expire(ctx, k, l.ttl)
 		if ds := details[k]; len(ds) > 0 {
-			if len(ds) > 2*l.bodies {
-				ds = ds[len(ds)-2*l.bodies:]
+			if len(ds) > 3*l.bodies {
+				ds = ds[len(ds)-3*l.bodies:]
 			}
 			args := append([]any{l.bodies, l.ttl.Milliseconds()}, ds...)
 			keepDetails.Eval(ctx, pipe, []string{k + ":req", k + ":reqids"}, args...)
