@@ -3,6 +3,7 @@
 // (the segment's JSON can be written by hand).
 (function () {
   'use strict';
+  document.documentElement.classList.add('js');
 
   function el(tag, attrs, kids) {
     var e = document.createElement(tag);
