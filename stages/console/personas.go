@@ -50,9 +50,9 @@ func personaValues() []struct {
 		name, label, help string
 		values            []string
 	}{
-		{"seniorities", "Seniorities", "Lower-case codes, e.g. vp, c_level.", sampledata.Seniorities()},
-		{"departments", "Departments", "Lower-case codes, e.g. sales.", sampledata.Departments()},
-		{"countries", "Countries", "ISO 3166-1 alpha-2 codes, e.g. GB.", sampledata.CountryCodes()},
+		{"seniorities", "Seniorities", "Other seniorities: lower-case codes, comma separated (e.g. vp, c_level).", sampledata.Seniorities()},
+		{"departments", "Departments", "Other departments: lower-case codes, comma separated (e.g. sales).", sampledata.Departments()},
+		{"countries", "Countries", "Other countries: ISO 3166-1 alpha-2 codes, comma separated (e.g. GB).", sampledata.CountryCodes()},
 	}
 }
 

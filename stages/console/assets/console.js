@@ -74,7 +74,12 @@
     function write() {
       ta.value = JSON.stringify(toJSON(model), null, 2);
     }
-    function changed() { errors = {}; write(); render(); }
+    function changed() {
+      errors = {};
+      var fe = document.getElementById('form-error');
+      if (fe) { fe.hidden = true; } // the API's answer was about the filter as it was
+      write(); render();
+    }
 
     function load() {
       try { model = fromJSON(JSON.parse(ta.value || '{"all":[]}')); }
