@@ -123,8 +123,11 @@ type AttemptLog struct {
 	interval time.Duration
 
 	mu       sync.Mutex
-	lastKept map[string]time.Time // webhook key -> when a detail was last kept
+	lastKept map[webhookKey]time.Time // when a detail of the webhook was last kept
 }
+
+// webhookKey names a webhook in AttemptLog.lastKept.
+type webhookKey struct{ workspaceID, webhookID string }
 
 // maxTrackedWebhooks bounds AttemptLog.lastKept; past it the map starts afresh.
 const maxTrackedWebhooks = 100000
@@ -133,7 +136,7 @@ const maxTrackedWebhooks = 100000
 // size attempts per webhook for ttl, without details (requests and
 // answers); NewAttemptLogFor keeps them as the configuration says.
 func NewAttemptLog(rdb redis.UniversalClient, keyPrefix string, size int, ttl time.Duration) *AttemptLog {
-	return &AttemptLog{rdb: rdb, prefix: keyPrefix, size: size, ttl: ttl, lastKept: map[string]time.Time{}}
+	return &AttemptLog{rdb: rdb, prefix: keyPrefix, size: size, ttl: ttl, lastKept: map[webhookKey]time.Time{}}
 }
 
 // NewAttemptLogFor returns the attempt log in rdb under keyPrefix, keeping
@@ -165,7 +168,7 @@ func (l *AttemptLog) keepDetail(workspaceID, webhookID string, now time.Time) bo
 	if l.interval == 0 {
 		return true
 	}
-	k := workspaceID + "/" + webhookID
+	k := webhookKey{workspaceID, webhookID}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if t, ok := l.lastKept[k]; ok && now.Sub(t) < l.interval && now.Sub(t) >= 0 {

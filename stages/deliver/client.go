@@ -70,8 +70,10 @@ type result struct {
 	header     http.Header // the request's headers as sent, for the attempt log
 }
 
-// send POSTs body to u, signed with secret, and reads the answer.
-func (s *sender) send(ctx context.Context, u *url.URL, secret, msgID string, body []byte) result {
+// send POSTs body to u, signed with secret, and reads the answer. The
+// start of the answer's body is kept (result.snippet) for a non-2xx answer,
+// and for any answer when keepAnswer is set (the attempt log keeps it).
+func (s *sender) send(ctx context.Context, u *url.URL, secret, msgID string, body []byte, keepAnswer bool) result {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	now := s.clock.Now()
@@ -100,7 +102,7 @@ func (s *sender) send(ctx context.Context, u *url.URL, secret, msgID string, bod
 	bp := s.discard.Get().(*[]byte)
 	buf := *bp
 	n, _ := io.ReadFull(io.LimitReader(resp.Body, int64(len(buf))), buf)
-	if n > 0 {
+	if n > 0 && (keepAnswer || resp.StatusCode/100 != 2) {
 		r.snippet = strings.ToValidUTF8(string(buf[:min(n, MaxLoggedResponseBytes)]), "?")
 	}
 	if n == len(buf) {

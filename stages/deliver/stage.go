@@ -328,7 +328,8 @@ func (s *Stage) send(e *endpoint, r *request) {
 		return
 	}
 
-	res := s.sender.send(s.ctx, u, ep.Secret, r.msgID, (*r.body))
+	keep := s.attempts.keepDetail(e.workspaceID, e.webhookID, s.clock.Now())
+	res := s.sender.send(s.ctx, u, ep.Secret, r.msgID, (*r.body), keep)
 	v := classify(res, s.stopping.Load(), s.cfg.RetryAfterMax)
 	now := s.clock.Now()
 	s.m.latency.Observe(res.latency.Seconds())
@@ -430,7 +431,7 @@ func (s *Stage) send(e *endpoint, r *request) {
 	}
 	if v != vAbandoned {
 		le := logEntry{workspaceID: e.workspaceID, webhookID: e.webhookID, a: a}
-		if s.attempts.keepDetail(e.workspaceID, e.webhookID, now) {
+		if keep {
 			le.d = newDetail(a, res.header, *r.body, res.snippet, s.cfg.AttemptLogBodyBytes)
 		}
 		s.logw.add(le)
