@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/stages/admin"
+	"github.com/leadflow/leadflow/stages/evaluate/filter"
 )
 
 const unitToken = "unit-token"
@@ -25,7 +27,8 @@ func newTestConsole(t *testing.T) (*Console, *control.Store, map[string]string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := admin.NewService(admin.Deps{Store: st, Token: unitToken, URLPolicy: admin.URLPolicy{AllowPrivateNetworks: true}})
+	svc, err := admin.NewService(admin.Deps{Store: st, Token: unitToken, URLPolicy: admin.URLPolicy{AllowPrivateNetworks: true},
+		FilterValidator: func(raw json.RawMessage) error { _, err := filter.Compile(raw); return err }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,5 +209,75 @@ func TestFormErrorsNameTheField(t *testing.T) {
 	w = request(c, http.MethodPost, "/w/ws_a/personas/new", ck, url.Values{"csrf": {s.CSRF}, "name": {"p"}, "countries_other": {"Finland"}})
 	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "ISO 3166-1 alpha-2") {
 		t.Fatalf("bad country: %d", w.Code)
+	}
+}
+
+// TestEveryPageRenders opens every page of an admin session; the log
+// pages answer 501 here, where no process keeps a delivery log.
+func TestEveryPageRenders(t *testing.T) {
+	c, _, ids := newTestConsole(t)
+	_, ck := c.sessions.issue(Scope{Admin: true}, false)
+	for _, rt := range c.routes() {
+		if rt.method != http.MethodGet || rt.pattern == "/{$}" || rt.pattern == "/w/{ws}/{$}" {
+			continue
+		}
+		target := routeURL(rt.pattern, "ws_a", ids)
+		want := http.StatusOK
+		switch {
+		case strings.Contains(rt.pattern, "/logs"):
+			want = http.StatusNotImplemented
+		case rt.pattern == "/workspaces/open": // no id given
+			want = http.StatusUnprocessableEntity
+		}
+		w := request(c, rt.method, target, ck, nil)
+		if w.Code != want {
+			t.Errorf("GET %s: %d, want %d\n%.400s", target, w.Code, want, w.Body.String())
+		}
+		if want == http.StatusOK && !strings.Contains(w.Body.String(), "</main>") {
+			t.Errorf("GET %s: not a whole page", target)
+		}
+	}
+}
+
+// TestEditsGoThroughTheAPI: pause, disable and edit forms change the
+// control plane as the API would.
+func TestEditsGoThroughTheAPI(t *testing.T) {
+	c, st, ids := newTestConsole(t)
+	s, ck := c.sessions.issue(Scope{Admin: true}, false)
+	post := func(path string, form url.Values) *httptest.ResponseRecorder {
+		form.Set("csrf", s.CSRF)
+		return request(c, http.MethodPost, path, ck, form)
+	}
+	if w := post("/w/ws_a/webhooks/"+ids["ws_a/webhook"]+"/pause", url.Values{}); w.Code != http.StatusSeeOther {
+		t.Fatalf("pause: %d", w.Code)
+	}
+	if wh, _ := st.Webhook("ws_a", ids["ws_a/webhook"]); wh.Enabled {
+		t.Fatal("pause did not pause the webhook")
+	}
+	if w := post("/w/ws_a/automations/"+ids["ws_a/automation"]+"/disable", url.Values{}); w.Code != http.StatusSeeOther {
+		t.Fatalf("disable: %d", w.Code)
+	}
+	if a, _ := st.Workspace("ws_a").Automation(ids["ws_a/automation"]); a.Enabled {
+		t.Fatal("disable did not disable the automation")
+	}
+	w := post("/w/ws_a/segments/"+ids["ws_a/segment"]+"/edit", url.Values{"name": {"renamed"}, "filter": {`{"any": [{"field": "company.nope", "op": "eq", "value": 1}]}`}})
+	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "filter.any[0].field") {
+		t.Fatalf("bad filter: %d", w.Code)
+	}
+	if sg, _ := st.Segment("ws_a", ids["ws_a/segment"]); sg.Name == "renamed" {
+		t.Fatal("a refused edit changed the segment")
+	}
+	w = post("/w/ws_a/webhooks/"+ids["ws_a/webhook"]+"/delete", url.Values{})
+	if flash := w.Result().Cookies(); w.Code != http.StatusSeeOther || len(flash) == 0 || !strings.Contains(flash[0].Value, "used+by+automation") {
+		t.Fatalf("delete of a used webhook: %d %v", w.Code, flash)
+	}
+	if _, ok := st.Webhook("ws_a", ids["ws_a/webhook"]); !ok {
+		t.Fatal("a webhook in use was deleted")
+	}
+	if w := post("/w/ws_a/segments/"+ids["ws_a/segment"]+"/delete", url.Values{}); w.Code != http.StatusSeeOther {
+		t.Fatalf("delete segment: %d", w.Code)
+	}
+	if _, ok := st.Segment("ws_a", ids["ws_a/segment"]); ok {
+		t.Fatal("the segment was not deleted")
 	}
 }
