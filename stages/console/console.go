@@ -274,16 +274,21 @@ func (c *Console) redirect(w http.ResponseWriter, r *http.Request, path, flash s
 	return nil
 }
 
-// takeFlash returns the flash message of r and clears it.
-func takeFlash(w http.ResponseWriter, r *http.Request) string {
+// flashRefused marks a flash message that says something was refused.
+const flashRefused = "!"
+
+// takeFlash returns the flash message of r, whether it says something was
+// refused, and clears it.
+func takeFlash(w http.ResponseWriter, r *http.Request) (msg string, refused bool) {
 	ck, err := r.Cookie(flashCookie)
 	if err != nil {
-		return ""
+		return "", false
 	}
 	http.SetCookie(w, clearCookie(flashCookie, isTLS(r)))
-	msg, err := url.QueryUnescape(ck.Value)
+	msg, err = url.QueryUnescape(ck.Value)
 	if err != nil {
-		return ""
+		return "", false
 	}
-	return strings.TrimSpace(msg)
+	msg, refused = strings.CutPrefix(msg, flashRefused)
+	return strings.TrimSpace(msg), refused
 }

@@ -54,8 +54,10 @@ type view struct {
 	WS string
 	// Nav is the navigation, with the current section marked.
 	Nav []navItem
-	// Flash is a message from the previous request (a redirect).
-	Flash string
+	// Flash is a message from the previous request (a redirect);
+	// FlashRefused is set when it says something was refused.
+	Flash        string
+	FlashRefused bool
 	// Page is the page's own data.
 	Page any
 }
@@ -103,7 +105,8 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if !ok {
 		return fmt.Errorf("console: no template %q", name)
 	}
-	v := view{Title: title, Session: s, WS: ws, Nav: nav(s, ws, section), Flash: takeFlash(w, r), Page: data}
+	v := view{Title: title, Session: s, WS: ws, Nav: nav(s, ws, section), Page: data}
+	v.Flash, v.FlashRefused = takeFlash(w, r)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return err

@@ -174,7 +174,7 @@ func (c *Console) deleter(kind control.Kind, list string) handler {
 		ws, id := r.PathValue("ws"), r.PathValue("id")
 		err := c.svc.Delete(r.Context(), kind, ws, id)
 		if _, msg, other := formError(err); err != nil && other == nil {
-			return c.redirect(w, r, "/w/"+ws+"/"+list, "Not deleted: "+msg)
+			return c.redirect(w, r, "/w/"+ws+"/"+list, flashRefused+"Not deleted: "+msg)
 		} else if other != nil {
 			return other
 		}
