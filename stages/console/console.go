@@ -110,6 +110,8 @@ const (
 	adminOnly
 	// inWorkspace: a session whose scope allows the route's {ws}.
 	inWorkspace
+	// signedIn: any session (sign out).
+	signedIn
 )
 
 // handler is a page's handler. It writes the answer itself, or returns an
@@ -130,7 +132,7 @@ func (c *Console) routes() []route {
 		{"GET", "/{$}", public, c.home},
 		{"GET", "/signin", public, c.signInPage},
 		{"POST", "/signin", public, c.signIn},
-		{"POST", "/signout", adminOrWorkspace, c.signOut},
+		{"POST", "/signout", signedIn, c.signOut},
 		{"GET", "/workspaces", adminOnly, c.workspaces},
 		{"GET", "/workspaces/open", adminOnly, c.openWorkspace},
 
@@ -173,9 +175,6 @@ func (c *Console) routes() []route {
 		{"POST", ws + "/personas/{id}/delete", inWorkspace, c.deleter(control.KindPersona, "personas")},
 	}
 }
-
-// adminOrWorkspace: any signed-in session (sign out).
-const adminOrWorkspace = access(-1)
 
 // maxFormBytes bounds a form's body.
 const maxFormBytes = 1 << 20

@@ -222,21 +222,16 @@ func (c *Console) testSend(w http.ResponseWriter, r *http.Request, s *session) e
 	defer cancel()
 	att, err := c.svc.SendTest(ctx, ws, id, p.Event)
 	status := http.StatusOK
+	var aerr *admin.Error
 	switch {
+	case errors.As(err, &aerr):
+		p.Error, status = aerr.Message, aerr.Status // no attempt could be made: say why on the page
 	case err != nil:
-		_, msg, other := formError(err)
-		var aerr *admin.Error
-		if other != nil && !errors.As(other, &aerr) {
-			return other
-		}
-		if aerr != nil {
-			msg = aerr.Message
-		}
-		p.Error, status = msg, http.StatusUnprocessableEntity
+		return err
 	default:
 		d, derr := c.svc.Delivery(r.Context(), ws, id, att.ID)
 		if derr != nil {
-			d = admin.AttemptDetail{Attempt: att}
+			d = admin.AttemptDetail{Attempt: att} // not kept: show the attempt alone
 		}
 		p.Result = &d
 	}

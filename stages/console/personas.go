@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/leadflow/leadflow/pipeline/control"
@@ -83,16 +84,11 @@ func listError(fields map[string]string, name string, vals []string) string {
 		return msg
 	}
 	for i, v := range vals {
-		if msg := fields[name+"["+itoa(i)+"]"]; msg != "" {
+		if msg := fields[name+"["+strconv.Itoa(i)+"]"]; msg != "" {
 			return "“" + v + "” " + msg
 		}
 	}
 	return ""
-}
-
-func itoa(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
 }
 
 func (c *Console) personaForm(w http.ResponseWriter, r *http.Request, s *session) error {
