@@ -65,6 +65,7 @@ func TestConsoleGuideFlows(t *testing.T) {
 	b.waitJS("workspaces", `location.pathname === '/workspaces'`)
 
 	// Workspaces: open ws_123 by id.
+	b.shot("workspaces")
 	b.typeInto("#wsid", testWS)
 	b.click("form[action='/workspaces/open'] button")
 	b.waitJS("webhooks page", `location.pathname === '/w/`+testWS+`/webhooks'`)
