@@ -71,6 +71,10 @@ type AdminConfig struct {
 	// admin API refuses every request until it is set). Env:
 	// LEADFLOW_ADMIN_TOKEN.
 	Token string `yaml:"token"`
+	// ConsoleSessionTTL is how long a web console sign-in lasts (the
+	// session cookie's lifetime). Default 12h, between 1m and 720h. Env:
+	// LEADFLOW_ADMIN_CONSOLE_SESSION_TTL.
+	ConsoleSessionTTL time.Duration `yaml:"console_session_ttl"`
 }
 
 // DataConfig points at the data leadflow enriches with: an IP database in
@@ -135,6 +139,7 @@ func Default() Config {
 		Redis:           pipeline.DefaultRedisConfig(),
 		Topics:          pipeline.DefaultTopicsConfig(),
 		HTTP:            HTTPConfig{Addr: "127.0.0.1:8080"},
+		Admin:           AdminConfig{ConsoleSessionTTL: 12 * time.Hour},
 		Log:             LogConfig{Level: "info", Format: "json"},
 		ShutdownTimeout: 20 * time.Second,
 		Stages: StagesConfig{
@@ -210,6 +215,7 @@ func (c Config) Validate() error {
 		c.Stages.Evaluate.Validate("stages.evaluate"),
 		c.Stages.Deliver.Validate("stages.deliver"),
 		pipeline.CheckLimits("", pipeline.DurationLimit("shutdown_timeout", c.ShutdownTimeout, 0, time.Hour)),
+		pipeline.CheckLimits("admin", pipeline.DurationLimit("console_session_ttl", c.Admin.ConsoleSessionTTL, time.Minute, 720*time.Hour)),
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -52,9 +52,10 @@ func runDemo(ctx context.Context, sys *system.System, cfg configs.Config, rate f
 demo workspace %s: webhook %s -> built-in receiver http://%s/demo (signatures checked)
   automations: new_lead, new_session, reveal_contacts (segment %s, persona %s)
   traffic: %.0f events/s of company visitors, ISP visitors, bots, returning visitors, a few malformed events
+  console: %s/w/%s/webhooks (sign in with the token %q)
   try:  curl -s -H 'Authorization: Bearer %s' %s/v1/workspaces/%s/webhooks/%s/deliveries
 
-`, demo.Workspace, demo.WebhookID, ln.Addr(), demo.SegmentID, demo.PersonaID, rate, cfg.Admin.Token, adminURL, demo.Workspace, demo.WebhookID)
+`, demo.Workspace, demo.WebhookID, ln.Addr(), demo.SegmentID, demo.PersonaID, rate, adminURL, demo.Workspace, cfg.Admin.Token, cfg.Admin.Token, adminURL, demo.Workspace, demo.WebhookID)
 
 	var sent atomic.Uint64
 	go func() {

@@ -65,9 +65,10 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
   kafka     %s (embedded; produce raw events to topic %s)
   redis     %s (%s)
   http      http://%s  (/readyz, /metrics; admin API under /v1 with token %q)
+  console   http://%s/  (sign in with the token %q)
   example   curl -s -H 'Authorization: Bearer %s' http://%s/v1/workspaces/ws_demo/webhooks
 Ctrl-C stops it.
-`, version, infra.KafkaAddr, sys.Topics().Raw, infra.RedisAddr, redisNote, *httpAddr, cfg.Admin.Token, cfg.Admin.Token, *httpAddr)
+`, version, infra.KafkaAddr, sys.Topics().Raw, infra.RedisAddr, redisNote, *httpAddr, cfg.Admin.Token, *httpAddr, cfg.Admin.Token, cfg.Admin.Token, *httpAddr)
 	log.Info("leadflow dev starting")
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()

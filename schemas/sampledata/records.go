@@ -202,3 +202,27 @@ type ManifestEntry struct {
 	Name string `json:"name"`
 	Size int64  `json:"size"`
 }
+
+// Seniorities returns every contact seniority of the sample data, most
+// senior first: the values a persona's seniorities are offered from.
+func Seniorities() []string {
+	return []string{SeniorityCLevel, SeniorityVP, SeniorityDirector, SeniorityManager, SenioritySenior, SeniorityEntry}
+}
+
+// Departments returns every contact department of the sample data: the
+// values a persona's departments are offered from.
+func Departments() []string {
+	return []string{DepartmentExecutive, DepartmentSales, DepartmentMarketing, DepartmentEngineering, DepartmentProduct,
+		DepartmentFinance, DepartmentOperations, DepartmentHR, DepartmentIT, DepartmentLegal}
+}
+
+// CountryCodes returns the ISO 3166-1 alpha-2 codes of the sample data's
+// contacts and companies (the guide's FI and GB among them).
+func CountryCodes() []string {
+	cs := newCountries()
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.code
+	}
+	return out
+}

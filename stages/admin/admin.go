@@ -44,37 +44,33 @@ type FilterValidator func(raw json.RawMessage) error
 // record of it.
 type Attempt = deliver.Attempt
 
+// AttemptDetail is an attempt's request and answer as the delivery log
+// keeps them (GET .../deliveries/{attempt}).
+type AttemptDetail = deliver.AttemptDetail
+
 // Deliveries is the delivery log the deliver stage keeps.
 type Deliveries interface {
 	// Recent returns up to n of the latest attempts to the webhook, newest
 	// first. ctx is the HTTP request's context.
 	Recent(ctx context.Context, ws, webhookID string, n int) ([]Attempt, error)
+	// Detail returns the kept request and answer of the attempt called
+	// attemptID (Attempt.ID, Attempt.Key); ok is false when the log no longer keeps it.
+	Detail(ctx context.Context, ws, webhookID, attemptID string) (d AttemptDetail, ok bool, err error)
 }
 
-// Tester sends test requests; the deliver stage implements it.
+// Tester sends test requests and resends logged ones; the deliver stage
+// implements it.
 type Tester interface {
-	// SendTest sends one signed sample request to w now (whether w is
-	// enabled or not) and returns the attempt. A failed attempt (an error
-	// status, a timeout) is an Attempt with Error set, not an error; an
-	// error means no attempt could be made. ctx is the HTTP request's
-	// context.
-	SendTest(ctx context.Context, w control.Webhook) (Attempt, error)
-}
-
-// DeliveriesFunc adapts a function to Deliveries.
-type DeliveriesFunc func(ctx context.Context, ws, webhookID string, n int) ([]Attempt, error)
-
-// Recent calls f.
-func (f DeliveriesFunc) Recent(ctx context.Context, ws, webhookID string, n int) ([]Attempt, error) {
-	return f(ctx, ws, webhookID, n)
-}
-
-// TesterFunc adapts a function to Tester.
-type TesterFunc func(ctx context.Context, w control.Webhook) (Attempt, error)
-
-// SendTest calls f.
-func (f TesterFunc) SendTest(ctx context.Context, w control.Webhook) (Attempt, error) {
-	return f(ctx, w)
+	// SendTest sends one signed sample request of event (new_lead,
+	// new_session or contact_revealed) to w now (whether w is enabled or
+	// not) and returns the attempt. A failed attempt (an error status, a
+	// timeout) is an Attempt with Error set, not an error; an error means
+	// no attempt could be made. ctx is the HTTP request's context.
+	SendTest(ctx context.Context, w control.Webhook, event string) (Attempt, error)
+	// Resend sends the logged request of attemptID (Attempt.ID, Attempt.Key) to w
+	// again now, as a new attempt, and returns it; errors as SendTest, and
+	// deliver.ErrNotKept when the log no longer keeps that request.
+	Resend(ctx context.Context, w control.Webhook, attemptID string) (Attempt, error)
 }
 
 // URLPolicy decides which webhook URLs are accepted.
@@ -105,9 +101,10 @@ type Deps struct {
 	FilterValidator FilterValidator
 	// URLPolicy decides which webhook URLs are accepted.
 	URLPolicy URLPolicy
-	// Deliveries answers GET .../deliveries. nil: 501.
+	// Deliveries answers GET .../deliveries and .../deliveries/{attempt}.
+	// nil: 501.
 	Deliveries Deliveries
-	// Tester answers POST .../test. nil: 501.
+	// Tester answers POST .../test and .../resend. nil: 501.
 	Tester Tester
 	// MaxBodyBytes bounds request bodies. Default 1 MiB, between 1 KiB
 	// and 16 MiB.
@@ -131,6 +128,15 @@ type api struct {
 // New returns the admin API's handler, serving /v1/... (mount it at
 // "/v1/"). It validates deps.
 func New(d Deps) (http.Handler, error) {
+	svc, err := NewService(d)
+	if err != nil {
+		return nil, err
+	}
+	return svc.Handler(), nil
+}
+
+// buildAPI applies the defaults of d and validates it.
+func buildAPI(d Deps) (*api, error) {
 	if d.Store == nil {
 		return nil, errors.New("admin: Deps.Store is required")
 	}
@@ -165,6 +171,11 @@ func New(d Deps) (http.Handler, error) {
 	if d.FilterValidator == nil {
 		a.log.Warn("admin: no segment filter validator is wired: segment filters are only checked to be JSON objects")
 	}
+	return a, nil
+}
+
+// handler is the /v1 routes' mux.
+func (a *api) handler() http.Handler {
 	mux := http.NewServeMux()
 	methods := map[string][]string{}
 	for _, rt := range a.routes() {
@@ -181,11 +192,11 @@ func New(d Deps) (http.Handler, error) {
 	mux.Handle("/", a.wrap("/", func(_ http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, CodeNotFound, "no route %s %s; see GET /v1/openapi.json", r.Method, r.URL.Path)
 	}))
-	return mux, nil
+	return mux
 }
 
 // handlerFunc is a route's handler: it writes a success answer itself and
-// returns an error (an *apiError, or anything else for a 500) otherwise.
+// returns an error (an *Error, or anything else for a 500) otherwise.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // route is one method and path of the API; routes() lists them all (the
@@ -206,6 +217,8 @@ func (a *api) routes() []route {
 		{"PATCH", ws + "/webhooks/{id}", webhooks.patch(a)},
 		{"DELETE", ws + "/webhooks/{id}", webhooks.delete(a)},
 		{"GET", ws + "/webhooks/{id}/deliveries", a.deliveries},
+		{"GET", ws + "/webhooks/{id}/deliveries/{attempt}", a.delivery},
+		{"POST", ws + "/webhooks/{id}/deliveries/{attempt}/resend", a.resend},
 		{"POST", ws + "/webhooks/{id}/test", a.test},
 
 		{"POST", ws + "/segments", segments.create(a)},
@@ -272,11 +285,11 @@ func (a *api) wrap(pattern string, h handlerFunc) http.Handler {
 		if rerr := a.d.Store.Ready(); control.Loading(rerr) && pattern != "/v1/openapi.json" {
 			// Until the control topic is read, lists would be partial.
 			err = errorf(http.StatusServiceUnavailable, CodeUnavailable, "the control plane is still loading; retry shortly (%v)", rerr)
-			writeError(w, err.(*apiError))
+			writeError(w, err.(*Error))
 			return
 		}
 		if err = h(w, r); err != nil {
-			var aerr *apiError
+			var aerr *Error
 			if !errors.As(err, &aerr) {
 				aerr = errorf(http.StatusInternalServerError, CodeInternal, "internal error")
 			}
@@ -304,7 +317,7 @@ func (a *api) logRequest(r *http.Request, pattern string, status int, took time.
 }
 
 // authenticate checks the bearer token in constant time.
-func (a *api) authenticate(r *http.Request) *apiError {
+func (a *api) authenticate(r *http.Request) *Error {
 	if a.d.Token == "" {
 		return errorf(http.StatusUnauthorized, CodeUnauthorized,
 			"the admin API is disabled: admin.token (env LEADFLOW_ADMIN_TOKEN) is not set")
@@ -321,7 +334,7 @@ func (a *api) authenticate(r *http.Request) *apiError {
 }
 
 // workspace returns the {ws} path parameter, checked.
-func workspace(r *http.Request) (string, *apiError) {
+func workspace(r *http.Request) (string, *Error) {
 	ws := r.PathValue("ws")
 	if msg := control.ValidWorkspaceID(ws); msg != "" {
 		return "", errorf(http.StatusBadRequest, CodeBadRequest, "workspace id %q %s", ws, msg)
@@ -342,8 +355,8 @@ func (a *api) lock(ws string) func() {
 
 // write runs a control-plane write with the write timeout and turns its
 // errors into answers.
-func (a *api) write(r *http.Request, fn func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(r.Context(), a.d.WriteTimeout)
+func (a *api) write(ctx context.Context, fn func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, a.d.WriteTimeout)
 	defer cancel()
 	err := fn(ctx)
 	var ie *control.InvalidError
@@ -353,7 +366,7 @@ func (a *api) write(r *http.Request, fn func(ctx context.Context) error) error {
 	case errors.As(err, &ie):
 		return invalid(ie.Fields)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		return &apiError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
 			Message: fmt.Sprintf("the control topic did not confirm the change within %s; it may or may not be applied: retry or check with GET", a.d.WriteTimeout)}
 	case errors.Is(err, control.ErrClosed):
 		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "the process is shutting down; retry")

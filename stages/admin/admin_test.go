@@ -105,13 +105,29 @@ func (f *fakeDeliveries) Recent(_ context.Context, _, _ string, n int) ([]Attemp
 	return f.attempts[:min(n, len(f.attempts))], nil
 }
 
-type fakeTester struct {
-	got control.Webhook
-	err error
+func (f *fakeDeliveries) Detail(_ context.Context, _, _, id string) (AttemptDetail, bool, error) {
+	for _, a := range f.attempts {
+		if a.Key() == id {
+			return AttemptDetail{Attempt: a, Body: []byte(`{"event":"new_lead","subjects":[]}`)}, true, nil
+		}
+	}
+	return AttemptDetail{}, false, nil
 }
 
-func (f *fakeTester) SendTest(_ context.Context, w control.Webhook) (Attempt, error) {
-	f.got = w
+type fakeTester struct {
+	got      control.Webhook
+	event    string
+	resentID string
+	err      error
+}
+
+func (f *fakeTester) Resend(_ context.Context, w control.Webhook, id string) (Attempt, error) {
+	f.got, f.resentID = w, id
+	return Attempt{MessageID: "msg_1", Event: "new_lead", Attempt: 2, Outcome: "success", Resend: true}, f.err
+}
+
+func (f *fakeTester) SendTest(_ context.Context, w control.Webhook, event string) (Attempt, error) {
+	f.got, f.event = w, event
 	return Attempt{Time: time.Date(2024, 5, 15, 10, 55, 50, 0, time.UTC), MessageID: "msg_1", Event: "new_lead",
 		Subjects: 1, StatusCode: 200, LatencyMS: 12.5, Attempt: 1, Outcome: "success", Test: true}, f.err
 }
@@ -418,11 +434,12 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	// exactly the fields it reads.
 	at := time.Now()
 	samples := map[string]any{
-		"Webhook":    control.Webhook{ID: "wh_1", Secret: control.NewSecret("x")},
-		"Segment":    control.Segment{ID: "seg_1", Filter: json.RawMessage(`{}`)},
-		"Persona":    control.Persona{ID: "per_1"},
-		"Automation": control.Automation{ID: "aut_1", Action: control.Action{Type: control.ActionWebhook}},
-		"Attempt":    Attempt{Time: at, Test: true},
+		"Webhook":       control.Webhook{ID: "wh_1", Secret: control.NewSecret("x")},
+		"Segment":       control.Segment{ID: "seg_1", Filter: json.RawMessage(`{}`)},
+		"Persona":       control.Persona{ID: "per_1"},
+		"Automation":    control.Automation{ID: "aut_1", Action: control.Action{Type: control.ActionWebhook}},
+		"Attempt":       Attempt{ID: "msg.1.1", Time: at, Test: true, Resend: true, HasDetail: true},
+		"AttemptDetail": AttemptDetail{Body: json.RawMessage(`{}`)},
 	}
 	for name, v := range samples {
 		j, _ := json.Marshal(v)
@@ -432,7 +449,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		if got, want := sortedKeys(m), sortedKeys(s.Properties); !slices.Equal(got, want) {
 			t.Errorf("schema %s has %v, the API writes %v", name, want, got)
 		}
-		always := slices.DeleteFunc(sortedKeys(m), func(k string) bool { return name == "Attempt" && k == "test" }) // omitempty
+		omitempty := map[string]bool{"Attempt.test": true, "Attempt.resend": true, "Attempt.has_detail": true, "Attempt.id": true, "AttemptDetail.body": true}
+		always := slices.DeleteFunc(sortedKeys(m), func(k string) bool { return omitempty[name+"."+k] })
 		if got, want := always, slices.Sorted(slices.Values(s.Required)); !slices.Equal(got, want) {
 			t.Errorf("schema %s requires %v, the API always writes %v", name, want, got)
 		}

@@ -22,7 +22,7 @@ type object struct {
 }
 
 // readObject reads r's body (at most limit bytes) as a JSON object.
-func readObject(w http.ResponseWriter, r *http.Request, limit int64) (*object, *apiError) {
+func readObject(w http.ResponseWriter, r *http.Request, limit int64) (*object, *Error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -38,7 +38,7 @@ func readObject(w http.ResponseWriter, r *http.Request, limit int64) (*object, *
 	return o, nil
 }
 
-func (o *object) parse(data []byte, what string) *apiError {
+func (o *object) parse(data []byte, what string) *Error {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return errorf(http.StatusBadRequest, CodeBadRequest, "%s is empty: send a JSON object", what)
@@ -60,7 +60,7 @@ func (o *object) parse(data []byte, what string) *apiError {
 }
 
 // only returns a 400 naming every field of o that is not in allowed.
-func (o *object) only(allowed ...string) *apiError {
+func (o *object) only(allowed ...string) *Error {
 	fields := map[string]string{}
 	for name := range o.raw {
 		if !slices.Contains(allowed, name) {
@@ -72,7 +72,7 @@ func (o *object) only(allowed ...string) *apiError {
 	}
 	names := sortedKeys(fields)
 	allowed = slices.Sorted(slices.Values(allowed))
-	return &apiError{Status: http.StatusBadRequest, Code: CodeUnknownField, Fields: fields,
+	return &Error{Status: http.StatusBadRequest, Code: CodeUnknownField, Fields: fields,
 		Message: fmt.Sprintf("unknown field %s; the fields are %s", strings.Join(quoteAll(names), ", "), strings.Join(allowed, ", "))}
 }
 
@@ -127,7 +127,7 @@ func (o *object) notNull(names ...string) {
 
 // child returns the field name as a nested object, or nil (after
 // recording why) when it is not an object.
-func (o *object) child(name string) (*object, *apiError) {
+func (o *object) child(name string) (*object, *Error) {
 	raw, sent := o.raw[name]
 	if !sent || o.isNull(name) {
 		return nil, nil
@@ -153,7 +153,7 @@ func (o *object) merge(fields map[string]string) {
 }
 
 // err is the 422 of every recorded field error, or nil.
-func (o *object) err() *apiError {
+func (o *object) err() *Error {
 	if len(o.errs) == 0 {
 		return nil
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -36,7 +35,7 @@ var webhooks = resource[control.Webhook]{
 
 // precheckWebhookURL refuses, when private networks are not allowed, a
 // URL whose host is or resolves to a non-public address.
-func precheckWebhookURL(a *api, r *http.Request, o *object) {
+func precheckWebhookURL(ctx context.Context, a *api, o *object) {
 	if a.d.URLPolicy.AllowPrivateNetworks {
 		return
 	}
@@ -44,14 +43,14 @@ func precheckWebhookURL(a *api, r *http.Request, o *object) {
 	if u = strings.TrimSpace(u); !ok || control.ValidURL(u) != "" {
 		return // build reports it
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), a.d.URLPolicy.ResolveTimeout)
+	ctx, cancel := context.WithTimeout(ctx, a.d.URLPolicy.ResolveTimeout)
 	defer cancel()
 	if msg := control.CheckPublicURL(ctx, a.d.URLPolicy.Resolver, u); msg != "" {
 		o.fail("url", msg)
 	}
 }
 
-func buildWebhook(_ *api, _ *control.Workspace, ws string, cur *control.Webhook, o *object) (control.Webhook, *apiError) {
+func buildWebhook(_ *api, _ *control.Workspace, ws string, cur *control.Webhook, o *object) (control.Webhook, *Error) {
 	if aerr := o.only(webhookFields...); aerr != nil {
 		return control.Webhook{}, aerr
 	}
@@ -102,7 +101,7 @@ var segments = resource[control.Segment]{
 	},
 }
 
-func buildSegment(a *api, _ *control.Workspace, ws string, cur *control.Segment, o *object) (control.Segment, *apiError) {
+func buildSegment(a *api, _ *control.Workspace, ws string, cur *control.Segment, o *object) (control.Segment, *Error) {
 	if aerr := o.only(segmentFields...); aerr != nil {
 		return control.Segment{}, aerr
 	}
@@ -187,7 +186,7 @@ var personas = resource[control.Persona]{
 	},
 }
 
-func buildPersona(_ *api, _ *control.Workspace, ws string, cur *control.Persona, o *object) (control.Persona, *apiError) {
+func buildPersona(_ *api, _ *control.Workspace, ws string, cur *control.Persona, o *object) (control.Persona, *Error) {
 	if aerr := o.only(personaFields...); aerr != nil {
 		return control.Persona{}, aerr
 	}
@@ -242,7 +241,7 @@ var automations = resource[control.Automation]{
 	},
 }
 
-func buildAutomation(_ *api, snap *control.Workspace, ws string, cur *control.Automation, o *object) (control.Automation, *apiError) {
+func buildAutomation(_ *api, snap *control.Workspace, ws string, cur *control.Automation, o *object) (control.Automation, *Error) {
 	if aerr := o.only(automationFields...); aerr != nil {
 		return control.Automation{}, aerr
 	}

@@ -23,28 +23,28 @@ const (
 	CodeUnavailable    = "unavailable"       // 503: the control topic did not take the change in time
 )
 
-// apiError is an error answer: {"error": {"code", "message", "fields"}}.
-type apiError struct {
+// Error is an error answer: {"error": {"code", "message", "fields"}}.
+type Error struct {
 	Status  int               `json:"-"`
 	Code    string            `json:"code"`
 	Message string            `json:"message"`
 	Fields  map[string]string `json:"fields,omitempty"`
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
 
-func errorf(status int, code, format string, args ...any) *apiError {
-	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+func errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // invalid is a 422 naming every bad field.
-func invalid(fields map[string]string) *apiError {
+func invalid(fields map[string]string) *Error {
 	names := sortedKeys(fields)
 	msg := "invalid " + strings.Join(names, ", ")
 	if len(names) == 1 {
 		msg = names[0] + " " + fields[names[0]]
 	}
-	return &apiError{Status: http.StatusUnprocessableEntity, Code: CodeValidation, Message: msg, Fields: fields}
+	return &Error{Status: http.StatusUnprocessableEntity, Code: CodeValidation, Message: msg, Fields: fields}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -56,11 +56,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-func writeError(w http.ResponseWriter, e *apiError) {
+func writeError(w http.ResponseWriter, e *Error) {
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="leadflow admin"`)
 	}
 	writeJSON(w, e.Status, struct {
-		Error *apiError `json:"error"`
+		Error *Error `json:"error"`
 	}{e})
 }

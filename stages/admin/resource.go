@@ -18,18 +18,18 @@ type resource[T control.Entity] struct {
 	all  func(w *control.Workspace) []T
 	// precheck runs before the workspace lock is taken, for slow checks
 	// that do not depend on other entities (resolving a webhook's host).
-	precheck func(a *api, r *http.Request, o *object)
+	precheck func(ctx context.Context, a *api, o *object)
 	// build returns the entity a create (cur nil) or a patch (cur the
 	// current entity) asks for, with UpdatedAt zero (Put stamps it). It
 	// runs under the workspace lock with snap, the workspace's current
-	// snapshot, to check references. Errors are *apiError.
-	build func(a *api, snap *control.Workspace, ws string, cur *T, o *object) (T, *apiError)
+	// snapshot, to check references. Errors are *Error.
+	build func(a *api, snap *control.Workspace, ws string, cur *T, o *object) (T, *Error)
 	// untouched returns e with UpdatedAt zero, to tell whether a patch
 	// changes anything.
 	untouched func(e T) T
 }
 
-func (res resource[T]) notFound(ws, id string) *apiError {
+func (res resource[T]) notFound(ws, id string) *Error {
 	return errorf(http.StatusNotFound, CodeNotFound, "no %s %q in workspace %q", res.kind, id, ws)
 }
 
@@ -43,20 +43,31 @@ func (res resource[T]) create(a *api) handlerFunc {
 		if aerr != nil {
 			return aerr
 		}
-		if res.precheck != nil {
-			res.precheck(a, r, o)
-		}
-		defer a.lock(ws)()
-		e, aerr := res.build(a, a.d.Store.Workspace(ws), ws, nil, o)
-		if aerr != nil {
-			return aerr
-		}
-		if err := a.write(r, func(ctx context.Context) error { return a.d.Store.Put(ctx, e) }); err != nil {
+		e, err := res.createObject(r.Context(), a, ws, o)
+		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusCreated, res.stored(a, ws, e))
+		writeJSON(w, http.StatusCreated, e)
 		return nil
 	}
+}
+
+// createObject creates the entity o describes in ws and returns it as
+// stored. Errors are *Error, or others for a 500.
+func (res resource[T]) createObject(ctx context.Context, a *api, ws string, o *object) (T, error) {
+	var zero T
+	if res.precheck != nil {
+		res.precheck(ctx, a, o)
+	}
+	defer a.lock(ws)()
+	e, aerr := res.build(a, a.d.Store.Workspace(ws), ws, nil, o)
+	if aerr != nil {
+		return zero, aerr
+	}
+	if err := a.write(ctx, func(ctx context.Context) error { return a.d.Store.Put(ctx, e) }); err != nil {
+		return zero, err
+	}
+	return res.stored(a, ws, e), nil
 }
 
 // stored is e as this process now has it (read-your-writes), or e if
@@ -115,29 +126,39 @@ func (res resource[T]) patch(a *api) handlerFunc {
 		if aerr != nil {
 			return aerr
 		}
-		if res.precheck != nil {
-			res.precheck(a, r, o)
-		}
-		defer a.lock(ws)()
-		snap := a.d.Store.Workspace(ws)
-		cur, ok := res.find(snap, id)
-		if !ok {
-			return res.notFound(ws, id)
-		}
-		e, aerr := res.build(a, snap, ws, &cur, o)
-		if aerr != nil {
-			return aerr
-		}
-		if reflect.DeepEqual(e, res.untouched(cur)) {
-			writeJSON(w, http.StatusOK, cur) // nothing changes: no write
-			return nil
-		}
-		if err := a.write(r, func(ctx context.Context) error { return a.d.Store.Put(ctx, e) }); err != nil {
+		e, err := res.patchObject(r.Context(), a, ws, id, o)
+		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, res.stored(a, ws, e))
+		writeJSON(w, http.StatusOK, e)
 		return nil
 	}
+}
+
+// patchObject changes the fields o names of the entity id in ws and
+// returns it as stored; a patch that changes nothing writes nothing.
+func (res resource[T]) patchObject(ctx context.Context, a *api, ws, id string, o *object) (T, error) {
+	var zero T
+	if res.precheck != nil {
+		res.precheck(ctx, a, o)
+	}
+	defer a.lock(ws)()
+	snap := a.d.Store.Workspace(ws)
+	cur, ok := res.find(snap, id)
+	if !ok {
+		return zero, res.notFound(ws, id)
+	}
+	e, aerr := res.build(a, snap, ws, &cur, o)
+	if aerr != nil {
+		return zero, aerr
+	}
+	if reflect.DeepEqual(e, res.untouched(cur)) {
+		return cur, nil // nothing changes: no write
+	}
+	if err := a.write(ctx, func(ctx context.Context) error { return a.d.Store.Put(ctx, e) }); err != nil {
+		return zero, err
+	}
+	return res.stored(a, ws, e), nil
 }
 
 func (res resource[T]) delete(a *api) handlerFunc {
@@ -146,29 +167,36 @@ func (res resource[T]) delete(a *api) handlerFunc {
 		if aerr != nil {
 			return aerr
 		}
-		id := r.PathValue("id")
-		defer a.lock(ws)()
-		snap := a.d.Store.Workspace(ws)
-		e, ok := res.find(snap, id)
-		if !ok {
-			return res.notFound(ws, id)
-		}
-		ref := e.Ref()
-		if users := snap.AutomationsUsing(ref); len(users) > 0 {
-			ids := make([]string, len(users))
-			for i, u := range users {
-				ids[i] = u.ID
-			}
-			return errorf(http.StatusConflict, CodeConflict,
-				"%s %s is used by automation %s: delete those automations or change them to use another %s first",
-				res.kind, id, strings.Join(ids, ", "), res.kind)
-		}
-		if err := a.write(r, func(ctx context.Context) error { return a.d.Store.Delete(ctx, ref) }); err != nil {
+		if err := res.deleteID(r.Context(), a, ws, r.PathValue("id")); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
+}
+
+// deleteID deletes the entity id of ws, unless automations use it (409).
+func (res resource[T]) deleteID(ctx context.Context, a *api, ws, id string) error {
+	defer a.lock(ws)()
+	snap := a.d.Store.Workspace(ws)
+	e, ok := res.find(snap, id)
+	if !ok {
+		return res.notFound(ws, id)
+	}
+	ref := e.Ref()
+	if users := snap.AutomationsUsing(ref); len(users) > 0 {
+		ids := make([]string, len(users))
+		for i, u := range users {
+			ids[i] = u.ID
+			if u.Name != "" {
+				ids[i] = fmt.Sprintf("%s (%q)", u.ID, u.Name)
+			}
+		}
+		return errorf(http.StatusConflict, CodeConflict,
+			"%s %s is used by automation %s: delete those automations or change them to use another %s first",
+			res.kind, id, strings.Join(ids, ", "), res.kind)
+	}
+	return a.write(ctx, func(ctx context.Context) error { return a.d.Store.Delete(ctx, ref) })
 }
 
 // checkRef records an error on field when id (already well-formed) names
@@ -195,7 +223,7 @@ func checkRef(o *object, snap *control.Workspace, field string, kind control.Kin
 }
 
 // validate merges e's own validation into o and returns the 422, if any.
-func validate(o *object, e control.Entity) *apiError {
+func validate(o *object, e control.Entity) *Error {
 	if err := e.Validate(); err != nil {
 		if ie, ok := err.(*control.InvalidError); ok {
 			o.merge(ie.Fields)

@@ -65,12 +65,15 @@ type result struct {
 	err        error         // transport error, timeout or refused address
 	retryAfter time.Duration // parsed Retry-After, when the answer had one
 	hasRA      bool
-	snippet    string // the start of the response body, for the attempt log
+	snippet    string // the start of the response body (MaxLoggedResponseBytes), for the attempt log
 	sentAt     time.Time
+	header     http.Header // the request's headers as sent, for the attempt log
 }
 
-// send POSTs body to u, signed with secret, and reads the answer.
-func (s *sender) send(ctx context.Context, u *url.URL, secret, msgID string, body []byte) result {
+// send POSTs body to u, signed with secret, and reads the answer. The
+// start of the answer's body is kept (result.snippet) for a non-2xx answer,
+// and for any answer when keepAnswer is set (the attempt log keeps it).
+func (s *sender) send(ctx context.Context, u *url.URL, secret, msgID string, body []byte, keepAnswer bool) result {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	now := s.clock.Now()
@@ -90,17 +93,17 @@ func (s *sender) send(ctx context.Context, u *url.URL, secret, msgID string, bod
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return result{err: err, latency: time.Since(start), sentAt: now}
+		return result{err: err, latency: time.Since(start), sentAt: now, header: req.Header}
 	}
-	r := result{status: resp.StatusCode, sentAt: now}
+	r := result{status: resp.StatusCode, sentAt: now, header: req.Header}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		r.retryAfter, r.hasRA = parseRetryAfter(resp.Header.Get("Retry-After"), now)
 	}
 	bp := s.discard.Get().(*[]byte)
 	buf := *bp
 	n, _ := io.ReadFull(io.LimitReader(resp.Body, int64(len(buf))), buf)
-	if resp.StatusCode/100 != 2 && n > 0 {
-		r.snippet = strings.ToValidUTF8(string(buf[:min(n, 200)]), "?")
+	if n > 0 && (keepAnswer || resp.StatusCode/100 != 2) {
+		r.snippet = strings.ToValidUTF8(string(buf[:min(n, MaxLoggedResponseBytes)]), "?")
 	}
 	if n == len(buf) {
 		rest := io.LimitReader(resp.Body, MaxResponseBytes-int64(len(buf)))
@@ -198,7 +201,7 @@ func (r result) describe() string {
 	case r.status >= 200 && r.status < 300:
 		return ""
 	case r.snippet != "":
-		return fmt.Sprintf("HTTP %d: %s", r.status, r.snippet)
+		return fmt.Sprintf("HTTP %d: %s", r.status, truncateUTF8(r.snippet, 200))
 	default:
 		return fmt.Sprintf("HTTP %d", r.status)
 	}

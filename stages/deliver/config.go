@@ -35,6 +35,9 @@ const (
 	keyEndpointIdleTimeout  = "endpoint_idle_timeout"
 	keyAttemptLogSize       = "attempt_log_size"
 	keyAttemptLogTTL        = "attempt_log_ttl"
+	keyAttemptLogBodies     = "attempt_log_bodies"
+	keyAttemptLogBodyBytes  = "attempt_log_body_bytes"
+	keyAttemptLogBodyEvery  = "attempt_log_body_interval"
 	keyRetryRecordMaxBytes  = "retry_record_max_bytes"
 	keyTierHoldMaxRecords   = "tier_hold_max_records"
 	keyTierHoldMaxBytes     = "tier_hold_max_bytes"
@@ -133,6 +136,22 @@ type Config struct {
 	// AttemptLogTTL is how long a webhook's attempt log lives after its
 	// last attempt. Default 168h (7 days).
 	AttemptLogTTL time.Duration `yaml:"attempt_log_ttl"`
+	// AttemptLogBodies is how many of a webhook's newest attempts keep
+	// their request (headers and body) and the start of the response body
+	// in the attempt log, for the console's View Logs and Resend; 0 keeps
+	// none. They live as long as the attempt log (AttemptLogTTL). Redis
+	// holds at most AttemptLogBodies × AttemptLogBodyBytes per webhook.
+	// Default 20.
+	AttemptLogBodies int `yaml:"attempt_log_bodies"`
+	// AttemptLogBodyBytes is the largest request body kept in the attempt
+	// log, in bytes; an attempt with a larger body keeps its headers and
+	// size only (and cannot be resent). Default 262144 (256 KiB).
+	AttemptLogBodyBytes int `yaml:"attempt_log_body_bytes"`
+	// AttemptLogBodyInterval is the least time between two attempts of one
+	// webhook whose request the deliver stage keeps (test requests and
+	// resends are always kept), so that a busy endpoint does not copy
+	// every body into Redis. 0 keeps every one. Default 100ms.
+	AttemptLogBodyInterval time.Duration `yaml:"attempt_log_body_interval"`
 	// RetryRecordMaxBytes bounds a retry or dead-letter record; a request
 	// whose record would be larger is split in two (each half then has its
 	// own webhook-id). Keep it under the broker's max.message.bytes.
@@ -162,32 +181,35 @@ func DefaultConfig() Config {
 	// that is not due, and what was fetched past it waits in process.
 	rt.FetchMaxBytes = 2 << 20
 	return Config{
-		Runtime:              rt,
-		MaxSubjects:          100,
-		MaxBytes:             1 << 20,
-		Linger:               time.Second,
-		MaxInFlight:          4,
-		RateBurst:            1,
-		ConnectTimeout:       5 * time.Second,
-		Timeout:              15 * time.Second,
-		RetrySchedule:        []time.Duration{0, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour},
-		InProcessRetryMax:    5 * time.Second,
-		SpillDelay:           time.Minute,
-		RetryAfterMax:        time.Hour,
-		MaxAge:               24 * time.Hour,
-		QueueSize:            2000,
-		MaxQueued:            100000,
-		MaxQueuedBytes:       128 << 20,
-		BreakerFailures:      5,
-		BreakerCooldown:      30 * time.Second,
-		BreakerCooldownMax:   10 * time.Minute,
-		UnknownEndpointGrace: time.Minute,
-		EndpointIdleTimeout:  10 * time.Minute,
-		AttemptLogSize:       100,
-		AttemptLogTTL:        7 * 24 * time.Hour,
-		RetryRecordMaxBytes:  900000,
-		TierHoldMaxRecords:   20000,
-		TierHoldMaxBytes:     64 << 20,
+		Runtime:                rt,
+		MaxSubjects:            100,
+		MaxBytes:               1 << 20,
+		Linger:                 time.Second,
+		MaxInFlight:            4,
+		RateBurst:              1,
+		ConnectTimeout:         5 * time.Second,
+		Timeout:                15 * time.Second,
+		RetrySchedule:          []time.Duration{0, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour},
+		InProcessRetryMax:      5 * time.Second,
+		SpillDelay:             time.Minute,
+		RetryAfterMax:          time.Hour,
+		MaxAge:                 24 * time.Hour,
+		QueueSize:              2000,
+		MaxQueued:              100000,
+		MaxQueuedBytes:         128 << 20,
+		BreakerFailures:        5,
+		BreakerCooldown:        30 * time.Second,
+		BreakerCooldownMax:     10 * time.Minute,
+		UnknownEndpointGrace:   time.Minute,
+		EndpointIdleTimeout:    10 * time.Minute,
+		AttemptLogSize:         100,
+		AttemptLogTTL:          7 * 24 * time.Hour,
+		AttemptLogBodies:       20,
+		AttemptLogBodyBytes:    256 << 10,
+		AttemptLogBodyInterval: 100 * time.Millisecond,
+		RetryRecordMaxBytes:    900000,
+		TierHoldMaxRecords:     20000,
+		TierHoldMaxBytes:       64 << 20,
 	}
 }
 
@@ -220,6 +242,9 @@ func (c Config) Validate(section string) error {
 			pipeline.DurationLimit(keyEndpointIdleTimeout, c.EndpointIdleTimeout, time.Second, 7*24*time.Hour),
 			pipeline.IntLimit(keyAttemptLogSize, c.AttemptLogSize, 0, 100000),
 			pipeline.DurationLimit(keyAttemptLogTTL, c.AttemptLogTTL, time.Minute, 365*24*time.Hour),
+			pipeline.IntLimit(keyAttemptLogBodies, c.AttemptLogBodies, 0, min(c.AttemptLogSize, 1000)),
+			pipeline.IntLimit(keyAttemptLogBodyBytes, c.AttemptLogBodyBytes, 1<<10, 16<<20),
+			pipeline.DurationLimit(keyAttemptLogBodyEvery, c.AttemptLogBodyInterval, 0, time.Hour),
 			pipeline.IntLimit(keyRetryRecordMaxBytes, c.RetryRecordMaxBytes, 64<<10, 1<<30),
 			pipeline.IntLimit(keyTierHoldMaxRecords, c.TierHoldMaxRecords, 1, max(c.Runtime.MaxInflightRecords/2, 1)),
 			pipeline.IntLimit(keyTierHoldMaxBytes, c.TierHoldMaxBytes, 1<<10, max(c.Runtime.MaxInflightBytes/2, 1<<10)),

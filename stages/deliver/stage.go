@@ -144,7 +144,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Stage, error) {
 		cfg: cfg, topics: deps.Topics, log: deps.Logger.With(zap.String("stage", "deliver")),
 		clock: deps.Clock, m: m, endpoints: deps.Endpoints,
 		sender:      newSender(cfg, deps.Version, deps.Clock),
-		attempts:    NewAttemptLog(deps.Redis, deps.KeyPrefix, cfg.AttemptLogSize, cfg.AttemptLogTTL),
+		attempts:    NewAttemptLogFor(deps.Redis, deps.KeyPrefix, cfg),
 		producer:    producer,
 		tierByTopic: make(map[string]time.Duration),
 		eps:         make(map[string]map[string]*endpoint),
@@ -328,7 +328,8 @@ func (s *Stage) send(e *endpoint, r *request) {
 		return
 	}
 
-	res := s.sender.send(s.ctx, u, ep.Secret, r.msgID, (*r.body))
+	keep := s.attempts.keepDetail(e.workspaceID, e.webhookID, s.clock.Now())
+	res := s.sender.send(s.ctx, u, ep.Secret, r.msgID, (*r.body), keep)
 	v := classify(res, s.stopping.Load(), s.cfg.RetryAfterMax)
 	now := s.clock.Now()
 	s.m.latency.Observe(res.latency.Seconds())
@@ -429,7 +430,11 @@ func (s *Stage) send(e *endpoint, r *request) {
 		s.m.backoff.Inc()
 	}
 	if v != vAbandoned {
-		s.logw.add(logEntry{workspaceID: e.workspaceID, webhookID: e.webhookID, a: a})
+		le := logEntry{workspaceID: e.workspaceID, webhookID: e.webhookID, a: a}
+		if keep {
+			le.d = newDetail(a, res.header, *r.body, res.snippet, s.cfg.AttemptLogBodyBytes)
+		}
+		s.logw.add(le)
 	}
 	if v == vSuccess {
 		r.unseal(s)

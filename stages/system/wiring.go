@@ -9,6 +9,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/stages/admin"
+	"github.com/leadflow/leadflow/stages/console"
 	"github.com/leadflow/leadflow/stages/deliver"
 	"github.com/leadflow/leadflow/stages/enrich"
 	"github.com/leadflow/leadflow/stages/evaluate"
@@ -73,25 +74,39 @@ func (s *System) deliverConfig() deliver.Config {
 	return dc
 }
 
-// mountAdmin serves the admin API under /v1/.
+// mountAdmin serves the admin API under /v1/ and the web console at /.
 func (s *System) mountAdmin(log *zap.Logger) error {
 	cfg := s.opts.Config
 	dc := s.deliverConfig()
-	attempts := deliver.NewAttemptLog(s.redis, cfg.Redis.KeyPrefix, dc.AttemptLogSize, dc.AttemptLogTTL)
-	h, err := admin.New(admin.Deps{
+	attempts := deliver.NewAttemptLogFor(s.redis, cfg.Redis.KeyPrefix, dc)
+	svc, err := admin.NewService(admin.Deps{
 		Store: s.control, Token: cfg.Admin.Token, Logger: log,
 		FilterValidator: func(raw json.RawMessage) error { _, err := filter.Compile(raw); return err },
 		URLPolicy:       admin.URLPolicy{AllowPrivateNetworks: dc.AllowPrivateNetworks},
 		Deliveries:      attempts,
-		Tester: admin.TesterFunc(func(ctx context.Context, w control.Webhook) (admin.Attempt, error) {
-			return deliver.SendTest(ctx, toEndpoint(w), dc, s.opts.Version, attempts)
-		}),
+		Tester:          tester{cfg: dc, version: s.opts.Version, log: attempts},
 	})
 	if err != nil {
 		return err
 	}
-	s.mux.Handle("/v1/", h)
-	return nil
+	s.mux.Handle("/v1/", svc.Handler())
+	return s.mountConsole(svc, log)
+}
+
+// tester sends test requests and resends for the admin API, as the
+// deliver stage would send them.
+type tester struct {
+	cfg     deliver.Config
+	version string
+	log     *deliver.AttemptLog
+}
+
+func (t tester) SendTest(ctx context.Context, w control.Webhook, event string) (admin.Attempt, error) {
+	return deliver.SendTestEvent(ctx, toEndpoint(w), t.cfg, t.version, t.log, event)
+}
+
+func (t tester) Resend(ctx context.Context, w control.Webhook, attemptID string) (admin.Attempt, error) {
+	return deliver.Resend(ctx, toEndpoint(w), t.cfg, t.version, t.log, attemptID)
 }
 
 // endpoints adapts the control plane's webhooks to the deliver stage.
@@ -112,4 +127,15 @@ func (e endpoints) Disable(ctx context.Context, ws, id, reason string) error {
 func toEndpoint(w control.Webhook) deliver.Endpoint {
 	return deliver.Endpoint{ID: w.ID, WorkspaceID: w.WorkspaceID, URL: w.URL, Secret: w.Secret.Reveal(),
 		MaxSubjects: w.MaxSubjects, LegacyEventNames: w.LegacyEventNames, Enabled: w.Enabled}
+}
+
+// mountConsole serves the web console at / beside the admin API it uses.
+func (s *System) mountConsole(svc *admin.Service, log *zap.Logger) error {
+	c, err := console.New(console.Deps{Service: svc, Token: s.opts.Config.Admin.Token,
+		SessionTTL: s.opts.Config.Admin.ConsoleSessionTTL, Logger: log.With(zap.String("component", "console"))})
+	if err != nil {
+		return err
+	}
+	s.mux.Handle("/", c)
+	return nil
 }

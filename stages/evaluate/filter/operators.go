@@ -7,6 +7,10 @@ type Operator struct {
 	Name string `json:"name"`
 	// Value describes the "value" it takes.
 	Value string `json:"value"`
+	// Takes is the value's shape: "one" value, a "list" of values, a
+	// "pair" [lo, hi], or "none". The console's segment builder picks its
+	// inputs by it.
+	Takes string `json:"takes"`
 	// Negates names the operator this one is the negation of ("" if none):
 	// neq, not_in, not_contains and not_exists are true exactly when their
 	// positive form is false, also on a missing value.
@@ -22,7 +26,7 @@ type Operator struct {
 func Operators() []Operator {
 	out := make([]Operator, len(opTable))
 	for i, o := range opTable {
-		out[i] = Operator{Name: o.name, Value: o.value, Doc: o.doc}
+		out[i] = Operator{Name: o.name, Value: o.value, Takes: o.takes(), Doc: o.doc}
 		if o.negate {
 			out[i].Negates = positiveName(o.code)
 		}
@@ -116,6 +120,19 @@ var opTable = [...]opSpec{
 		"lo <= value <= hi (inclusive)"},
 	{"exists", opExists, false, tAll, "none (leave value out, or null)", "the value is present: not null, not empty"},
 	{"not_exists", opExists, true, tAll, "none (leave value out, or null)", "the value is null or empty"},
+}
+
+// takes is the shape of the operator's value (Operator.Takes).
+func (o opSpec) takes() string {
+	switch o.code {
+	case opIn:
+		return "list"
+	case opBetween:
+		return "pair"
+	case opExists:
+		return "none"
+	}
+	return "one"
 }
 
 func lookupOp(name string) *opSpec {
