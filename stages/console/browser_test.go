@@ -29,7 +29,7 @@ import (
 )
 
 // EnvScreenshots names the folder the browser tests write their PNG
-// screenshots to (go tool task screenshots sets it to docs/console).
+// screenshots to (go tool -modfile=tools/go.mod task screenshots sets it to docs/console).
 // Unset: no screenshots are taken.
 const EnvScreenshots = "LEADFLOW_SCREENSHOTS"
 
