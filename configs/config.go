@@ -151,7 +151,20 @@ func Default() Config {
 // form). Unknown keys are an error naming the file and line. Load does
 // not validate; call Validate.
 func Load(path string, env []string) (Config, error) {
-	cfg := Default()
+	return load(Default(), path, env)
+}
+
+// LoadDev is Load for `leadflow dev`: the same file and LEADFLOW_*
+// variables, overlaid on DevDefault() instead of Default(). Like Load it
+// does not validate.
+func LoadDev(path string, env []string) (Config, error) {
+	return load(DevDefault(), path, env)
+}
+
+// load overlays base with the file at path and then with env: the one
+// loading path of every command.
+func load(base Config, path string, env []string) (Config, error) {
+	cfg := base
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
