@@ -71,6 +71,11 @@ type AdminConfig struct {
 	// admin API refuses every request until it is set). Env:
 	// LEADFLOW_ADMIN_TOKEN.
 	Token string `yaml:"token"`
+	// SecretRotationOverlap is how long a webhook's previous secret keeps
+	// signing requests after POST .../webhooks/{id}/secret/rotate (a
+	// request may override it with "overlap_seconds"). 0 switches at once.
+	// Default 24h. 0 to 720h. Env: LEADFLOW_ADMIN_SECRET_ROTATION_OVERLAP.
+	SecretRotationOverlap time.Duration `yaml:"secret_rotation_overlap"`
 }
 
 // DataConfig points at the data leadflow enriches with: an IP database in
@@ -135,6 +140,7 @@ func Default() Config {
 		Redis:           pipeline.DefaultRedisConfig(),
 		Topics:          pipeline.DefaultTopicsConfig(),
 		HTTP:            HTTPConfig{Addr: "127.0.0.1:8080"},
+		Admin:           AdminConfig{SecretRotationOverlap: 24 * time.Hour},
 		Log:             LogConfig{Level: "info", Format: "json"},
 		ShutdownTimeout: 20 * time.Second,
 		Stages: StagesConfig{
@@ -223,6 +229,7 @@ func (c Config) Validate() error {
 		c.Stages.Evaluate.Validate("stages.evaluate"),
 		c.Stages.Deliver.Validate("stages.deliver"),
 		pipeline.CheckLimits("", pipeline.DurationLimit("shutdown_timeout", c.ShutdownTimeout, 0, time.Hour)),
+		pipeline.CheckLimits("admin", pipeline.DurationLimit("secret_rotation_overlap", c.Admin.SecretRotationOverlap, 0, 720*time.Hour)),
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -69,8 +69,9 @@ type result struct {
 	sentAt     time.Time
 }
 
-// send POSTs body to u, signed with secret, and reads the answer.
-func (s *sender) send(ctx context.Context, u *url.URL, secret, msgID string, body []byte) result {
+// send POSTs body to u, signed with secret (and previous, during a
+// rotation), and reads the answer.
+func (s *sender) send(ctx context.Context, u *url.URL, secret, previous, msgID string, body []byte) result {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	now := s.clock.Now()
@@ -86,7 +87,7 @@ func (s *sender) send(ctx context.Context, u *url.URL, secret, msgID string, bod
 		Host:          u.Host,
 	}).WithContext(ctx)
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	setHeaders(req.Header, &s.macs, s.userAgent, secret, msgID, now.Unix(), body)
+	setHeaders(req.Header, &s.macs, s.userAgent, secret, previous, msgID, now.Unix(), body)
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {

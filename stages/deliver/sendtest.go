@@ -44,7 +44,7 @@ func SendTest(ctx context.Context, ep Endpoint, cfg Config, version string, log 
 	_, _ = rand.Read(nonce[:])
 	msgID := MessageID(ep.ID, []byte("test"), []byte(hex.EncodeToString(nonce[:])))
 
-	res := snd.send(ctx, u, ep.Secret, msgID, body)
+	res := snd.send(ctx, u, ep.Secret, ep.PreviousSecret, msgID, body)
 	a := Attempt{Time: res.sentAt, Event: event, Subjects: 1, StatusCode: res.status,
 		LatencyMS: float64(res.latency.Microseconds()) / 1000, Error: res.describe(), Attempt: 1,
 		MessageID: msgID, Outcome: OutcomeFailed, Test: true}

@@ -328,7 +328,7 @@ func (s *Stage) send(e *endpoint, r *request) {
 		return
 	}
 
-	res := s.sender.send(s.ctx, u, ep.Secret, r.msgID, (*r.body))
+	res := s.sender.send(s.ctx, u, ep.Secret, ep.PreviousSecret, r.msgID, (*r.body))
 	v := classify(res, s.stopping.Load(), s.cfg.RetryAfterMax)
 	now := s.clock.Now()
 	s.m.latency.Observe(res.latency.Seconds())
