@@ -52,6 +52,7 @@ func commands() map[string]command {
 		"produce": produceCmd,
 		"replay":  replayCmd,
 		"run":     runCmd,
+		"secrets": secretsCmd,
 		"sink":    sinkCmd,
 		"version": versionCmd,
 	}

@@ -269,25 +269,5 @@ func (s *System) ensureTopics(ctx context.Context) error {
 // newControl builds the control plane store of the process; webhook
 // secrets are sealed with secret_key when it is set.
 func (s *System) newControl() (*control.Store, error) {
-	cfg := s.opts.Config
-	opts := []control.Opt{control.WithLogger(s.log.With(zap.String("component", "control")))}
-	if cfg.SecretKey != "" {
-		key, err := control.ParseSecretKey(cfg.SecretKey)
-		if err != nil {
-			return nil, &pipeline.FieldError{Field: "secret_key", Reason: err.Error()}
-		}
-		opts = append(opts, control.WithSecretKey(key))
-	}
-	var prev [][]byte
-	for i, k := range cfg.SecretKeyPrevious {
-		key, err := control.ParseSecretKey(k)
-		if err != nil {
-			return nil, &pipeline.FieldError{Field: fmt.Sprintf("secret_key_previous[%d]", i), Reason: err.Error()}
-		}
-		prev = append(prev, key)
-	}
-	if len(prev) > 0 {
-		opts = append(opts, control.WithPreviousSecretKeys(prev...))
-	}
-	return control.New(cfg.Kafka, s.topics.Control, opts...)
+	return NewControl(s.opts.Config, s.topics, s.log.With(zap.String("component", "control")))
 }
