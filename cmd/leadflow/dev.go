@@ -100,14 +100,17 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if f.redisAddr != "" {
 		redisNote = "external"
 	}
+	addr := cfg.HTTP.Addr
 	fmt.Fprintf(stdout, `leadflow dev %s
-  kafka     %s (embedded; produce raw events to topic %s, e.g. leadflow produce --sample netcontrol)
-  redis     %s (%s)
-  console   http://%s/
-  http      http://%s  (/readyz, /metrics; admin API under /v1 with token %q)
-  example   curl -s -H 'Authorization: Bearer %s' http://%s/v1/workspaces/ws_demo/webhooks
+  kafka    %s (embedded); raw events go to %s:
+           leadflow produce --brokers %s --sample netcontrol
+  redis    %s (%s)
+  console  http://%s/
+  api      http://%s/v1 (token %q), /readyz, /metrics
+  example  curl -s -H 'Authorization: Bearer %s' \
+             http://%s/v1/workspaces/ws_demo/webhooks
 Ctrl-C stops it.
-`, version, infra.KafkaAddr, sys.Topics().Raw, infra.RedisAddr, redisNote, cfg.HTTP.Addr, cfg.HTTP.Addr, cfg.Admin.Token, cfg.Admin.Token, cfg.HTTP.Addr)
+`, version, infra.KafkaAddr, sys.Topics().Raw, infra.KafkaAddr, infra.RedisAddr, redisNote, addr, addr, cfg.Admin.Token, cfg.Admin.Token, addr)
 	log.Info("leadflow dev starting")
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
