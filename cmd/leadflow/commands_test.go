@@ -133,3 +133,23 @@ func TestLogsHaveNoColoursOffATerminal(t *testing.T) {
 		t.Fatal("a regular file counts as a terminal")
 	}
 }
+
+// run against an unreachable broker fails with one line naming
+// kafka.brokers, not one per topic.
+func TestRunUnreachableBrokerIsOneLine(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if code := run([]string{"datagen", "--companies", "20", "--out", dir}, &out, &errOut); code != 0 {
+		t.Fatalf("datagen: %s", errOut.String())
+	}
+	for k, v := range map[string]string{"LEADFLOW_DATA_DIR": dir, "LEADFLOW_KAFKA_BROKERS": freeAddr(t), "LEADFLOW_REDIS_ADDR": freeAddr(t),
+		"LEADFLOW_HTTP_ADDR": "127.0.0.1:0", "LEADFLOW_ADMIN_TOKEN": "x", "LEADFLOW_LOG_LEVEL": "error"} {
+		t.Setenv(k, v)
+	}
+	errOut.Reset()
+	code := run([]string{"run"}, &out, &errOut)
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	if code != 1 || len(lines) != 1 || !strings.Contains(lines[0], "no Kafka broker answered") || !strings.Contains(lines[0], "kafka.brokers") {
+		t.Fatalf("code %d, stderr:\n%s\nwant one line naming kafka.brokers", code, errOut.String())
+	}
+}

@@ -259,6 +259,10 @@ func (s *System) ensureTopics(ctx context.Context) error {
 	defer cl.Close()
 	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	// One clear error when no broker answers, rather than one per topic.
+	if err := cl.Ping(cctx); err != nil {
+		return fmt.Errorf("no Kafka broker answered at %s (kafka.brokers, LEADFLOW_KAFKA_BROKERS): %w", strings.Join(s.opts.Config.Kafka.Brokers, ","), err)
+	}
 	specs := append(s.topics.Specs(), s.opts.Config.Stages.Deliver.TopicSpecs(s.topics)...)
 	if err := pipeline.EnsureTopics(cctx, kadm.NewClient(cl), s.opts.Config.Topics, specs); err != nil {
 		return fmt.Errorf("creating topics (brokers %s): %w", strings.Join(s.opts.Config.Kafka.Brokers, ","), err)
