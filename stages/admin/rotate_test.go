@@ -73,10 +73,3 @@ func TestRotateSecretDefaultOverlapFromConfig(t *testing.T) {
 		t.Fatalf("overlap %s; want 1h", d)
 	}
 }
-
-// A refused private URL names the setting that allows it.
-func TestPrivateURLErrorNamesTheSetting(t *testing.T) {
-	a := newAPI(t)
-	a.invalid(a.do("POST", "/v1/workspaces/ws_1/webhooks", map[string]any{"url": "http://127.0.0.1:9000/", "name": "n"}),
-		map[string]string{"url": "stages.deliver.allow_private_networks"})
-}
