@@ -74,6 +74,25 @@ func TestReplayHelpShowsDefaults(t *testing.T) {
 	}
 }
 
+// Every command's -h names flag types plainly: a back-quoted word in a
+// flag's usage would show up as its type ("-config leadflow run").
+func TestHelpFlagTypesArePlain(t *testing.T) {
+	ok := map[string]bool{"string": true, "int": true, "float": true, "duration": true, "value": true, "uint": true, "int64": true, "uint64": true}
+	for name := range commands() {
+		if name == "version" {
+			continue
+		}
+		var out, errOut bytes.Buffer
+		run([]string{name, "-h"}, &out, &errOut)
+		for _, l := range strings.Split(errOut.String()+out.String(), "\n") {
+			f := strings.Fields(l)
+			if len(f) >= 2 && strings.HasPrefix(l, "  -") && !ok[f[1]] {
+				t.Errorf("%s -h: %q", name, l)
+			}
+		}
+	}
+}
+
 // dev reads --config and LEADFLOW_* exactly as run does, over the dev
 // defaults; only the infrastructure addresses are its own.
 func TestDevTakesConfigAndEnv(t *testing.T) {

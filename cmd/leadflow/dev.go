@@ -27,7 +27,7 @@ func parseDevFlags(args []string, stderr io.Writer) (devFlags, error) {
 	var f devFlags
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.config, "config", "", "YAML configuration file, read exactly as `leadflow run` reads it (LEADFLOW_* variables override it) over the dev defaults (configs/dev.yaml); kafka.brokers and redis.addr are the embedded ones")
+	fs.StringVar(&f.config, "config", "", "YAML configuration file, read exactly as leadflow run reads it (LEADFLOW_* variables override it) over the dev defaults (configs/dev.yaml); kafka.brokers and redis.addr are the embedded ones")
 	fs.StringVar(&f.kafkaAddr, "kafka-addr", "127.0.0.1:9092", "where the embedded Kafka broker listens (producers write to it here)")
 	fs.StringVar(&f.redisAddr, "redis-addr", "", "use this Redis instead of the embedded one")
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "console at /, admin API under /v1, /healthz, /readyz and /metrics (overrides http.addr)")
