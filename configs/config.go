@@ -75,6 +75,11 @@ type AdminConfig struct {
 	// session cookie's lifetime). Default 12h, between 1m and 720h. Env:
 	// LEADFLOW_ADMIN_CONSOLE_SESSION_TTL.
 	ConsoleSessionTTL time.Duration `yaml:"console_session_ttl"`
+	// SecretRotationOverlap is how long a webhook's previous secret keeps
+	// signing requests after POST .../webhooks/{id}/secret/rotate (a
+	// request may override it with "overlap_seconds"). 0 switches at once.
+	// Default 24h. 0 to 720h. Env: LEADFLOW_ADMIN_SECRET_ROTATION_OVERLAP.
+	SecretRotationOverlap time.Duration `yaml:"secret_rotation_overlap"`
 }
 
 // DataConfig points at the data leadflow enriches with: an IP database in
@@ -139,7 +144,7 @@ func Default() Config {
 		Redis:           pipeline.DefaultRedisConfig(),
 		Topics:          pipeline.DefaultTopicsConfig(),
 		HTTP:            HTTPConfig{Addr: "127.0.0.1:8080"},
-		Admin:           AdminConfig{ConsoleSessionTTL: 12 * time.Hour},
+		Admin:           AdminConfig{ConsoleSessionTTL: 12 * time.Hour, SecretRotationOverlap: 24 * time.Hour},
 		Log:             LogConfig{Level: "info", Format: "json"},
 		ShutdownTimeout: 20 * time.Second,
 		Stages: StagesConfig{
@@ -156,7 +161,20 @@ func Default() Config {
 // form). Unknown keys are an error naming the file and line. Load does
 // not validate; call Validate.
 func Load(path string, env []string) (Config, error) {
-	cfg := Default()
+	return load(Default(), path, env)
+}
+
+// LoadDev is Load for `leadflow dev`: the same file and LEADFLOW_*
+// variables, overlaid on DevDefault() instead of Default(). Like Load it
+// does not validate.
+func LoadDev(path string, env []string) (Config, error) {
+	return load(DevDefault(), path, env)
+}
+
+// load overlays base with the file at path and then with env: the one
+// loading path of every command.
+func load(base Config, path string, env []string) (Config, error) {
+	cfg := base
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -215,7 +233,9 @@ func (c Config) Validate() error {
 		c.Stages.Evaluate.Validate("stages.evaluate"),
 		c.Stages.Deliver.Validate("stages.deliver"),
 		pipeline.CheckLimits("", pipeline.DurationLimit("shutdown_timeout", c.ShutdownTimeout, 0, time.Hour)),
-		pipeline.CheckLimits("admin", pipeline.DurationLimit("console_session_ttl", c.Admin.ConsoleSessionTTL, time.Minute, 720*time.Hour)),
+		pipeline.CheckLimits("admin",
+			pipeline.DurationLimit("console_session_ttl", c.Admin.ConsoleSessionTTL, time.Minute, 720*time.Hour),
+			pipeline.DurationLimit("secret_rotation_overlap", c.Admin.SecretRotationOverlap, 0, 720*time.Hour)),
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

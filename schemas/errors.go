@@ -59,6 +59,10 @@ func (e *SyntaxError) Error() string {
 // Unwrap returns ErrBadEvent.
 func (e *SyntaxError) Unwrap() error { return ErrBadEvent }
 
+// TooLarge returns the decoder's error for an input of size bytes over
+// limit, for callers that measured the input without keeping it.
+func TooLarge(size, limit int) error { return &tooLargeError{size: size, limit: limit} }
+
 // tooLargeError is the error for input over the byte limit.
 type tooLargeError struct {
 	size, limit int
@@ -67,7 +71,7 @@ type tooLargeError struct {
 // Error says how large the event was and which limit it broke.
 func (e *tooLargeError) Error() string {
 	return "event too large: " + strconv.Itoa(e.size) + " bytes, limit " + strconv.Itoa(e.limit) +
-		" (raise the decoder's MaxBytes if such events are legitimate)"
+		" (raise stages.enrich.max_event_bytes if such events are legitimate)"
 }
 
 // Unwrap returns ErrTooLarge.

@@ -9,12 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/leadflow/leadflow/bench"
 	"github.com/leadflow/leadflow/bench/producer"
 	"github.com/leadflow/leadflow/configs"
-	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/deliver/sink"
 	"github.com/leadflow/leadflow/stages/system"
 )
@@ -22,16 +19,31 @@ import (
 // demoSecret signs the demo webhook; the built-in receiver verifies it.
 const demoSecret = "demo-secret"
 
+// demoEvery is how often the live view prints.
+const demoEvery = 5 * time.Second
+
 // runDemo starts the built-in receiver, creates the demo workspace through
 // the admin API, sends a steady trickle of realistic traffic, and prints a
-// compact live view every two seconds until ctx ends.
+// live view (bench.DemoCounts) every demoEvery, the first payload of each
+// event type, and a summary when ctx ends (Ctrl-C).
 func runDemo(ctx context.Context, sys *system.System, cfg configs.Config, rate float64, stdout io.Writer) error {
 	recv := sink.New(sink.Config{Secret: demoSecret, Quiet: true})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("demo receiver: %w", err)
 	}
-	srv := &http.Server{Handler: recv, ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("POST /demo", recv)
+	mux.HandleFunc("GET /latest/{event}", func(w http.ResponseWriter, r *http.Request) {
+		got, ok := recv.Latest()[r.PathValue("event")]
+		if !ok {
+			http.Error(w, "nothing received yet for this event", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(sink.Pretty(got.Body))
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
@@ -49,65 +61,43 @@ func runDemo(ctx context.Context, sys *system.System, cfg configs.Config, rate f
 		return err
 	}
 	fmt.Fprintf(stdout, `
-demo workspace %s: webhook %s -> built-in receiver http://%s/demo (signatures checked)
-  automations: new_lead, new_session, reveal_contacts (segment %s, persona %s)
-  traffic: %.0f events/s of company visitors, ISP visitors, bots, returning visitors, a few malformed events
-  console: %s/w/%s/webhooks (sign in with the token %q)
-  try:  curl -s -H 'Authorization: Bearer %s' %s/v1/workspaces/%s/webhooks/%s/deliveries
+demo workspace %s
+  console: %s/w/%s/webhooks
+    (sign in with the token %q)
+  webhook %s -> built-in receiver (signatures checked)
+  automations: new_lead and reveal_contacts on segment %s
+    (persona %s), new_session for every session
+  traffic: %.0f events/s: company visitors, ISP visitors, bots, returning
+    visitors, a few malformed events
+  latest payloads: curl http://%s/latest/new_lead (or new_session,
+    contact_revealed)
 
-`, demo.Workspace, demo.WebhookID, ln.Addr(), demo.SegmentID, demo.PersonaID, rate, adminURL, demo.Workspace, cfg.Admin.Token, cfg.Admin.Token, adminURL, demo.Workspace, demo.WebhookID)
+`, demo.Workspace, adminURL, demo.Workspace, cfg.Admin.Token, demo.WebhookID, demo.SegmentID, demo.PersonaID, rate, ln.Addr())
+	bench.WriteDemoLegend(stdout)
 
 	var sent atomic.Uint64
 	go func() {
 		_ = bench.Trickle(ctx, bench.TrafficOptions{Kafka: cfg.Kafka, Topic: sys.Topics().Raw, Rate: rate,
 			OnStats: func(st producer.Stats) { sent.Store(st.Acked) }})
 	}()
-	t := time.NewTicker(2 * time.Second)
+	start := time.Now()
+	shown := map[string]bool{}
+	t := time.NewTicker(demoEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			bench.GatherDemoCounts(sys.Registry(), sent.Load(), recv.Stats().SubjectsByEvent).WriteSummary(stdout, time.Since(start))
 			return nil
 		case <-t.C:
 		}
-		m := gather(sys)
-		st := recv.Stats()
-		fmt.Fprintf(stdout, "%s  events in %d | hits %d, dropped %d, bad %d | leads %d, sessions %d | webhooks: new_lead %d, new_session %d, contact_revealed %d | failed %d\n",
-			time.Now().Format("15:04:05"), sent.Load(),
-			int64(m["leadflow_enrich_hits_total"]), int64(m["leadflow_enrich_dropped_total"]), int64(m["leadflow_dead_letters_total"]),
-			int64(m["leadflow_leads_created_total"]), int64(m["leadflow_leads_sessions_created_total"]),
-			st.SubjectsByEvent[schemas.EventNewLead], st.SubjectsByEvent[schemas.EventNewSession], st.SubjectsByEvent[schemas.EventContactRevealed],
-			int64(m["leadflow_deliver_failed"]))
-	}
-}
-
-// gather sums the process's counters by metric name, for the live view.
-func gather(sys *system.System) map[string]float64 {
-	out := map[string]float64{}
-	mfs, err := sys.Registry().Gather()
-	if err != nil {
-		return out
-	}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			v := counterValue(m)
-			out[mf.GetName()] += v
-			for _, l := range m.GetLabel() {
-				if mf.GetName() == "leadflow_deliver_requests_total" && l.GetName() == "outcome" && (l.GetValue() == "retry" || l.GetValue() == "dlq" || l.GetValue() == "disabled") {
-					out["leadflow_deliver_failed"] += v
-				}
+		fmt.Fprintln(stdout)
+		bench.GatherDemoCounts(sys.Registry(), sent.Load(), recv.Stats().SubjectsByEvent).Write(stdout, time.Now())
+		for event, got := range recv.Latest() {
+			if !shown[event] {
+				shown[event] = true
+				bench.WriteDemoPayload(stdout, event, sink.Pretty(got.Body), fmt.Sprintf("newest: curl http://%s/latest/%s", ln.Addr(), event))
 			}
 		}
 	}
-	return out
-}
-
-func counterValue(m *dto.Metric) float64 {
-	if c := m.GetCounter(); c != nil {
-		return c.GetValue()
-	}
-	if g := m.GetGauge(); g != nil {
-		return g.GetValue()
-	}
-	return 0
 }

@@ -26,8 +26,10 @@ Usage: leadflow COMMAND [flags]
 Commands:
   dev       the whole system in one process on an embedded Kafka and Redis (--demo: with traffic and a live view)
   run       production: stages against the Kafka and Redis of --config
-  sink      a webhook receiver that verifies signatures and counts what arrives
+  produce   write raw events to leadflow.sessions.raw (stdin, --file, or --sample NAME)
+  sink      a webhook receiver that verifies signatures and counts what arrives (--verbose: headers and bodies)
   replay    re-queue dead-lettered deliveries (--from dlq [--webhook ID])
+  secrets   reseal: re-encrypt every stored webhook secret under the current secret_key
   bench     load benchmark: throughput, end-to-end latency, correctness, with a report
   datagen   write the sample data set (IP database, companies, contacts)
   version   version and build info
@@ -47,15 +49,21 @@ func commands() map[string]command {
 		"bench":   bench.Main,
 		"datagen": datagenCmd,
 		"dev":     devCmd,
+		"produce": produceCmd,
 		"replay":  replayCmd,
 		"run":     runCmd,
+		"secrets": secretsCmd,
 		"sink":    sinkCmd,
 		"version": versionCmd,
 	}
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
@@ -85,7 +93,10 @@ func newLogger(c configs.LogConfig, stderr io.Writer) (*zap.Logger, error) {
 	var enc zapcore.Encoder
 	if c.Format == "console" {
 		ec := zap.NewDevelopmentEncoderConfig()
-		ec.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		ec.EncodeLevel = zapcore.CapitalLevelEncoder
+		if isTerminal(stderr) {
+			ec.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		}
 		ec.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
 		enc = zapcore.NewConsoleEncoder(ec)
 	} else {
@@ -94,4 +105,16 @@ func newLogger(c configs.LogConfig, stderr io.Writer) (*zap.Logger, error) {
 		enc = zapcore.NewJSONEncoder(ec)
 	}
 	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(stderr)), level)), nil
+}
+
+// isTerminal reports whether w is a terminal that takes colours: a
+// character device, with NO_COLOR unset and TERM not "dumb". Logs written
+// to a file or a pipe carry no ANSI escapes.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0 && st.Mode()&os.ModeDevice != 0 && f.Name() != os.DevNull
 }

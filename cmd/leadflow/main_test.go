@@ -30,9 +30,15 @@ func TestVersionAndHelp(t *testing.T) {
 		t.Fatalf("version: code %d, out %q", code, out.String())
 	}
 	out.Reset()
-	if code := run(nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "Commands:") {
+	if code := run([]string{"help"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "Commands:") {
 		t.Fatalf("help: code %d, out %q", code, out.String())
 	}
+	// No command is a usage error: usage on stderr, exit 2.
+	out.Reset()
+	if code := run(nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "Commands:") || out.Len() != 0 {
+		t.Fatalf("no command: code %d, stdout %q, stderr %q; want usage on stderr and 2", code, out.String(), errOut.String())
+	}
+	errOut.Reset()
 	if code := run([]string{"frobnicate"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), `unknown command "frobnicate"`) {
 		t.Fatalf("unknown command: code %d, stderr %q", code, errOut.String())
 	}

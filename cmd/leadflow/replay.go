@@ -4,37 +4,31 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"os"
-	"strings"
-
-	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/stages/deliver"
+	"io"
 )
 
 func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	from := fs.String("from", "", `what to replay: "dlq" (the dead-lettered deliveries)`)
-	webhook := fs.String("webhook", "", "replay only the dead letters of this webhook id")
-	path := fs.String("config", "", "YAML configuration (for kafka and topics); LEADFLOW_* variables override it")
-	brokers := fs.String("brokers", "", "Kafka brokers, host:port,... (overrides the config; e.g. a running `leadflow dev` on 127.0.0.1:9092)")
+	from := fs.String("from", "dlq", `what to replay; only "dlq" (the dead-lettered deliveries of deliveries.dlq)`)
+	webhook := fs.String("webhook", "", "replay only the dead letters of this webhook id (default: every webhook)")
+	kf := addKafkaFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *from != "dlq" {
 		return fmt.Errorf(`--from %q: only "dlq" can be replayed`, *from)
 	}
-	cfg, err := configs.Load(*path, os.Environ())
+	cfg, err := kf.load(fs)
 	if err != nil {
 		return err
 	}
-	if *brokers != "" {
-		cfg.Kafka.Brokers = strings.Split(*brokers, ",")
-	}
-	if err := cfg.Kafka.Validate("kafka"); err != nil {
+	if cl, err := newKafkaClient(ctx, cfg.Kafka); err != nil {
 		return err
+	} else {
+		cl.Close()
 	}
 	topics := pipeline.NewTopics(cfg.Topics.Prefix)
 	bar := func(n int) { fmt.Fprintf(stderr, "\rreplayed %d", n) }

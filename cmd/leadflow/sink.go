@@ -20,6 +20,7 @@ func sinkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	listen := fs.String("listen", "127.0.0.1:9000", "address to receive webhooks on")
 	secret := fs.String("secret", "", "webhook secret: Signature and webhook-signature are verified (401 if wrong); empty accepts unsigned requests")
 	quiet := fs.Bool("quiet", false, "count only; do not print a line per request")
+	verbose := fs.Bool("verbose", false, "also print each request's headers, whether each signature verified, and its body pretty-printed (the secret is never printed)")
 	delay := fs.Duration("delay", 0, "answer every request after this long (a slow endpoint)")
 	failRate := fs.Float64("fail-rate", 0, "answer this share of requests with 500 (0 to 1)")
 	status := fs.Int("status", 0, "answer every request with this status (e.g. 410, 503); 0 = 200")
@@ -29,7 +30,10 @@ func sinkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *failRate < 0 || *failRate > 1 {
 		return fmt.Errorf("--fail-rate %g: must be between 0 and 1", *failRate)
 	}
-	s := sink.New(sink.Config{Secret: *secret, Quiet: *quiet, Delay: *delay, FailRate: *failRate, Status: *status, Out: stdout})
+	if *quiet && *verbose {
+		return errors.New("--quiet and --verbose: give one of them")
+	}
+	s := sink.New(sink.Config{Secret: *secret, Quiet: *quiet, Verbose: *verbose, Delay: *delay, FailRate: *failRate, Status: *status, Out: stdout})
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", *listen, err)

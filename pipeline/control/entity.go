@@ -109,6 +109,16 @@ type Webhook struct {
 	// DisabledReason says why the webhook was disabled ("" when enabled
 	// or paused by the user).
 	DisabledReason string
+	// Secret rotation (POST .../webhooks/{id}/secret/rotate, Rotate).
+	// PreviousSecret is the secret before the last rotation: requests are
+	// signed with it as well as with Secret until PreviousSecretExpires,
+	// so that receivers can switch without a gap (SigningSecrets). Zero:
+	// none. Setting Secret any other way (PATCH) drops it.
+	PreviousSecret Secret
+	// PreviousSecretExpires is when PreviousSecret stops signing
+	// (rotation time + overlap, admin.secret_rotation_overlap, default 24h).
+	PreviousSecretExpires time.Time
+
 	// CreatedAt and UpdatedAt are set by the writer; Store.Put fills zero
 	// values with its clock.
 	CreatedAt time.Time
@@ -126,6 +136,31 @@ const (
 
 // Ref names w.
 func (w Webhook) Ref() Ref { return Ref{KindWebhook, w.WorkspaceID, w.ID} }
+
+// SigningSecrets returns the secrets that sign w's requests at now: its
+// Secret, and its PreviousSecret while the rotation overlap lasts (zero
+// after PreviousSecretExpires).
+func (w Webhook) SigningSecrets(now time.Time) (current, previous Secret) {
+	if !w.PreviousSecret.IsZero() && now.Before(w.PreviousSecretExpires) {
+		previous = w.PreviousSecret
+	}
+	return w.Secret, previous
+}
+
+// Rotate returns w with next as its secret and its current secret kept as
+// PreviousSecret until now + overlap (DESIGN 1.3 rotation; see
+// SigningSecrets). With overlap <= 0, or when w had no secret, there is no
+// previous secret. A previous secret of an earlier rotation is dropped.
+func (w Webhook) Rotate(next Secret, now time.Time, overlap time.Duration) Webhook {
+	w.PreviousSecret, w.PreviousSecretExpires = Secret{}, time.Time{}
+	if overlap > 0 && !w.Secret.IsZero() && !w.Secret.Equal(next) {
+		w.PreviousSecret = w.Secret
+		w.PreviousSecretExpires = now.UTC().Add(overlap).Truncate(time.Second)
+	}
+	w.Secret = next
+	w.UpdatedAt = time.Time{}
+	return w
+}
 
 func (w Webhook) stamp(now time.Time) Entity {
 	w.CreatedAt, w.UpdatedAt = stampTimes(w.CreatedAt, w.UpdatedAt, now)
@@ -158,26 +193,35 @@ func (w Webhook) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 
 // webhookJSON is the admin API's form of a Webhook.
 type webhookJSON struct {
-	ID               string    `json:"id"`
-	WorkspaceID      string    `json:"workspace_id"`
-	URL              string    `json:"url"`
-	Name             string    `json:"name"`
-	HasSecret        bool      `json:"has_secret"`
-	MaxSubjects      int       `json:"max_subjects"`
-	LegacyEventNames bool      `json:"legacy_event_names"`
-	Enabled          bool      `json:"enabled"`
-	DisabledReason   *string   `json:"disabled_reason"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	ID               string  `json:"id"`
+	WorkspaceID      string  `json:"workspace_id"`
+	URL              string  `json:"url"`
+	Name             string  `json:"name"`
+	HasSecret        bool    `json:"has_secret"`
+	MaxSubjects      int     `json:"max_subjects"`
+	LegacyEventNames bool    `json:"legacy_event_names"`
+	Enabled          bool    `json:"enabled"`
+	DisabledReason   *string `json:"disabled_reason"`
+	// PreviousSecretExpiresAt is set while a rotated-out secret still
+	// signs (has_previous_secret then true).
+	HasPreviousSecret       bool       `json:"has_previous_secret"`
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+	CreatedAt               time.Time  `json:"created_at"`
+	UpdatedAt               time.Time  `json:"updated_at"`
 }
 
 func (w Webhook) apiJSON() webhookJSON {
-	return webhookJSON{
+	j := webhookJSON{
 		ID: w.ID, WorkspaceID: w.WorkspaceID, URL: w.URL, Name: w.Name,
 		HasSecret: !w.Secret.IsZero(), MaxSubjects: w.MaxSubjects, LegacyEventNames: w.LegacyEventNames,
 		Enabled: w.Enabled, DisabledReason: nullString(w.DisabledReason),
 		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
 	}
+	if !w.PreviousSecret.IsZero() {
+		t := w.PreviousSecretExpires
+		j.HasPreviousSecret, j.PreviousSecretExpiresAt = true, &t
+	}
+	return j
 }
 
 // MarshalJSON is the admin API's form of w: "has_secret" instead of the

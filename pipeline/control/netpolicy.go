@@ -82,7 +82,7 @@ func CheckPublicURL(ctx context.Context, r Resolver, raw string) string {
 	host := u.Hostname()
 	if a, err := netip.ParseAddr(strings.TrimSuffix(host, ".")); err == nil {
 		if !IsPublicAddr(a) {
-			return fmt.Sprintf("must not point at a private or reserved address (%s); private networks are not allowed", a)
+			return fmt.Sprintf("must not point at a private or reserved address (%s); private networks are not allowed (stages.deliver.allow_private_networks is false)", a)
 		}
 		return ""
 	}
@@ -92,7 +92,7 @@ func CheckPublicURL(ctx context.Context, r Resolver, raw string) string {
 	}
 	for _, a := range addrs {
 		if !IsPublicAddr(a) {
-			return fmt.Sprintf("host %q resolves to a private or reserved address (%s); private networks are not allowed", host, a.Unmap())
+			return fmt.Sprintf("host %q resolves to a private or reserved address (%s); private networks are not allowed (stages.deliver.allow_private_networks is false)", host, a.Unmap())
 		}
 	}
 	return ""

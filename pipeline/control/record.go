@@ -36,7 +36,14 @@ func parseKey(key []byte) (Ref, error) {
 type webhookRecord struct {
 	webhookJSON
 	Secret *sealedSecret `json:"secret,omitempty"`
+	// PreviousSecret is Webhook.PreviousSecret, sealed with the record
+	// key and "#previous" as additional data.
+	PreviousSecret *sealedSecret `json:"previous_secret,omitempty"`
 }
+
+// previousAAD is the additional data of a webhook's previous secret: not
+// the record key alone, so that the two sealed secrets cannot be swapped.
+func previousAAD(key string) string { return key + "#previous" }
 
 // encode returns e's record value.
 func (kr *keyring) encode(e Entity) ([]byte, error) {
@@ -45,7 +52,11 @@ func (kr *keyring) encode(e Entity) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return marshal(webhookRecord{w.apiJSON(), sealed})
+		prev, err := kr.seal(w.PreviousSecret, previousAAD(w.Ref().Key()))
+		if err != nil {
+			return nil, err
+		}
+		return marshal(webhookRecord{w.apiJSON(), sealed, prev})
 	}
 	return marshal(e)
 }
@@ -67,7 +78,11 @@ func (kr *keyring) decode(r Ref, value []byte) (Entity, bool, error) {
 		if err != nil {
 			return nil, false, fmt.Errorf("%s: %w", r, err)
 		}
-		fresh = kr.sealedWithPrimary(rec.Secret)
+		previous, err := kr.open(rec.PreviousSecret, previousAAD(r.Key()))
+		if err != nil {
+			return nil, false, fmt.Errorf("%s previous secret: %w", r, err)
+		}
+		fresh = kr.sealedWithPrimary(rec.Secret) && kr.sealedWithPrimary(rec.PreviousSecret)
 		j := rec.webhookJSON
 		w := Webhook{
 			ID: j.ID, WorkspaceID: j.WorkspaceID, URL: j.URL, Name: j.Name, Secret: secret,
@@ -76,6 +91,9 @@ func (kr *keyring) decode(r Ref, value []byte) (Entity, bool, error) {
 		}
 		if j.DisabledReason != nil {
 			w.DisabledReason = *j.DisabledReason
+		}
+		if !previous.IsZero() && j.PreviousSecretExpiresAt != nil {
+			w.PreviousSecret, w.PreviousSecretExpires = previous, *j.PreviousSecretExpiresAt
 		}
 		e = w
 	case KindSegment:

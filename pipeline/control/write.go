@@ -76,17 +76,20 @@ func (s *Store) DisableWebhook(ctx context.Context, ws, id, reason string) error
 	return nil
 }
 
-// Reseal rewrites every webhook whose secret is not sealed with the
+// Reseal rewrites every webhook whose secrets are not sealed with the
 // primary secret key (written before a key was configured, or with a
-// previous key), and returns how many it rewrote. Run it after adding or
-// rotating the key (keeping the old one in the previous keys until it
-// has run).
+// previous key), and returns how many it rewrote; a second run rewrites
+// none. Run it (`leadflow secrets reseal`) after every process has the new
+// key as secret_key and the old one in secret_key_previous; remove the old
+// key after it has run. It may run while the pipeline runs: each webhook is
+// read again just before it is rewritten, so only a change made in that
+// instant by another process could be lost (last writer wins, as for any
+// two writers).
 func (s *Store) Reseal(ctx context.Context) (int, error) {
 	n := 0
 	for _, ws := range s.WorkspaceIDs() {
-		w := s.Workspace(ws)
-		for _, id := range sortedKeys(w.stale) {
-			wh, ok := w.Webhook(id)
+		for _, id := range sortedKeys(s.Workspace(ws).stale) {
+			wh, ok := s.Webhook(ws, id) // the latest version
 			if !ok {
 				continue
 			}

@@ -106,6 +106,11 @@ type Deps struct {
 	Deliveries Deliveries
 	// Tester answers POST .../test and .../resend. nil: 501.
 	Tester Tester
+	// SecretRotationOverlap is how long a rotated-out webhook secret
+	// keeps signing (POST .../secret/rotate without "overlap_seconds"):
+	// admin.secret_rotation_overlap. Default 0 (New makes it 24h); 0 to
+	// 720h. Use a negative value for no overlap.
+	SecretRotationOverlap time.Duration
 	// MaxBodyBytes bounds request bodies. Default 1 MiB, between 1 KiB
 	// and 16 MiB.
 	MaxBodyBytes int64
@@ -149,6 +154,12 @@ func buildAPI(d Deps) (*api, error) {
 	if d.WriteTimeout == 0 {
 		d.WriteTimeout = 10 * time.Second
 	}
+	switch {
+	case d.SecretRotationOverlap == 0:
+		d.SecretRotationOverlap = 24 * time.Hour
+	case d.SecretRotationOverlap < 0:
+		d.SecretRotationOverlap = 0
+	}
 	if d.URLPolicy.Resolver == nil {
 		d.URLPolicy.Resolver = net.DefaultResolver
 	}
@@ -159,6 +170,7 @@ func buildAPI(d Deps) (*api, error) {
 		pipeline.IntLimit("max_body_bytes", d.MaxBodyBytes, 1<<10, 16<<20),
 		pipeline.DurationLimit("write_timeout", d.WriteTimeout, 100*time.Millisecond, 5*time.Minute),
 		pipeline.DurationLimit("resolve_timeout", d.URLPolicy.ResolveTimeout, 10*time.Millisecond, time.Minute),
+		pipeline.DurationLimit("secret_rotation_overlap", d.SecretRotationOverlap, 0, maxOverlap),
 	); err != nil {
 		return nil, err
 	}
@@ -220,6 +232,7 @@ func (a *api) routes() []route {
 		{"GET", ws + "/webhooks/{id}/deliveries/{attempt}", a.delivery},
 		{"POST", ws + "/webhooks/{id}/deliveries/{attempt}/resend", a.resend},
 		{"POST", ws + "/webhooks/{id}/test", a.test},
+		{"POST", ws + "/webhooks/{id}/secret/rotate", a.rotateSecret},
 
 		{"POST", ws + "/segments", segments.create(a)},
 		{"GET", ws + "/segments", segments.list(a)},

@@ -23,6 +23,35 @@ type object struct {
 
 // readObject reads r's body (at most limit bytes) as a JSON object.
 func readObject(w http.ResponseWriter, r *http.Request, limit int64) (*object, *Error) {
+	body, aerr := readBody(w, r, limit)
+	if aerr != nil {
+		return nil, aerr
+	}
+	o := &object{errs: map[string]string{}}
+	if aerr := o.parse(body, "the body"); aerr != nil {
+		return nil, aerr
+	}
+	return o, nil
+}
+
+// readOptionalObject is readObject where an empty body is an empty object.
+func readOptionalObject(w http.ResponseWriter, r *http.Request, limit int64) (*object, *Error) {
+	body, aerr := readBody(w, r, limit)
+	if aerr != nil {
+		return nil, aerr
+	}
+	o := &object{raw: map[string]json.RawMessage{}, errs: map[string]string{}}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return o, nil
+	}
+	if aerr := o.parse(body, "the body"); aerr != nil {
+		return nil, aerr
+	}
+	return o, nil
+}
+
+// readBody reads r's body, at most limit bytes (413 beyond).
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *Error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -31,11 +60,7 @@ func readObject(w http.ResponseWriter, r *http.Request, limit int64) (*object, *
 		}
 		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "reading the body: %v", err)
 	}
-	o := &object{errs: map[string]string{}}
-	if aerr := o.parse(body, "the body"); aerr != nil {
-		return nil, aerr
-	}
-	return o, nil
+	return body, nil
 }
 
 func (o *object) parse(data []byte, what string) *Error {

@@ -75,6 +75,9 @@ func buildWebhook(_ *api, _ *control.Workspace, ws string, cur *control.Webhook,
 	} else if o.isNull("secret") {
 		w.Secret = control.Secret{}
 	}
+	if o.has("secret") { // set outright: no overlap (see POST .../secret/rotate)
+		w.PreviousSecret, w.PreviousSecretExpires = control.Secret{}, time.Time{}
+	}
 	if v, ok := field[int](o, "max_subjects", fmt.Sprintf("an integer between 1 and %d", control.MaxSubjectsLimit)); ok {
 		w.MaxSubjects = v
 	}

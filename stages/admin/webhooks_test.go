@@ -218,3 +218,10 @@ type testErr string
 func (e testErr) Error() string { return string(e) }
 
 const errNoRoute = testErr("dial tcp: no route to host")
+
+// A refused private URL names the setting that allows it.
+func TestPrivateURLErrorNamesTheSetting(t *testing.T) {
+	a := newAPI(t)
+	a.invalid(a.do("POST", "/v1/workspaces/ws_1/webhooks", map[string]any{"url": "http://127.0.0.1:9000/", "name": "n"}),
+		map[string]string{"url": "stages.deliver.allow_private_networks"})
+}

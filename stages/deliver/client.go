@@ -70,10 +70,11 @@ type result struct {
 	header     http.Header // the request's headers as sent, for the attempt log
 }
 
-// send POSTs body to u, signed with secret, and reads the answer. The
-// start of the answer's body is kept (result.snippet) for a non-2xx answer,
-// and for any answer when keepAnswer is set (the attempt log keeps it).
-func (s *sender) send(ctx context.Context, u *url.URL, secret, msgID string, body []byte, keepAnswer bool) result {
+// send POSTs body to u, signed with secret (and previous, during a
+// rotation), and reads the answer. The start of the answer's body is kept
+// (result.snippet) for a non-2xx answer, and for any answer when keepAnswer
+// is set (the attempt log keeps it).
+func (s *sender) send(ctx context.Context, u *url.URL, secret, previous, msgID string, body []byte, keepAnswer bool) result {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	now := s.clock.Now()
@@ -89,7 +90,7 @@ func (s *sender) send(ctx context.Context, u *url.URL, secret, msgID string, bod
 		Host:          u.Host,
 	}).WithContext(ctx)
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	setHeaders(req.Header, &s.macs, s.userAgent, secret, msgID, now.Unix(), body)
+	setHeaders(req.Header, &s.macs, s.userAgent, secret, previous, msgID, now.Unix(), body)
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {

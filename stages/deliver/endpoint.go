@@ -16,6 +16,10 @@ type Endpoint struct {
 	// Secret signs requests when not empty (Signature and
 	// webhook-signature headers).
 	Secret string
+	// PreviousSecret, during a secret rotation's overlap, signs requests
+	// too: a second v1 signature in webhook-signature (Signature carries
+	// only Secret's). Empty: none.
+	PreviousSecret string
 	// MaxSubjects is the most subjects per request; 0 means the stage's
 	// max_subjects.
 	MaxSubjects int

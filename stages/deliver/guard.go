@@ -16,7 +16,7 @@ var ErrPrivateAddress = errors.New("webhook address is not public")
 type privateAddressError struct{ addr netip.Addr }
 
 func (e *privateAddressError) Error() string {
-	return fmt.Sprintf("%v: %s (set deliver.allow_private_networks to allow it)", ErrPrivateAddress, e.addr)
+	return fmt.Sprintf("%v: %s (set stages.deliver.allow_private_networks to allow it)", ErrPrivateAddress, e.addr)
 }
 func (e *privateAddressError) Unwrap() error { return ErrPrivateAddress }
 

@@ -99,7 +99,7 @@ func sendOnce(ctx context.Context, ep Endpoint, cfg Config, version string, log 
 	}
 	snd := newSender(cfg, version, SystemClock{})
 	defer snd.close()
-	res := snd.send(ctx, u, ep.Secret, a.MessageID, body, true)
+	res := snd.send(ctx, u, ep.Secret, ep.PreviousSecret, a.MessageID, body, true)
 	a.Time, a.StatusCode, a.Error = res.sentAt, res.status, res.describe()
 	a.LatencyMS = float64(res.latency.Microseconds()) / 1000
 	a.Outcome = OutcomeFailed

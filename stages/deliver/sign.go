@@ -70,7 +70,14 @@ func (p *macPool) get(secret string) (hash.Hash, func()) {
 // Content-Type, User-Agent, webhook-id, webhook-timestamp and, with a
 // secret, Signature (lowercase hex HMAC-SHA256 of body) and
 // webhook-signature (v1, base64 HMAC-SHA256 of id.timestamp.body).
-func setHeaders(h http.Header, macs *macPool, userAgent, secret, msgID string, unix int64, body []byte) {
+//
+// During a secret rotation's overlap previous is the rotated-out secret:
+// webhook-signature then carries one v1 signature per secret, the current
+// one first, separated by a space (as Standard Webhooks allows), so that a
+// receiver that still has the old secret and one that has the new both
+// verify; Signature carries only the current secret's (spatie compares
+// one value).
+func setHeaders(h http.Header, macs *macPool, userAgent, secret, previous, msgID string, unix int64, body []byte) {
 	ts := strconv.FormatInt(unix, 10)
 	h[headerContentType] = []string{contentTypeJSON}
 	h[headerUserAgent] = []string{userAgent}
@@ -80,21 +87,33 @@ func setHeaders(h http.Header, macs *macPool, userAgent, secret, msgID string, u
 		return
 	}
 	var buf [sha256.Size]byte
-	var txt [2*sha256.Size + len(standardSignatureVersion) + 48]byte
-
+	var hx [2 * sha256.Size]byte
 	m, put := macs.get(secret)
 	m.Write(body)
-	sum := m.Sum(buf[:0])
-	h[HeaderSignature] = []string{string(hex.AppendEncode(txt[:0], sum))}
+	h[HeaderSignature] = []string{string(hex.AppendEncode(hx[:0], m.Sum(buf[:0])))}
+	put()
 
-	m.Reset()
+	const one = len(standardSignatureVersion) + 44 // "v1," and base64 of 32 bytes
+	var txt [2*one + 1]byte
+	out := appendStandard(txt[:0], macs, secret, msgID, ts, body)
+	if previous != "" && previous != secret {
+		out = append(out, ' ')
+		out = appendStandard(out, macs, previous, msgID, ts, body)
+	}
+	h[HeaderWebhookSignature] = []string{string(out)}
+}
+
+// appendStandard appends "v1," and the base64 HMAC-SHA256 keyed with
+// secret of msgID "." ts "." body.
+func appendStandard(dst []byte, macs *macPool, secret, msgID, ts string, body []byte) []byte {
+	var buf [sha256.Size]byte
+	m, put := macs.get(secret)
+	defer put()
 	m.Write([]byte(msgID))
 	m.Write([]byte{'.'})
 	m.Write([]byte(ts))
 	m.Write([]byte{'.'})
 	m.Write(body)
-	sum = m.Sum(buf[:0])
-	put()
-	out := append(txt[:0], standardSignatureVersion...)
-	h[HeaderWebhookSignature] = []string{string(base64.StdEncoding.AppendEncode(out, sum))}
+	dst = append(dst, standardSignatureVersion...)
+	return base64.StdEncoding.AppendEncode(dst, m.Sum(buf[:0]))
 }

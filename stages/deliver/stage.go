@@ -329,7 +329,7 @@ func (s *Stage) send(e *endpoint, r *request) {
 	}
 
 	keep := s.attempts.keepDetail(e.workspaceID, e.webhookID, s.clock.Now())
-	res := s.sender.send(s.ctx, u, ep.Secret, r.msgID, (*r.body), keep)
+	res := s.sender.send(s.ctx, u, ep.Secret, ep.PreviousSecret, r.msgID, (*r.body), keep)
 	v := classify(res, s.stopping.Load(), s.cfg.RetryAfterMax)
 	now := s.clock.Now()
 	s.m.latency.Observe(res.latency.Seconds())

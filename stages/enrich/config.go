@@ -73,6 +73,12 @@ func DefaultConfig() Config {
 	}
 }
 
+// Decoder returns the raw-event decoder of c: what the stage decodes with,
+// and what `leadflow produce` checks lines with before producing them.
+func (c Config) Decoder() schemas.RawDecoder {
+	return schemas.RawDecoder{MaxBytes: c.MaxEventBytes, AllowUnknownFields: c.AllowUnknownFields}
+}
+
 // Validate checks c; each error is a *pipeline.FieldError naming the field
 // under section (e.g. "stages.enrich.ua_cache_size") with its limit.
 func (c Config) Validate(section string) error {

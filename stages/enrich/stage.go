@@ -151,7 +151,7 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 		cfg:       cfg,
 		topics:    deps.Topics,
 		log:       log,
-		dec:       schemas.RawDecoder{MaxBytes: cfg.MaxEventBytes, AllowUnknownFields: cfg.AllowUnknownFields},
+		dec:       cfg.Decoder(),
 		db:        db,
 		companies: deps.Companies,
 		agents:    lru.New[string, useragent.Agent](cfg.UACacheSize, lru.StringHash()),

@@ -259,6 +259,10 @@ func (s *System) ensureTopics(ctx context.Context) error {
 	defer cl.Close()
 	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	// One clear error when no broker answers, rather than one per topic.
+	if err := cl.Ping(cctx); err != nil {
+		return fmt.Errorf("no Kafka broker answered at %s (kafka.brokers, LEADFLOW_KAFKA_BROKERS): %w", strings.Join(s.opts.Config.Kafka.Brokers, ","), err)
+	}
 	specs := append(s.topics.Specs(), s.opts.Config.Stages.Deliver.TopicSpecs(s.topics)...)
 	if err := pipeline.EnsureTopics(cctx, kadm.NewClient(cl), s.opts.Config.Topics, specs); err != nil {
 		return fmt.Errorf("creating topics (brokers %s): %w", strings.Join(s.opts.Config.Kafka.Brokers, ","), err)
@@ -269,25 +273,5 @@ func (s *System) ensureTopics(ctx context.Context) error {
 // newControl builds the control plane store of the process; webhook
 // secrets are sealed with secret_key when it is set.
 func (s *System) newControl() (*control.Store, error) {
-	cfg := s.opts.Config
-	opts := []control.Opt{control.WithLogger(s.log.With(zap.String("component", "control")))}
-	if cfg.SecretKey != "" {
-		key, err := control.ParseSecretKey(cfg.SecretKey)
-		if err != nil {
-			return nil, &pipeline.FieldError{Field: "secret_key", Reason: err.Error()}
-		}
-		opts = append(opts, control.WithSecretKey(key))
-	}
-	var prev [][]byte
-	for i, k := range cfg.SecretKeyPrevious {
-		key, err := control.ParseSecretKey(k)
-		if err != nil {
-			return nil, &pipeline.FieldError{Field: fmt.Sprintf("secret_key_previous[%d]", i), Reason: err.Error()}
-		}
-		prev = append(prev, key)
-	}
-	if len(prev) > 0 {
-		opts = append(opts, control.WithPreviousSecretKeys(prev...))
-	}
-	return control.New(cfg.Kafka, s.topics.Control, opts...)
+	return NewControl(s.opts.Config, s.topics, s.log.With(zap.String("component", "control")))
 }

@@ -2,6 +2,7 @@ package system
 
 import (
 	"context"
+	"time"
 
 	"github.com/goccy/go-json"
 	"go.uber.org/zap"
@@ -79,8 +80,12 @@ func (s *System) mountAdmin(log *zap.Logger) error {
 	cfg := s.opts.Config
 	dc := s.deliverConfig()
 	attempts := deliver.NewAttemptLogFor(s.redis, cfg.Redis.KeyPrefix, dc)
+	overlap := cfg.Admin.SecretRotationOverlap
+	if overlap == 0 {
+		overlap = -1 // admin.Deps: negative is "no overlap", 0 the default
+	}
 	svc, err := admin.NewService(admin.Deps{
-		Store: s.control, Token: cfg.Admin.Token, Logger: log,
+		Store: s.control, Token: cfg.Admin.Token, Logger: log, SecretRotationOverlap: overlap,
 		FilterValidator: func(raw json.RawMessage) error { _, err := filter.Compile(raw); return err },
 		URLPolicy:       admin.URLPolicy{AllowPrivateNetworks: dc.AllowPrivateNetworks},
 		Deliveries:      attempts,
@@ -124,8 +129,11 @@ func (e endpoints) Disable(ctx context.Context, ws, id, reason string) error {
 	return e.s.DisableWebhook(ctx, ws, id, reason)
 }
 
+// toEndpoint is w as the deliver stage sees it now: during a secret
+// rotation's overlap it carries the previous secret too.
 func toEndpoint(w control.Webhook) deliver.Endpoint {
-	return deliver.Endpoint{ID: w.ID, WorkspaceID: w.WorkspaceID, URL: w.URL, Secret: w.Secret.Reveal(),
+	cur, prev := w.SigningSecrets(time.Now())
+	return deliver.Endpoint{ID: w.ID, WorkspaceID: w.WorkspaceID, URL: w.URL, Secret: cur.Reveal(), PreviousSecret: prev.Reveal(),
 		MaxSubjects: w.MaxSubjects, LegacyEventNames: w.LegacyEventNames, Enabled: w.Enabled}
 }
 

@@ -36,6 +36,10 @@ type Config struct {
 	Status int
 	// Quiet turns off the line printed per request. Default false.
 	Quiet bool
+	// Verbose also prints each request's headers, whether each signature
+	// verified, and its body pretty-printed (Verbose). The secret is
+	// never printed. Default false.
+	Verbose bool
 	// Out receives the lines; nil means io.Discard.
 	Out io.Writer
 	// Seed seeds the fail-rate draws. Default 0.
@@ -63,6 +67,7 @@ type Sink struct {
 	subjects atomic.Int64 // in accepted requests
 	bytes    atomic.Int64
 	byEvent  sync.Map // event -> *atomic.Int64 (subjects)
+	latest   sync.Map // event -> Received: the latest accepted request
 }
 
 // New returns a Sink for cfg.
@@ -92,6 +97,11 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.rejected.Add(1)
 		http.Error(w, "read: "+err.Error(), http.StatusBadRequest)
 		return
+	}
+	if s.cfg.Verbose && s.out != io.Discard {
+		s.mu.Lock()
+		writeVerbose(s.out, s.cfg.Secret, r, body)
+		s.mu.Unlock()
 	}
 	if s.cfg.Secret != "" {
 		if err := VerifySignature(s.cfg.Secret, body, r.Header.Get("Signature")); err != nil {
@@ -133,6 +143,7 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c, _ = s.byEvent.LoadOrStore(p.Event, new(atomic.Int64))
 		}
 		c.(*atomic.Int64).Add(int64(len(p.Subjects)))
+		s.keepLatest(p.Event, body, arrived)
 		if s.cfg.OnDelivery != nil {
 			s.cfg.OnDelivery(p.Event, p.Subjects, r.Header, arrived)
 		}
