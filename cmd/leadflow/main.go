@@ -28,6 +28,7 @@ Commands:
   run       production: stages against the Kafka and Redis of --config
   sink      a webhook receiver that verifies signatures and counts what arrives
   replay    re-queue dead-lettered deliveries (--from dlq [--webhook ID])
+  redis-usage  keys, keys without a TTL and bytes per key that leadflow holds in Redis
   bench     load benchmark: throughput, end-to-end latency, correctness, with a report
   datagen   write the sample data set (IP database, companies, contacts)
   version   version and build info
@@ -44,13 +45,14 @@ type command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func commands() map[string]command {
 	return map[string]command{
-		"bench":   bench.Main,
-		"datagen": datagenCmd,
-		"dev":     devCmd,
-		"replay":  replayCmd,
-		"run":     runCmd,
-		"sink":    sinkCmd,
-		"version": versionCmd,
+		"bench":       bench.Main,
+		"datagen":     datagenCmd,
+		"dev":         devCmd,
+		"replay":      replayCmd,
+		"redis-usage": redisUsageCmd,
+		"run":         runCmd,
+		"sink":        sinkCmd,
+		"version":     versionCmd,
 	}
 }
 
