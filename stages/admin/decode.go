@@ -35,6 +35,11 @@ func readObject(w http.ResponseWriter, r *http.Request, limit int64) (*object, *
 	if aerr := o.parse(body, "the body"); aerr != nil {
 		return nil, aerr
 	}
+	// Invalid UTF-8 and repeated keys are refused, as in raw events,
+	// rather than replaced with U+FFFD or decided by the last key.
+	if fields := checkStrict(body); fields != nil {
+		return nil, strictError(fields)
+	}
 	return o, nil
 }
 
