@@ -49,3 +49,21 @@ func FuzzCheckStrict(f *testing.F) {
 		}
 	})
 }
+
+// Regression (issue 12): the OpenAPI document says max_subjects is an
+// "integer", which JSON Schema takes 302.0 to be, but the server refused
+// it. Integral numbers are now accepted in any JSON form; fractions are
+// still a 422 naming the field.
+func TestIntegersAsJSONSchemaCountsThem(t *testing.T) {
+	a := newAPI(t)
+	const path = "/v1/workspaces/ws_1/webhooks"
+	r := a.must(a.do(http.MethodPost, path, `{"url":"https://hooks.example.com/a","name":"n","max_subjects":302.0}`), http.StatusCreated)
+	if n, _ := r.body["max_subjects"].(float64); n != 302 {
+		t.Fatalf("max_subjects = %v, want 302", r.body["max_subjects"])
+	}
+	a.must(a.do(http.MethodPost, path, `{"url":"https://hooks.example.com/a","name":"n","max_subjects":3.02e2}`), http.StatusCreated)
+	r = a.must(a.do(http.MethodPost, path, `{"url":"https://hooks.example.com/a","name":"n","max_subjects":302.5}`), http.StatusUnprocessableEntity)
+	if _, ok := r.fields()["max_subjects"]; !ok {
+		t.Fatalf("fields %v do not name max_subjects", r.fields())
+	}
+}
