@@ -185,6 +185,7 @@ type fire struct {
 // subjects of the webhooks to send (only for what the cache of stored
 // session parts lacks), then the actions.
 func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
+	s.fired.expire()
 	var fires []fire
 	var pending []fire // this record's automations that may still fire
 	for _, rec := range b.Records {
@@ -448,9 +449,13 @@ func newFiredCache(max int, maxAge time.Duration, now func() time.Time) *firedCa
 		m: make(map[[2]uint64]uint64), seed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 }
 
-// expire starts over when the cache is older than maxAge; c.mu is held.
+// expire starts over when the cache is older than maxAge. Process calls
+// it once per batch.
 func (c *firedCache) expire() {
-	if now := c.now(); now.Sub(c.started) > c.maxAge {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now.Sub(c.started) > c.maxAge {
 		clear(c.m)
 		c.started = now
 	}
@@ -469,7 +474,6 @@ func (c *firedCache) get(key string) (uint64, bool) {
 	h := c.keyHash(key)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.expire()
 	v, ok := c.m[h]
 	return v, ok
 }
@@ -481,7 +485,6 @@ func (c *firedCache) put(key string, owner uint64) {
 	h := c.keyHash(key)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.expire()
 	if len(c.m) >= c.max {
 		clear(c.m)
 		c.started = c.now()
