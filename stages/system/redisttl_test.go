@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,5 +85,41 @@ func TestEveryRedisKeyExpires(t *testing.T) {
 	}
 	if ids := u.Kinds[system.KindLeadIDs]; ids != nil && ids.Keys != 1 {
 		t.Errorf("lead id counters: %d, want 1", ids.Keys)
+	}
+}
+
+// MeasureRedis sorts keys by kind, counts those without a TTL, names every
+// one but the lead id counter, and leaves keys of other prefixes alone.
+func TestMeasureRedisNamesKeysWithoutTTL(t *testing.T) {
+	rdb, _ := kafkatest.Redis(t)
+	ctx := context.Background()
+	p := kafkatest.Prefix(t)
+	for key, ttl := range map[string]time.Duration{
+		p + "lead:{ws|a.com}":            time.Hour,
+		p + "lead-ids":                   0,
+		p + "{ws|a.com}:fired:aut:s1":    0,
+		p + "deliveries:{ws/wh}":         time.Hour,
+		"other-" + p + "lead:{ws|a.com}": 0,
+	} {
+		if err := rdb.Set(ctx, key, "x", ttl).Err(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rdb.Del(context.Background(), key) })
+	}
+	u, err := system.MeasureRedis(ctx, rdb, p, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, want := range map[string][2]int64{system.KindLead: {1, 0}, system.KindLeadIDs: {1, 1}, system.KindSessionClaim: {1, 1}, system.KindAttemptLog: {1, 0}} {
+		if k := u.Kinds[kind]; k == nil || k.Keys != want[0] || k.NoTTL != want[1] {
+			t.Errorf("%s: %+v, want %d keys, %d without a TTL", kind, k, want[0], want[1])
+		}
+	}
+	if len(u.Unbounded) != 1 || u.Unbounded[0] != p+"{ws|a.com}:fired:aut:s1" {
+		t.Errorf("unbounded = %v, want only the claim (the lead id counter is expected to have no TTL)", u.Unbounded)
+	}
+	var out strings.Builder
+	if _, err := u.WriteTo(&out); err != nil || !strings.Contains(out.String(), "WARNING: no TTL: "+p+"{ws|a.com}:fired:aut:s1") {
+		t.Errorf("report %q (err %v) does not name the key without a TTL", out.String(), err)
 	}
 }
