@@ -9,22 +9,29 @@ import (
 )
 
 // nonPublic are the special-purpose ranges (IANA IPv4 and IPv6
-// special-purpose registries) that netip's predicates do not cover and
-// that no webhook receiver on the internet uses.
+// special-purpose registries, and deprecated ones) that netip's
+// predicates do not cover and that no webhook receiver on the internet
+// uses. It is the one list: the admin API's URL check (CheckPublicURL)
+// and the deliver stage's connect-time guard both decide with
+// IsPublicAddr. netpolicy_test.go tests every entry.
 var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
 	netip.MustParsePrefix("100.64.0.0/10"),   // CGNAT shared address space
 	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
 	netip.MustParsePrefix("192.0.2.0/24"),    // TEST-NET-1
+	netip.MustParsePrefix("192.88.99.0/24"),  // 6to4 relay anycast (deprecated)
 	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
 	netip.MustParsePrefix("198.51.100.0/24"), // TEST-NET-2
 	netip.MustParsePrefix("203.0.113.0/24"),  // TEST-NET-3
-	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and 255.255.255.255
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and 255.255.255.255 broadcast
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use IPv4/IPv6 translation
 	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("100:0:0:1::/64"),  // dummy prefix
 	netip.MustParsePrefix("2001::/23"),       // IETF protocol assignments (Teredo, ORCHID, ...)
 	netip.MustParsePrefix("2001:db8::/32"),   // documentation
 	netip.MustParsePrefix("3fff::/20"),       // documentation
 	netip.MustParsePrefix("5f00::/16"),       // SRv6 SIDs
+	netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated)
 }
 
 // Prefixes that embed an IPv4 address, which must be public itself.
@@ -36,11 +43,12 @@ var (
 // IsPublicAddr reports whether a is a public unicast address: not
 // loopback, private (RFC 1918, fc00::/7), link-local, CGNAT
 // (100.64.0.0/10), unspecified, multicast, broadcast, documentation,
-// benchmarking or otherwise reserved. IPv4-mapped, NAT64 and 6to4
-// addresses are judged by the IPv4 address they carry. Webhook URLs must
-// resolve only to public addresses unless private networks are allowed;
-// the deliver stage should check the address it actually dials with the
-// same function (DNS can change between the check and the request).
+// benchmarking or otherwise reserved (nonPublic). IPv4-mapped, NAT64
+// (64:ff9b::/96) and 6to4 (2002::/16) addresses are judged by the IPv4
+// address they carry. It is the one rule for webhook addresses: the admin
+// API checks a webhook URL's host with it (CheckPublicURL), and the
+// deliver stage checks the address it actually dials with it (DNS can
+// change between the two), unless private networks are allowed.
 func IsPublicAddr(a netip.Addr) bool {
 	a = a.Unmap()
 	if !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsUnspecified() || a.IsMulticast() ||

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"sort"
@@ -30,6 +31,11 @@ func readObject(w http.ResponseWriter, r *http.Request, limit int64) (*object, *
 	o := &object{errs: map[string]string{}}
 	if aerr := o.parse(body, "the body"); aerr != nil {
 		return nil, aerr
+	}
+	// Invalid UTF-8 and repeated keys are refused, as in raw events,
+	// rather than replaced with U+FFFD or decided by the last key.
+	if fields := checkStrict(body); fields != nil {
+		return nil, strictError(fields)
 	}
 	return o, nil
 }
@@ -139,6 +145,23 @@ func field[T any](o *object, name, want string) (v T, ok bool) {
 		return v, false
 	}
 	return v, true
+}
+
+// integer decodes the field name as an integer as JSON Schema counts
+// them (302, 302.0 and 3.02e2 are the same integer), so that the served
+// OpenAPI document's "type": "integer" is exactly what is accepted. ok is
+// false as for field (the error "must be WANT" is recorded for a
+// fraction, another type, or a number beyond ±2^53).
+func integer(o *object, name, want string) (v int, ok bool) {
+	f, ok := field[float64](o, name, want)
+	if !ok {
+		return 0, false
+	}
+	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		o.fail(name, "must be "+want)
+		return 0, false
+	}
+	return int(f), true
 }
 
 // notNull records "must not be null" for each name sent as null.

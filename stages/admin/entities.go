@@ -78,7 +78,7 @@ func buildWebhook(_ *api, _ *control.Workspace, ws string, cur *control.Webhook,
 	if o.has("secret") { // set outright: no overlap (see POST .../secret/rotate)
 		w.PreviousSecret, w.PreviousSecretExpires = control.Secret{}, time.Time{}
 	}
-	if v, ok := field[int](o, "max_subjects", fmt.Sprintf("an integer between 1 and %d", control.MaxSubjectsLimit)); ok {
+	if v, ok := integer(o, "max_subjects", fmt.Sprintf("an integer between 1 and %d", control.MaxSubjectsLimit)); ok {
 		w.MaxSubjects = v
 	}
 	if v, ok := field[bool](o, "legacy_event_names", "true or false"); ok {
@@ -316,7 +316,7 @@ func buildAction(o *object) control.Action {
 		act.PersonaID = v
 	}
 	limitMsg := fmt.Sprintf("an integer between 1 and %d, or null for no limit", control.MaxRevealLimit)
-	if v, ok := field[int](o, "reveal_limit", limitMsg); ok {
+	if v, ok := integer(o, "reveal_limit", limitMsg); ok {
 		if v < 1 || v > control.MaxRevealLimit {
 			o.fail("reveal_limit", "must be "+limitMsg)
 		}

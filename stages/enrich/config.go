@@ -19,6 +19,8 @@ const (
 	KeyIPCacheSize        = "ip_cache_size"
 	KeyIPDatabaseReload   = "ip_database_reload"
 	KeyCompanyCacheSize   = "company_cache_size"
+	KeyMaxEventAge        = "max_event_age"
+	KeyMaxEventAhead      = "max_event_ahead"
 )
 
 // Section is where Config lives in leadflow's configuration; New names
@@ -59,6 +61,19 @@ type Config struct {
 	// is first seen, and again only after it was evicted or the process
 	// restarted. Default 100000 domains. 16 to 10000000.
 	CompanyCacheSize int `yaml:"company_cache_size"`
+	// MaxEventAge dead-letters events whose timestamp is older than this
+	// (reason "invalid_field", naming "timestamp"): a hit dated 1970 would
+	// set a lead's first_seen for good. The check is made once, here; the
+	// later stages trust the time enrich passed. 0 turns the lower bound
+	// off. Default 168h (7 days). 0, or 1m to 87600h (10 years).
+	MaxEventAge time.Duration `yaml:"max_event_age"`
+	// MaxEventAhead dead-letters events whose timestamp is further ahead
+	// of this process's clock than this (reason "invalid_field", naming
+	// "timestamp"): a hit dated 9999-12-31 would set a lead's last_seen
+	// for good. 0 turns the upper bound off. The zero time
+	// (0001-01-01T00:00:00Z) is refused whatever the settings. Default 10m.
+	// 0, or 1s to 8760h (1 year).
+	MaxEventAhead time.Duration `yaml:"max_event_ahead"`
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -70,6 +85,8 @@ func DefaultConfig() Config {
 		IPCacheSize:      100000,
 		IPDatabaseReload: 10 * time.Second,
 		CompanyCacheSize: 100000,
+		MaxEventAge:      7 * 24 * time.Hour,
+		MaxEventAhead:    10 * time.Minute,
 	}
 }
 
@@ -90,6 +107,12 @@ func (c Config) Validate(section string) error {
 	}
 	if c.IPDatabaseReload != 0 { // 0: never
 		limits = append(limits, pipeline.DurationLimit(KeyIPDatabaseReload, c.IPDatabaseReload, 100*time.Millisecond, 24*time.Hour))
+	}
+	if c.MaxEventAge != 0 { // 0: off
+		limits = append(limits, pipeline.DurationLimit(KeyMaxEventAge, c.MaxEventAge, time.Minute, 10*365*24*time.Hour))
+	}
+	if c.MaxEventAhead != 0 { // 0: off
+		limits = append(limits, pipeline.DurationLimit(KeyMaxEventAhead, c.MaxEventAhead, time.Second, 365*24*time.Hour))
 	}
 	return errors.Join(
 		c.Runtime.Validate(join(section, KeyRuntime)),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -302,6 +303,58 @@ func TestDeadLetters(t *testing.T) {
 	}
 }
 
+// Regression (issue 12): enrich accepted "0001-01-01T00:00:00Z" (then
+// leads dead-lettered the hit as "timestamp is missing"), and hits dated
+// 9999-12-31 or 1970 set a lead's last_seen or first_seen for good. Event
+// time is now checked once, here, against max_event_age and
+// max_event_ahead of the clock (the fixture's is the guide's hit time).
+func TestEventTimeWindow(t *testing.T) {
+	now := schemas.GuideHitTime().Add(time.Minute)
+	good := string(encode(event(0, "198.51.100.9", chromeWin)))
+	at := func(ts string) []byte {
+		return []byte(strings.Replace(good, `"2024-05-15T10:55:50Z"`, strconv.Quote(ts), 1))
+	}
+	rfc := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339) }
+	for _, tc := range []struct {
+		name    string
+		cfg     func(*Config)
+		ts      string
+		refused string // "" accepted; else in the error
+	}{
+		{"zero time", nil, "0001-01-01T00:00:00Z", "zero time"},
+		{"1970", nil, "1970-01-01T00:00:00Z", "max_event_age"},
+		{"8 days old", nil, rfc(-8 * 24 * time.Hour), "max_event_age"},
+		{"6 days old", nil, rfc(-6 * 24 * time.Hour), ""},
+		{"9 minutes ahead", nil, rfc(9 * time.Minute), ""},
+		{"11 minutes ahead", nil, rfc(11 * time.Minute), "max_event_ahead"},
+		{"9999-12-31", nil, "9999-12-31T23:59:59Z", "max_event_ahead"},
+		{"1970, window off", func(c *Config) { c.MaxEventAge = 0 }, "1970-01-01T00:00:00Z", ""},
+		{"9999, window off", func(c *Config) { c.MaxEventAhead = 0 }, "9999-12-31T23:59:59Z", ""},
+		{"zero time, window off", func(c *Config) { c.MaxEventAge, c.MaxEventAhead = 0, 0 }, "0001-01-01T00:00:00Z", "zero time"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			out := newFixture(t, cfg, "", nil).run(t, at(tc.ts))
+			if tc.refused == "" {
+				if len(out.dead) != 0 || len(out.topic("t.hits")) != 1 {
+					t.Fatalf("%s: %d dead letters, %d hits; want it accepted", tc.ts, len(out.dead), len(out.topic("t.hits")))
+				}
+				return
+			}
+			if len(out.dead) != 1 {
+				t.Fatalf("%s: %d dead letters, want 1", tc.ts, len(out.dead))
+			}
+			err := out.dead[0].err
+			if reasonOf(err) != ReasonInvalidField || !strings.Contains(err.Error(), `field "timestamp"`) || !strings.Contains(err.Error(), tc.refused) {
+				t.Fatalf("%s: dead letter %q (reason %s), want invalid_field naming timestamp and %q", tc.ts, err, reasonOf(err), tc.refused)
+			}
+		})
+	}
+}
+
 func TestAllowUnknownFields(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.AllowUnknownFields = true
@@ -501,6 +554,8 @@ func TestConfigValidate(t *testing.T) {
 	c.CompanyCacheSize = -1
 	c.IPCacheSize = 1
 	c.Runtime.MaxBatchRecords = 0
+	c.MaxEventAge = time.Second
+	c.MaxEventAhead = -time.Second
 	err := c.Validate(Section)
 	for _, want := range []string{
 		"stages.enrich.ua_cache_size: 0 is out of range: must be between 16 and 10000000",
@@ -509,6 +564,8 @@ func TestConfigValidate(t *testing.T) {
 		"stages.enrich.company_cache_size: -1",
 		"stages.enrich.ip_cache_size: 1",
 		"stages.enrich.runtime.max_batch_records: 0",
+		"stages.enrich.max_event_age: 1s is out of range",
+		"stages.enrich.max_event_ahead: -1s is out of range",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate error %v\ndoes not contain %q", err, want)

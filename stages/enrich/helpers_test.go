@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -66,7 +67,10 @@ func newFixture(t testing.TB, cfg Config, ipdbPath string, companies Companies) 
 		companies = CompanyMap(cm)
 	}
 	reg := prometheus.NewRegistry()
-	s, err := New(cfg, Deps{Topics: pipeline.NewTopics("t."), Registerer: reg, IPDatabase: ipdbPath, Companies: companies})
+	// The clock is the guide's hit time: the events the tests send are
+	// dated then, inside the default max_event_age and max_event_ahead.
+	s, err := New(cfg, Deps{Topics: pipeline.NewTopics("t."), Registerer: reg, IPDatabase: ipdbPath, Companies: companies,
+		Now: func() time.Time { return schemas.GuideHitTime().Add(time.Minute) }})
 	if err != nil {
 		t.Fatal(err)
 	}

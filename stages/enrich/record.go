@@ -37,6 +37,7 @@ type worker struct {
 	buf     []byte       // byte slab: len is what is in use
 	recs    []kgo.Record // record slab: len is what is in use
 	claimed []string     // domains this call claimed in s.sent
+	window  timeWindow   // event times accepted in this call
 	counts  counts
 }
 
@@ -46,6 +47,10 @@ func (w *worker) record(rec *kgo.Record, out sink) {
 	s := w.s
 	ev := &w.ev
 	if err := s.dec.Decode(rec.Value, ev); err != nil {
+		out.DeadLetter(rec, &BadEventError{Err: err})
+		return
+	}
+	if err := w.window.check(ev.Time); err != nil {
 		out.DeadLetter(rec, &BadEventError{Err: err})
 		return
 	}

@@ -8,6 +8,9 @@
 //  1. decodes and validates the event (schemas.RawDecoder); bad input is
 //     dead-lettered with the decoder's message, which names the field, and
 //     a reason code (BadEventError: bad_json, too_large, invalid_field);
+//     an event time outside max_event_age / max_event_ahead of the clock,
+//     or the zero time, is invalid_field naming "timestamp" (the one
+//     check of event time: the later stages trust it);
 //  2. drops bots by User-Agent (package useragent, cached in an LRU);
 //  3. looks the IP up in the IP database (package ipdb): unknown
 //     addresses and ISP, hosting and education networks make no lead and
@@ -35,6 +38,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -84,6 +88,10 @@ type Deps struct {
 	// Companies gives the company record sent to the companies topic.
 	// Required.
 	Companies Companies
+	// Now is the clock that event timestamps are checked against
+	// (Config.MaxEventAge, MaxEventAhead), read once per batch. Default
+	// time.Now.
+	Now func() time.Time
 }
 
 // Stage is the enrich stage, a pipeline.Stage. Close it when done to
@@ -95,6 +103,7 @@ type Stage struct {
 	dec       schemas.RawDecoder
 	db        *ipdb.DB
 	companies Companies
+	now       func() time.Time
 	agents    *lru.Cache[string, useragent.Agent]
 	sent      *lru.Cache[string, struct{}]
 	m         *metrics
@@ -154,12 +163,48 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 		dec:       cfg.Decoder(),
 		db:        db,
 		companies: deps.Companies,
+		now:       deps.Now,
 		agents:    lru.New[string, useragent.Agent](cfg.UACacheSize, lru.StringHash()),
 		sent:      lru.New[string, struct{}](cfg.CompanyCacheSize, lru.StringHash()),
 		m:         m,
 	}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	s.workers.New = func() any { return &worker{s: s} }
 	return s, nil
+}
+
+// timeWindow is the range of event times accepted, for one batch.
+type timeWindow struct {
+	oldest, newest time.Time // zero: no bound
+}
+
+// window is the range of event times accepted at now (Config.MaxEventAge
+// and MaxEventAhead).
+func (s *Stage) window(now time.Time) timeWindow {
+	var w timeWindow
+	if s.cfg.MaxEventAge > 0 {
+		w.oldest = now.Add(-s.cfg.MaxEventAge)
+	}
+	if s.cfg.MaxEventAhead > 0 {
+		w.newest = now.Add(s.cfg.MaxEventAhead)
+	}
+	return w
+}
+
+// check returns the *schemas.FieldError naming "timestamp" for an event
+// time outside w, or the zero time; nil otherwise.
+func (w timeWindow) check(t time.Time) error {
+	switch {
+	case t.IsZero():
+		return &schemas.FieldError{Field: "timestamp", Reason: "is the zero time"}
+	case !w.oldest.IsZero() && t.Before(w.oldest):
+		return &schemas.FieldError{Field: "timestamp", Reason: "older than stages.enrich.max_event_age (" + w.oldest.Format(time.RFC3339) + ")"}
+	case !w.newest.IsZero() && t.After(w.newest):
+		return &schemas.FieldError{Field: "timestamp", Reason: "ahead of stages.enrich.max_event_ahead (" + w.newest.Format(time.RFC3339) + ")"}
+	}
+	return nil
 }
 
 // Name returns "enrich".
@@ -198,6 +243,7 @@ func (s *Stage) process(records []*kgo.Record, out sink) error {
 		return fmt.Errorf("enrich: %w", err)
 	}
 	w.snap = snap
+	w.window = s.window(s.now())
 	done := false
 	defer func() {
 		w.counts.cacheHit[cacheIPRecord] += w.snap.Hits

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/leadflow/leadflow/stages/leads"
 )
 
 // Claim results.
@@ -17,114 +19,153 @@ const (
 	claimOwn   = 2 // claimed before by the same owner (a replay): fire again
 )
 
-// revealScript reveals up to ARGV[3] (the reveal limit; -1: none) contacts of
-// one company for one automation, never one that is already revealed in
-// the workspace. KEYS[1] counts the automation's reveals for the company;
-// KEYS[2..] are the candidate contacts' reveal keys in order of preference.
-// ARGV[1] is the owner (the input that triggered), ARGV[2] the TTL of the
-// keys in milliseconds (0: none). Every key shares the lead's hash tag, so
-// the script runs on one Redis Cluster slot. It returns the indexes (from
-// 1) of the candidates revealed by this owner, including those it revealed
-// before (a replay).
+// revealScript reveals up to ARGV[3] (the reveal limit; -1: none) contacts
+// of one company for one automation, never one that is already revealed
+// in the workspace. KEYS[1] is the lead's hash (leads.LeadRedisKey): the
+// reveal records are fields of it, so they live exactly as long as the
+// lead. ARGV[1] is the owner (the input that triggered), ARGV[2] the TTL
+// in milliseconds given to the hash when it has none (the lead's state is
+// gone: the records then last one lead TTL), ARGV[4] the field counting
+// the automation's reveals for the company, ARGV[5..] the candidate
+// contacts' fields in order of preference. It returns the indexes (from
+// 1) of the candidates revealed by this owner, including those it
+// revealed before (a replay).
 var revealScript = redis.NewScript(`
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+local n = tonumber(redis.call('HGET', KEYS[1], ARGV[4]) or '0')
 local limit = tonumber(ARGV[3])
 local out = {}
-for i = 2, #KEYS do
-  local v = redis.call('GET', KEYS[i])
+for i = 5, #ARGV do
+  local v = redis.call('HGET', KEYS[1], ARGV[i])
   if v == ARGV[1] then
-    table.insert(out, i - 1)
+    table.insert(out, i - 4)
   elseif not v and (limit < 0 or n < limit) then
-    if tonumber(ARGV[2]) > 0 then
-      redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
-    else
-      redis.call('SET', KEYS[i], ARGV[1])
-    end
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
     n = n + 1
-    table.insert(out, i - 1)
+    table.insert(out, i - 4)
   end
 end
-redis.call('SET', KEYS[1], n)
-if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+redis.call('HSET', KEYS[1], ARGV[4], n)
+if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return out
 `)
 
-// keys builds the evaluate stage's Redis keys. Every key of one lead
-// carries the lead's hash tag {ws|domain}, so it lives on one Cluster slot.
+// keys builds the evaluate stage's Redis keys and fields.
+//
+// The new_lead claims and the reveal records are fields of the lead's own
+// hash (leads.LeadRedisKey), so they expire with the lead, are refreshed
+// with it, and go when it goes: a lead that expired and comes back is a
+// new lead, and its new_lead fires again; the claims of a deleted
+// automation go with the leads that hold them. Their field names contain
+// ':', which the leads stage's own fields never do, and the leads stage
+// keeps them for as long as the lead has state. The new_session claims
+// are keys of their own with new_session_claim_ttl: a lead has many
+// sessions over its life. Every key of one lead carries the lead's hash
+// tag {ws|domain}, so it lives on one Redis Cluster slot.
 type keys struct{ prefix string }
 
 func (k keys) tag(leadKey string) string { return k.prefix + "{" + leadKey + "}" }
 
-// leadClaim is the once-per-(automation, lead) claim of new_lead.
-func (k keys) leadClaim(leadKey, automation string) string {
-	return k.tag(leadKey) + ":fired:" + automation
-}
+// lead is the lead's hash, which holds its new_lead claims and reveal records.
+func (k keys) lead(leadKey string) string { return leads.LeadRedisKey(k.prefix, leadKey) }
+
+// leadClaimField is the field of the lead's hash holding the
+// once-per-(automation, lead) claim of new_lead.
+func leadClaimField(automation string) string { return "fired:" + automation }
 
 // sessionClaim is the once-per-(automation, session) claim of new_session.
 func (k keys) sessionClaim(leadKey, automation, sessionKey string) string {
 	return k.tag(leadKey) + ":fired:" + automation + ":" + sessionKey
 }
 
-// revealCount counts an automation's reveals for the lead's company.
-func (k keys) revealCount(leadKey, automation string) string {
-	return k.tag(leadKey) + ":reveals:" + automation
-}
+// revealCountField is the field of the lead's hash counting an
+// automation's reveals for the lead's company.
+func revealCountField(automation string) string { return "reveals:" + automation }
 
-// revealed marks a contact of the lead's company as revealed in the workspace.
-func (k keys) revealed(leadKey, email string) string {
-	return k.tag(leadKey) + ":revealed:" + strings.ToLower(email)
-}
+// revealedField is the field of the lead's hash marking a contact of the
+// lead's company as revealed in the workspace.
+func revealedField(email string) string { return "revealed:" + strings.ToLower(email) }
 
-// claim is one claim to make; result is set by claimAll.
+// claim is one claim to make; result is set by claimAll. A claim with a
+// field is a field of the hash key (a new_lead claim in the lead's hash),
+// and ttl is then the TTL the hash gets if it has none; without a field
+// it is the key itself, expiring after ttl.
 type claim struct {
 	key    string
+	field  string
 	owner  string
 	ttl    time.Duration
 	result int64
 }
 
-// claimAll makes every claim in one pipelined round trip. A claim is one
-// atomic SET key owner NX GET (Redis 7.0 or later): it sets the key unless
-// it exists and returns the value it had, so a claim already held by the
-// same owner is recognised and a replay after a crash between claiming and
-// producing produces its output again.
+// cacheKey is the claim's key in the stage's in-process memory of claims.
+func (c *claim) cacheKey() string {
+	if c.field == "" {
+		return c.key
+	}
+	return c.key + "\x00" + c.field
+}
+
+// claimAll makes every claim in one pipelined round trip. A key claim is
+// one atomic SET key owner NX GET (Redis 7.0 or later): it sets the key
+// unless it exists and returns the value it had. A field claim is HSETNX,
+// then HGET of the same field (a field once set never changes while the
+// hash lives), then PEXPIRE ... NX (Redis 7.0 or later), which gives a
+// hash that the claim created a TTL and leaves the lead's own alone. A
+// claim already held by the same owner is recognised, so a replay after a
+// crash between claiming and producing produces its output again.
 func claimAll(ctx context.Context, rdb redis.UniversalClient, claims []*claim) error {
 	if len(claims) == 0 {
 		return nil
 	}
 	pipe := rdb.Pipeline()
-	cmds := make([]*redis.StatusCmd, len(claims))
+	type result interface{ Result() (string, error) }
+	cmds := make([]result, len(claims))
+	set := make([]*redis.BoolCmd, len(claims))
 	for i, c := range claims {
-		cmds[i] = pipe.SetArgs(ctx, c.key, c.owner, redis.SetArgs{Mode: "NX", Get: true, TTL: c.ttl})
+		if c.field == "" {
+			cmds[i] = pipe.SetArgs(ctx, c.key, c.owner, redis.SetArgs{Mode: "NX", Get: true, TTL: c.ttl})
+			continue
+		}
+		set[i] = pipe.HSetNX(ctx, c.key, c.field, c.owner)
+		cmds[i] = pipe.HGet(ctx, c.key, c.field)
+		pipe.Do(ctx, "PEXPIRE", c.key, c.ttl.Milliseconds(), "NX")
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("claim: %w", err)
 	}
 	for i, cmd := range cmds {
+		c := claims[i]
 		holder, err := cmd.Result()
 		switch {
-		case errors.Is(err, redis.Nil): // the key did not exist: claimed now
-			claims[i].result = claimNew
+		case c.field == "" && errors.Is(err, redis.Nil): // the key did not exist: claimed now
+			c.result = claimNew
 		case err != nil:
-			return fmt.Errorf("claim %s: %w", claims[i].key, err)
-		case holder == claims[i].owner:
-			claims[i].result = claimOwn
+			return fmt.Errorf("claim %s %s: %w", c.key, c.field, err)
+		case holder != c.owner:
+			c.result = claimTaken
+		case c.field != "" && set[i].Val(): // HSETNX set the field: claimed now
+			c.result = claimNew
 		default:
-			claims[i].result = claimTaken
+			c.result = claimOwn
 		}
 	}
 	return nil
 }
 
-// reveal reserves contacts for one (automation, company); candidates are
-// the contacts' reveal keys in order of preference. It returns the
-// indexes (from 0) of the candidates this owner reveals.
-func reveal(ctx context.Context, rdb redis.UniversalClient, countKey string, candidates []string, owner string, limit int, ttl time.Duration) ([]int, error) {
+// reveal reserves contacts for one (automation, company) in the lead's
+// hash; candidates are the contacts' fields in order of preference, and
+// ttl is the TTL the hash gets if it has none. It returns the indexes
+// (from 0) of the candidates this owner reveals.
+func reveal(ctx context.Context, rdb redis.UniversalClient, leadHash, countField string, candidates []string, owner string, limit int, ttl time.Duration) ([]int, error) {
 	if len(candidates) == 0 {
 		return nil, nil
 	}
-	keys := append([]string{countKey}, candidates...)
-	res, err := revealScript.Run(ctx, rdb, keys, owner, ttl.Milliseconds(), limit).Int64Slice()
+	args := make([]any, 0, 4+len(candidates))
+	args = append(args, owner, ttl.Milliseconds(), limit, countField)
+	for _, c := range candidates {
+		args = append(args, c)
+	}
+	res, err := revealScript.Run(ctx, rdb, []string{leadHash}, args...).Int64Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("reveal: %w", err)
 	}

@@ -18,18 +18,22 @@ func TestClaimOnceAndRecogniseOwnReplay(t *testing.T) {
 	rdb, _ := kafkatest.Redis(t)
 	k := keys{prefix: kafkatest.Prefix(t)}
 	ctx := context.Background()
-	key := k.leadClaim("ws_1|netcontrol.com", "aut_1")
-	first := &claim{key: key, owner: "ev-1"}
-	if err := claimAll(ctx, rdb, []*claim{first}); err != nil {
-		t.Fatal(err)
-	}
-	replay := &claim{key: key, owner: "ev-1"}
-	other := &claim{key: key, owner: "ev-2"}
-	if err := claimAll(ctx, rdb, []*claim{replay, other}); err != nil {
-		t.Fatal(err)
-	}
-	if first.result != claimNew || replay.result != claimOwn || other.result != claimTaken {
-		t.Fatalf("results = %d, %d, %d; want new, own, taken", first.result, replay.result, other.result)
+	for _, c := range []struct{ name, key, field string }{
+		{"new_lead (field of the lead's hash)", k.lead("ws_1|netcontrol.com"), leadClaimField("aut_1")},
+		{"new_session (key)", k.sessionClaim("ws_1|netcontrol.com", "aut_1", "s1"), ""},
+	} {
+		first := &claim{key: c.key, field: c.field, owner: "ev-1", ttl: time.Hour}
+		if err := claimAll(ctx, rdb, []*claim{first}); err != nil {
+			t.Fatal(err)
+		}
+		replay := &claim{key: c.key, field: c.field, owner: "ev-1", ttl: time.Hour}
+		other := &claim{key: c.key, field: c.field, owner: "ev-2", ttl: time.Hour}
+		if err := claimAll(ctx, rdb, []*claim{replay, other}); err != nil {
+			t.Fatal(err)
+		}
+		if first.result != claimNew || replay.result != claimOwn || other.result != claimTaken {
+			t.Fatalf("%s: results = %d, %d, %d; want new, own, taken", c.name, first.result, replay.result, other.result)
+		}
 	}
 }
 
@@ -44,12 +48,43 @@ func TestClaimTTL(t *testing.T) {
 	if ttl := rdb.PTTL(ctx, c.key).Val(); ttl <= 0 || ttl > time.Hour {
 		t.Fatalf("ttl = %s, want (0, 1h]", ttl)
 	}
-	perm := &claim{key: k.leadClaim("ws|d.com", "aut"), owner: "ev"}
-	if err := claimAll(ctx, rdb, []*claim{perm}); err != nil {
+	// Regression (issue 12): new_lead claims had no TTL (new_lead_claim_ttl
+	// 0 = forever), outlived the lead, and so a lead that expired and came
+	// back never fired new_lead again. They are now fields of the lead's
+	// hash: they keep the lead's TTL, and a hash that a claim creates (the
+	// lead's state is gone) gets the lead TTL.
+	lead := k.lead("ws|d.com")
+	if err := rdb.HSet(ctx, lead, "h0", "state").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if ttl := rdb.TTL(ctx, perm.key).Val(); ttl != -1 {
-		t.Fatalf("permanent claim ttl = %s, want none (-1)", ttl)
+	if err := rdb.PExpire(ctx, lead, 5*time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	withLead := &claim{key: lead, field: leadClaimField("aut"), owner: "ev", ttl: time.Hour}
+	if err := claimAll(ctx, rdb, []*claim{withLead}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := rdb.PTTL(ctx, lead).Val(); ttl <= time.Hour || ttl > 5*time.Hour {
+		t.Fatalf("lead ttl after a claim = %s, want the lead's own (1h, 5h]", ttl)
+	}
+	gone := k.lead("ws|gone.com")
+	orphan := &claim{key: gone, field: leadClaimField("aut"), owner: "ev", ttl: time.Hour}
+	if err := claimAll(ctx, rdb, []*claim{orphan}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := rdb.PTTL(ctx, gone).Val(); ttl <= 0 || ttl > time.Hour {
+		t.Fatalf("claim of a lead without state: ttl = %s, want the lead TTL (0, 1h]", ttl)
+	}
+	// The lead expires: its claim goes with it, and the lead fires again.
+	if err := rdb.Del(ctx, lead).Err(); err != nil {
+		t.Fatal(err)
+	}
+	again := &claim{key: lead, field: leadClaimField("aut"), owner: "ev-later", ttl: time.Hour}
+	if err := claimAll(ctx, rdb, []*claim{again}); err != nil {
+		t.Fatal(err)
+	}
+	if again.result != claimNew {
+		t.Fatalf("claim after the lead expired = %d, want new (%d)", again.result, claimNew)
 	}
 }
 
@@ -62,7 +97,7 @@ func TestRevealLimitUnderConcurrency(t *testing.T) {
 	lead := "ws_1|mdxtechnology.com"
 	var cands []string
 	for i := 0; i < 10; i++ {
-		cands = append(cands, k.revealed(lead, fmt.Sprintf("c%d@mdx.com", i)))
+		cands = append(cands, revealedField(fmt.Sprintf("c%d@mdx.com", i)))
 	}
 	const limit, owners = 3, 20
 	var mu sync.Mutex
@@ -73,7 +108,7 @@ func TestRevealLimitUnderConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			owner := fmt.Sprintf("ev-%d", o)
-			idx, err := reveal(ctx, rdb, k.revealCount(lead, "aut_r"), cands, owner, limit, 0)
+			idx, err := reveal(ctx, rdb, k.lead(lead), revealCountField("aut_r"), cands, owner, limit, time.Hour)
 			if err != nil {
 				t.Error(err)
 				return
@@ -100,7 +135,7 @@ func TestRevealLimitUnderConcurrency(t *testing.T) {
 			want = append(want, i)
 		}
 	}
-	idx, err := reveal(ctx, rdb, k.revealCount(lead, "aut_r"), cands, owner, limit, 0)
+	idx, err := reveal(ctx, rdb, k.lead(lead), revealCountField("aut_r"), cands, owner, limit, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +143,7 @@ func TestRevealLimitUnderConcurrency(t *testing.T) {
 		t.Fatalf("replay of %s revealed %v, want its own %v", owner, idx, want)
 	}
 	// Another automation with its own limit cannot reveal the same people again.
-	idx, err = reveal(ctx, rdb, k.revealCount(lead, "aut_other"), cands, "ev-x", -1, 0)
+	idx, err = reveal(ctx, rdb, k.lead(lead), revealCountField("aut_other"), cands, "ev-x", -1, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +154,12 @@ func TestRevealLimitUnderConcurrency(t *testing.T) {
 		if _, dup := revealedBy[i]; dup {
 			t.Fatalf("contact %d revealed twice in the workspace", i)
 		}
+	}
+	// Regression (issue 12): reveal records had no TTL (reveal_ttl 0 =
+	// forever). They are fields of the lead's hash, which here had no
+	// state, so the script gave it the lead TTL.
+	if ttl := rdb.PTTL(ctx, k.lead(lead)).Val(); ttl <= 0 || ttl > time.Hour {
+		t.Fatalf("reveal records' ttl = %s, want the lead TTL (0, 1h]", ttl)
 	}
 }
 

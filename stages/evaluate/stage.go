@@ -31,16 +31,12 @@ import (
 type Config struct {
 	// Runtime tunes consuming, batching, bounds and commits.
 	Runtime pipeline.RuntimeConfig `yaml:"runtime"`
-	// NewLeadClaimTTL is how long the once-per-(automation, lead) claim of
-	// new_lead is kept. Default 0: forever, so a lead fires once.
-	NewLeadClaimTTL time.Duration `yaml:"new_lead_claim_ttl"`
 	// NewSessionClaimTTL is how long the once-per-(automation, session)
 	// claim of new_session is kept; it must outlive a session. Default 168h.
+	// (The new_lead claims and the reveal records have no setting of their
+	// own: they are kept in the lead's state and live exactly as long as
+	// the lead, stages.leads.lead_ttl after its last change.)
 	NewSessionClaimTTL time.Duration `yaml:"new_session_claim_ttl"`
-	// RevealTTL is how long a revealed contact is remembered (never
-	// revealed again in the workspace) and reveal counts are kept.
-	// Default 0: forever.
-	RevealTTL time.Duration `yaml:"reveal_ttl"`
 	// FiredCacheSize bounds the in-process memory of claims already made,
 	// which saves Redis round trips for leads and sessions that fired.
 	// Default 200000 entries.
@@ -72,9 +68,7 @@ func (c Config) Validate(section string) error {
 	return errors.Join(
 		c.Runtime.Validate(section+".runtime"),
 		pipeline.CheckLimits(section,
-			pipeline.DurationLimit("new_lead_claim_ttl", c.NewLeadClaimTTL, 0, 100*365*24*time.Hour),
 			pipeline.DurationLimit("new_session_claim_ttl", c.NewSessionClaimTTL, time.Hour, 100*365*24*time.Hour),
-			pipeline.DurationLimit("reveal_ttl", c.RevealTTL, 0, 100*365*24*time.Hour),
 			pipeline.IntLimit("fired_cache_size", c.FiredCacheSize, 0, 100000000),
 			pipeline.IntLimit("session_cache_size", c.SessionCacheSize, 0, 100000000),
 			pipeline.IntLimit("miss_cache_size", c.MissCacheSize, 0, 100000000),
@@ -110,7 +104,18 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	// Now is the clock of TriggeredAt. Default time.Now.
 	Now func() time.Time
+	// LeadTTL is the leads stage's stages.leads.lead_ttl: the new_lead
+	// claims and reveal records live in the lead's state and expire with
+	// it; a claim made for a lead whose state is gone gives the state this
+	// TTL, and the in-process memory of claims starts over at least every
+	// LeadTTL/2, so that a lead that expired and comes back fires again.
+	// Default DefaultLeadTTL.
+	LeadTTL time.Duration
 }
+
+// DefaultLeadTTL is the default of Deps.LeadTTL: the default of
+// stages.leads.lead_ttl.
+const DefaultLeadTTL = 90 * 24 * time.Hour
 
 // Stage is the evaluate stage. It is safe for concurrent use by the
 // runtime's partition workers.
@@ -135,10 +140,13 @@ func New(cfg Config, d Deps) (*Stage, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.LeadTTL <= 0 {
+		d.LeadTTL = DefaultLeadTTL
+	}
 	return &Stage{
 		cfg: cfg, d: d, keys: keys{prefix: d.KeyPrefix},
 		rules:   &rules{ctl: d.Control, log: d.Logger},
-		fired:   newFiredCache(cfg.FiredCacheSize),
+		fired:   newFiredCache(cfg.FiredCacheSize, d.LeadTTL/2, d.Now),
 		misses:  newMissCache(cfg.MissCacheSize),
 		metrics: newMetrics(d.Registerer),
 	}, nil
@@ -177,6 +185,7 @@ type fire struct {
 // subjects of the webhooks to send (only for what the cache of stored
 // session parts lacks), then the actions.
 func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
+	s.fired.expire()
 	var fires []fire
 	var pending []fire // this record's automations that may still fire
 	for _, rec := range b.Records {
@@ -200,7 +209,7 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			f := fire{ru: ru, c: claim{owner: head.EventID}}
 			switch ru.auto.Trigger {
 			case control.TriggerNewLead:
-				f.triggerKey, f.c.key, f.c.ttl = head.LeadKey, s.keys.leadClaim(head.LeadKey, ru.auto.ID), s.cfg.NewLeadClaimTTL
+				f.triggerKey, f.c.key, f.c.field, f.c.ttl = head.LeadKey, s.keys.lead(head.LeadKey), leadClaimField(ru.auto.ID), s.d.LeadTTL
 			case control.TriggerNewSession:
 				f.triggerKey, f.c.key, f.c.ttl = head.SessionKey, s.keys.sessionClaim(head.LeadKey, ru.auto.ID, head.SessionKey), s.cfg.NewSessionClaimTTL
 			default:
@@ -208,7 +217,7 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			}
 			// A claim another input made is final; one this input made is
 			// checked again in Redis (a replay must fire again).
-			if owner, ok := s.fired.get(f.c.key); ok && owner != self {
+			if owner, ok := s.fired.get(f.c.cacheKey()); ok && owner != self {
 				continue
 			}
 			pending = append(pending, f)
@@ -299,10 +308,10 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		f := &fires[i]
 		s.metrics.claims.WithLabelValues(claimResultName(f.c.result)).Inc()
 		if f.c.result == claimTaken {
-			s.fired.put(f.c.key, firedTaken)
+			s.fired.put(f.c.cacheKey(), firedTaken)
 			continue
 		}
-		s.fired.put(f.c.key, s.fired.ownerHash(f.ch.EventID))
+		s.fired.put(f.c.cacheKey(), s.fired.ownerHash(f.ch.EventID))
 		if err := s.act(ctx, b, f); err != nil {
 			return err
 		}
@@ -353,7 +362,7 @@ func (s *Stage) revealContacts(ctx context.Context, b *pipeline.Batch, f *fire) 
 	for i := range all {
 		if f.ru.persona.fits(&all[i]) {
 			fit = append(fit, i)
-			candidates = append(candidates, s.keys.revealed(f.ch.LeadKey, all[i].Email))
+			candidates = append(candidates, revealedField(all[i].Email))
 		}
 	}
 	limit := a.Action.RevealLimit
@@ -363,7 +372,7 @@ func (s *Stage) revealContacts(ctx context.Context, b *pipeline.Batch, f *fire) 
 	// The owner names the automation too: another automation fired by the
 	// same change must not take this one's reveals for its own.
 	owner := f.ch.EventID + "|" + a.ID
-	picked, err := reveal(ctx, s.d.Redis, s.keys.revealCount(f.ch.LeadKey, a.ID), candidates, owner, limit, s.cfg.RevealTTL)
+	picked, err := reveal(ctx, s.d.Redis, s.keys.lead(f.ch.LeadKey), revealCountField(a.ID), candidates, owner, limit, s.d.LeadTTL)
 	if err != nil {
 		return err
 	}
@@ -414,25 +423,42 @@ func requestID(automation, triggerKey, webhook, subject string) string {
 }
 
 // firedCache remembers claims already made (key -> owner), bounded: when
-// full it starts over. It only saves round trips: Redis stays the truth.
+// full, or older than maxAge (half the lead TTL, so that a lead that
+// expired and comes back is checked in Redis again), it starts over. It only saves round trips: Redis stays the truth.
 // It holds 128-bit hashes of keys and 64-bit hashes of owners, so its
 // hundreds of thousands of entries hold no pointers for the garbage
 // collector to follow. A key collision (about 2^-128 per pair) would skip
 // a claim; an owner collision only costs a round trip (the claim is then
 // checked in Redis).
 type firedCache struct {
-	mu   sync.Mutex
-	max  int
-	m    map[[2]uint64]uint64
-	seed [2]maphash.Seed
+	mu      sync.Mutex
+	max     int
+	maxAge  time.Duration
+	now     func() time.Time
+	started time.Time // when m was last empty
+	m       map[[2]uint64]uint64
+	seed    [2]maphash.Seed
 }
 
 // firedTaken is the owner of a claim someone else made: never the hash of
 // an owner (ownerHash sets the lowest bit).
 const firedTaken = 0
 
-func newFiredCache(max int) *firedCache {
-	return &firedCache{max: max, m: make(map[[2]uint64]uint64), seed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+func newFiredCache(max int, maxAge time.Duration, now func() time.Time) *firedCache {
+	return &firedCache{max: max, maxAge: maxAge, now: now, started: now(),
+		m: make(map[[2]uint64]uint64), seed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+}
+
+// expire starts over when the cache is older than maxAge. Process calls
+// it once per batch.
+func (c *firedCache) expire() {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now.Sub(c.started) > c.maxAge {
+		clear(c.m)
+		c.started = now
+	}
 }
 
 func (c *firedCache) keyHash(key string) [2]uint64 {
@@ -461,6 +487,7 @@ func (c *firedCache) put(key string, owner uint64) {
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
 		clear(c.m)
+		c.started = c.now()
 	}
 	c.m[h] = owner
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/evaluate"
+	"github.com/leadflow/leadflow/stages/leads"
 )
 
 // fakeControl is an in-memory control plane.
@@ -501,5 +502,43 @@ func TestUndecodableChangeIsDeadLettered(t *testing.T) {
 	}
 	if reason != "bad_change" {
 		t.Fatalf("dead letter reason %q, want bad_change", reason)
+	}
+}
+
+// Regression (issue 12): new_lead claims had no TTL and outlived the lead,
+// and the in-process memory of claims never aged, so a lead that expired
+// (stages.leads.lead_ttl) and came back never fired new_lead again. The
+// claim now lives in the lead's hash and goes with it, and the memory of
+// claims starts over every LeadTTL/2: the same instance fires again.
+func TestExpiredLeadThatComesBackFiresNewLeadAgain(t *testing.T) {
+	h := newHarness(t, nil)
+	h.withSentinel(t)
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	h.deps.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	h.deps.LeadTTL = 2 * time.Hour
+	h.ctl.add(func() {
+		h.ctl.segments["seg_nc"] = netcontrolSegment
+		h.ctl.autos = append(h.ctl.autos, webhookAuto("aut_lead", control.TriggerNewLead, "seg_nc", "wh_a"))
+	})
+	h.run(t, "evaluate")
+	first := change(schemas.ChangeNewLead, "e1", "s1", 1)
+	h.send(t, first, sentinel("one"))
+	h.deliveries(t, 2)
+	rkey := leads.LeadRedisKey(h.deps.KeyPrefix, first.LeadKey)
+	if ttl := h.deps.Redis.PTTL(context.Background(), rkey).Val(); ttl <= 0 || ttl > 2*time.Hour {
+		t.Fatalf("lead hash holding the claim: ttl %s, want the lead TTL (0, 2h]", ttl)
+	}
+	// The lead expires in Redis, and comes back a lead TTL later.
+	if err := h.deps.Redis.Del(context.Background(), rkey).Err(); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(int64(2 * time.Hour))
+	back := change(schemas.ChangeNewLead, "e2", "s2", 1)
+	back.Lead.ID = 43
+	h.send(t, back, sentinel("two"))
+	all := h.deliveries(t, 4)
+	if n := count(all, "aut_lead"); n != 2 {
+		t.Fatalf("aut_lead delivered %d times; want 2 (the lead, and the lead again after it expired)", n)
 	}
 }

@@ -52,6 +52,30 @@ func TestStateRoundTripsThroughItsFields(t *testing.T) {
 	}
 }
 
+// Regression (issue 12): the evaluate stage now keeps a lead's new_lead
+// claims and reveal records in the lead's hash (fields with ':'), so that
+// they live exactly as long as the lead. Before, every field that no head
+// referred to was dropped at the next write, which would have deleted them.
+// They are kept while the lead has state, and dropped with the rest when a
+// hash without a lead state is written as a new lead (a claim made for a
+// lead that was gone must not stop the new lead's new_lead).
+func TestEvaluateFieldsLiveAsLongAsTheLead(t *testing.T) {
+	st := &leadState{id: 9, gen: 1, lastOffset: -1}
+	fields := map[string]string{headField(st.gen): string(appendHead(nil, st)),
+		"fired:aut_1": "ev-1", "reveals:aut_2": "1", "revealed:john@mdx.com": "ev-1|aut_2", "junk": "x"}
+	l := decodeLoaded(fields, func(*leadState) bool { return false })
+	if l.err != nil || l.cur == nil {
+		t.Fatalf("decode: %v, state %v", l.err, l.cur)
+	}
+	if len(l.dropped) != 1 || l.dropped[0] != "junk" {
+		t.Fatalf("dropped = %v, want only the stray field (the evaluate stage's are kept)", l.dropped)
+	}
+	orphan := decodeLoaded(map[string]string{"fired:aut_1": "ev-1"}, func(*leadState) bool { return false })
+	if orphan.cur != nil || len(orphan.dropped) != 1 || orphan.dropped[0] != "fired:aut_1" {
+		t.Fatalf("hash without a lead state: cur %v, dropped %v; want no lead and the claim dropped", orphan.cur, orphan.dropped)
+	}
+}
+
 func TestWriteDeletesWhatNoRemainingHeadRefersTo(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

@@ -101,7 +101,7 @@ func (s *SessionStore) Complete(ctx context.Context, chs []*schemas.LeadChange) 
 		if len(ch.OlderSessions) == 0 {
 			continue
 		}
-		rkey := leadRedisKey(s.prefix, ch.LeadKey)
+		rkey := LeadRedisKey(s.prefix, ch.LeadKey)
 		for _, ref := range ch.OlderSessions {
 			sid := sessionID{rkey, ch.Lead.ID, ref.Seq}
 			first := ref.Pageviews - int64(len(ref.TimeSpent))
@@ -188,7 +188,7 @@ func (s *SessionStore) Complete(ctx context.Context, chs []*schemas.LeadChange) 
 		if len(ch.OlderSessions) == 0 {
 			continue
 		}
-		rkey := leadRedisKey(s.prefix, ch.LeadKey)
+		rkey := LeadRedisKey(s.prefix, ch.LeadKey)
 		sessions := ch.Lead.RecentSessions
 		for _, ref := range ch.OlderSessions {
 			ss := want[sessionID{rkey, ch.Lead.ID, ref.Seq}]

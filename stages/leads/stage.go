@@ -189,9 +189,9 @@ func decodeHit(rec *kgo.Record, h *hitInfo) error {
 		missing = "session_id"
 	case h.CompanyDomain == "":
 		missing = "company_domain"
-	case h.Timestamp.IsZero():
-		missing = "timestamp"
 	}
+	// The event time is checked once, by the enrich stage
+	// (stages.enrich.max_event_age, max_event_ahead, never the zero time).
 	if missing != "" {
 		return &badHitError{msg: missing + " is missing"}
 	}

@@ -15,11 +15,19 @@ import (
 // Redis key layout (KeyPrefix defaults to "lf:"):
 //
 //	PREFIX lead:{WORKSPACE|DOMAIN}   hash: the lead's state (codec.go), TTL lead_ttl
-//	PREFIX lead-ids                  string: the lead id counter (INCRBY)
+//	PREFIX lead-ids                  string: the lead id counter (INCRBY), no TTL
 //
 // Everything of one lead is in one key whose hash tag is the lead key, so
 // it lives in one Redis Cluster slot; a lead's hits are on one Kafka
-// partition, so one process at a time writes it.
+// partition, so one process at a time writes it. The lead id counter is
+// the one key without a TTL: one per deployment, of constant size, and
+// it must outlive every lead so that an id is never given twice.
+//
+// Fields whose name contains ':' belong to the evaluate stage (its
+// new_lead claims and reveal records, stages/evaluate/claims.go): they
+// live as long as the lead, so this stage keeps them while the lead has
+// state and deletes them with the lead's other stray fields when a hash
+// without a lead state is written as a new lead.
 
 // store is the stage's Redis access: one pipelined round trip per step
 // of a batch, never one per record.
@@ -36,11 +44,12 @@ func newStore(rdb redis.UniversalClient, prefix string, ttl time.Duration, m *me
 }
 
 // redisKey is the Redis key of a lead.
-func (s *store) redisKey(leadKey string) string { return leadRedisKey(s.prefix, leadKey) }
+func (s *store) redisKey(leadKey string) string { return LeadRedisKey(s.prefix, leadKey) }
 
-// leadRedisKey is the Redis key of a lead's state under prefix; the hash
-// tag keeps every key of a lead on one Redis Cluster slot.
-func leadRedisKey(prefix, leadKey string) string {
+// LeadRedisKey is the Redis key of a lead's state (a hash) under prefix;
+// the hash tag keeps every key of a lead on one Redis Cluster slot. The
+// evaluate stage keeps the lead's claims and reveal records in it.
+func LeadRedisKey(prefix, leadKey string) string {
 	return prefix + "lead:{" + leadKey + "}"
 }
 
@@ -167,12 +176,19 @@ func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) l
 			}
 			continue
 		}
+		if cur != nil && isForeignField(f) {
+			continue // the evaluate stage's, kept for the lead's lifetime
+		}
 		if !l.references(f) {
 			l.dropped = append(l.dropped, f)
 		}
 	}
 	return l
 }
+
+// isForeignField reports whether f is another stage's field of the lead's
+// hash (its name contains ':', which this stage's fields never do).
+func isForeignField(f string) bool { return strings.IndexByte(f, ':') >= 0 }
 
 // references reports whether any of the heads refers to field f.
 func (l *loaded) references(f string) bool {

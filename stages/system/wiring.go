@@ -46,7 +46,7 @@ func (s *System) buildStage(ctx context.Context, name string) (pipeline.Stage, p
 			Topics: s.topics, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix, Control: s.control,
 			Contacts: evaluate.LocalContacts(s.data.Contacts), Companies: s.data.Companies,
 			Sessions: leads.NewSessionStore(s.redis, cfg.Redis.KeyPrefix, cfg.Stages.Evaluate.SessionCacheSize),
-			Logger:   log, Registerer: s.registry,
+			Logger:   log, Registerer: s.registry, LeadTTL: cfg.Stages.Leads.LeadTTL,
 		})
 		return st, cfg.Stages.Evaluate.Runtime, err
 	case "deliver":
