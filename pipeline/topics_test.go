@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -19,29 +20,38 @@ func TestEnsureTopicsSetsRetentionAndCompaction(t *testing.T) {
 	if err := pipeline.EnsureTopics(ctx, env.Admin, cfg, topics.Specs()); err != nil {
 		t.Fatal(err)
 	}
-	rcs, err := env.Admin.DescribeTopicConfigs(ctx, topics.Raw, topics.Control)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rcs) != 2 {
-		t.Fatalf("described %d topics, want 2", len(rcs))
-	}
-	for _, rc := range rcs {
-		got := map[string]string{}
-		for _, c := range rc.Configs {
-			if c.Value != nil {
-				got[c.Key] = *c.Value
+	// A broker that just created a topic may describe it before its
+	// configs are applied (real Kafka answers "" for a moment): poll.
+	want := map[string][2]string{topics.Raw: {"retention.ms", "900000"}, topics.Control: {"cleanup.policy", "compact"}}
+	var last string
+	configsApplied := func() bool {
+		rcs, err := env.Admin.DescribeTopicConfigs(ctx, topics.Raw, topics.Control)
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		if len(rcs) != 2 {
+			last = fmt.Sprintf("described %d topics, want 2", len(rcs))
+			return false
+		}
+		for _, rc := range rcs {
+			kv := want[rc.Name]
+			got := ""
+			for _, c := range rc.Configs {
+				if c.Key == kv[0] && c.Value != nil {
+					got = *c.Value
+				}
+			}
+			if got != kv[1] {
+				last = fmt.Sprintf("%s %s = %q, want %s", rc.Name, kv[0], got, kv[1])
+				return false
 			}
 		}
-		switch rc.Name {
-		case topics.Raw:
-			if got["retention.ms"] != "900000" {
-				t.Errorf("%s retention.ms = %q, want 900000", rc.Name, got["retention.ms"])
-			}
-		case topics.Control:
-			if got["cleanup.policy"] != "compact" {
-				t.Errorf("%s cleanup.policy = %q, want compact", rc.Name, got["cleanup.policy"])
-			}
+		return true
+	}
+	for deadline := time.Now().Add(10 * time.Second); !configsApplied(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal(last)
 		}
 	}
 	// A second call finds the topics there and changes nothing.
