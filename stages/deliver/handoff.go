@@ -73,6 +73,7 @@ func (s *Stage) hand(h handoff) {
 	} else {
 		if h.reason != "" {
 			s.m.spills.WithLabelValues(h.reason).Add(float64(len(r.items)))
+			s.spilled.Add(int64(len(r.items)))
 		}
 		tier := s.tierFor(h.delay)
 		rec = &kgo.Record{Topic: s.topics.Retry(TierName(tier)), Headers: r.stateHeaders(now.Add(tier))}

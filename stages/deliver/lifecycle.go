@@ -20,6 +20,7 @@ func (s *Stage) Shutdown() {
 	if !s.stopping.CompareAndSwap(false, true) {
 		return
 	}
+	close(s.stopCh)
 	now := s.clock.Now()
 	s.mu.RLock()
 	var eps []*endpoint

@@ -154,7 +154,7 @@ func (s *Stage) takeTier(rec *kgo.Record, ref *holdRef, now time.Time) {
 	}
 	if st.attempt == 0 {
 		for _, it := range items {
-			s.route(it, now)
+			_ = s.route(s.ctx, it, now, false) // never waits: no error
 		}
 		return
 	}
