@@ -111,5 +111,6 @@ func (e endpoints) Disable(ctx context.Context, ws, id, reason string) error {
 
 func toEndpoint(w control.Webhook) deliver.Endpoint {
 	return deliver.Endpoint{ID: w.ID, WorkspaceID: w.WorkspaceID, URL: w.URL, Secret: w.Secret.Reveal(),
-		MaxSubjects: w.MaxSubjects, LegacyEventNames: w.LegacyEventNames, Enabled: w.Enabled}
+		MaxSubjects: w.MaxSubjects, LegacyEventNames: w.LegacyEventNames, Enabled: w.Enabled,
+		MaxInFlight: w.MaxInFlight, RateLimit: w.RateLimit}
 }
