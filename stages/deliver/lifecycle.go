@@ -52,6 +52,7 @@ func (s *Stage) Shutdown() {
 		s.run(e, &p)
 	}
 
+	s.requeueWaits()
 	s.tmu.Lock()
 	var tps []*tierPart
 	for _, tp := range s.tparts {

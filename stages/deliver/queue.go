@@ -72,6 +72,7 @@ type handoff struct {
 	dlq    bool
 	reason string        // dead-letter reason, or spill reason
 	delay  time.Duration // retry tier delay
+	exact  bool          // a Retry-After: not sent before delay, nor much after (see Stage.hand)
 }
 
 func (s *Stage) newEndpoint(ep Endpoint) *endpoint {
@@ -173,7 +174,7 @@ func (e *endpoint) enqueue(ctx context.Context, it *item, now time.Time, canWait
 		case blocked:
 			r := e.single(it)
 			r.deferrals++
-			p.hands = append(p.hands, handoff{r: r, reason: reason, delay: wait})
+			p.hands = append(p.hands, handoff{r: r, reason: reason, delay: wait, exact: reason == "retry_after"})
 		default:
 			switch e.roomLocked(1, len(it.subject)) {
 			case roomYes:
@@ -237,7 +238,7 @@ func (e *endpoint) enqueueFixed(r *request, now time.Time) {
 		p.hands = append(p.hands, handoff{r: r, dlq: true, reason: ReasonDisabled})
 	case blocked:
 		r.deferrals++
-		p.hands = append(p.hands, handoff{r: r, reason: reason, delay: wait})
+		p.hands = append(p.hands, handoff{r: r, reason: reason, delay: wait, exact: reason == "retry_after"})
 	case e.roomLocked(len(r.items), r.subjectBytes) != roomYes:
 		r.deferrals++
 		e.spillLocked(&p, r, now, "deliver.queue_size")
@@ -498,7 +499,7 @@ func (e *endpoint) deferAllLocked(p *plan, reason string, wait time.Duration) {
 	for _, r := range e.ready {
 		e.countLocked(-len(r.items), -r.subjectBytes)
 		r.deferrals++
-		p.hands = append(p.hands, handoff{r: r, reason: reason, delay: wait})
+		p.hands = append(p.hands, handoff{r: r, reason: reason, delay: wait, exact: reason == "retry_after"})
 	}
 	clear(e.ready)
 	e.ready = nil

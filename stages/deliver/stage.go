@@ -76,8 +76,9 @@ type Stage struct {
 	mu  sync.RWMutex
 	eps map[string]map[string]*endpoint // workspace -> webhook -> state
 
-	tmu    sync.Mutex
-	tparts map[tierKey]*tierPart
+	tmu     sync.Mutex
+	tparts  map[tierKey]*tierPart
+	raWaits map[*raWait]struct{} // retry records held until their Retry-After ends
 
 	bodies sync.Pool // *[]byte request bodies
 
@@ -151,6 +152,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Stage, error) {
 		tierByTopic: make(map[string]time.Duration),
 		eps:         make(map[string]map[string]*endpoint),
 		tparts:      make(map[tierKey]*tierPart),
+		raWaits:     make(map[*raWait]struct{}),
 		stopCh:      make(chan struct{}),
 	}
 	s.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
@@ -405,7 +407,7 @@ func (s *Stage) send(e *endpoint, r *request) {
 			r.notBefore = now.Add(res.retryAfter)
 			e.requeueLocked(r)
 		} else {
-			after = &handoff{r: r, reason: "retry_after", delay: res.retryAfter}
+			after = &handoff{r: r, reason: "retry_after", delay: res.retryAfter, exact: true}
 		}
 	case vDisable:
 		a.Outcome = OutcomeDisabled
