@@ -257,6 +257,20 @@ func (r *recorder) count() int {
 	return len(r.got)
 }
 
+// countFor returns how many subjects arrived at path (without copying
+// the arrivals: cheap enough to poll).
+func (r *recorder) countFor(path string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for i := range r.got {
+		if r.got[i].webhook == path {
+			n += len(r.got[i].ids)
+		}
+	}
+	return n
+}
+
 // subjectsFor returns the subject ids that arrived at path, in arrival order.
 func (r *recorder) subjectsFor(path string) []int {
 	var out []int
