@@ -65,6 +65,15 @@ type Config struct {
 	// Linger is how long a batch that is not full waits for more subjects
 	// before it is sent. Default 1s.
 	Linger time.Duration `yaml:"linger"`
+	// StableBatches also ends a batch after a subject whose delivery
+	// request id is a cut point (a hash of the id: one in max_subjects/2
+	// on average), so that a replay after a crash, which starts wherever
+	// the last commit was, forms the same requests under the same
+	// webhook-ids from the first cut point on, and a receiver that
+	// de-duplicates by webhook-id recognises most duplicates. Batches in a
+	// burst are then about half as full. false: batches fill up to
+	// max_subjects. Default true.
+	StableBatches bool `yaml:"stable_batches"`
 	// MaxInFlight is the most requests in flight to one endpoint at once.
 	// Default 4.
 	MaxInFlight int `yaml:"max_in_flight"`
@@ -191,6 +200,7 @@ func DefaultConfig() Config {
 		MaxSubjects:          100,
 		MaxBytes:             1 << 20,
 		Linger:               time.Second,
+		StableBatches:        true,
 		MaxInFlight:          4,
 		MaxInFlightCap:       32,
 		RateBurst:            1,
