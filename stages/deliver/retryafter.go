@@ -97,3 +97,22 @@ func (s *Stage) requeueWaits() {
 		w.ref.release() // requeueTier took its own count
 	}
 }
+
+// dropWaits forgets the records of a revoked tier partition held until
+// their HeaderNotBefore: the runtime abandons their holds and the next
+// owner reads them again.
+func (s *Stage) dropWaits(topic string, partition int32) {
+	s.tmu.Lock()
+	var ws []*raWait
+	for w := range s.raWaits {
+		if w.rec.Topic == topic && w.rec.Partition == partition {
+			ws = append(ws, w)
+			delete(s.raWaits, w)
+		}
+	}
+	s.tmu.Unlock()
+	for _, w := range ws {
+		w.stop()
+		s.untrackTier(w.rec)
+	}
+}

@@ -207,6 +207,7 @@ func (s *Stage) PartitionAssigned(string, int32) {}
 // runtime abandons their holds (never committed) and the next owner reads
 // them again.
 func (s *Stage) PartitionRevoked(topic string, partition int32) {
+	s.dropWaits(topic, partition)
 	k := tierKey{topic, partition}
 	s.tmu.Lock()
 	tp := s.tparts[k]
