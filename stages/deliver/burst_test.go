@@ -41,7 +41,9 @@ func testBurst(t *testing.T, maxSubjects, inFlight, slowSubjects int) {
 		t.Logf("race detector: %d subjects instead of 20,000", n)
 	}
 	cfg := testConfig()
-	cfg.Linger = time.Second // a full batch goes without waiting for it
+	// Full and cut batches go without waiting for linger; only the last
+	// one (after the last cut point) waits for it.
+	cfg.Linger = 200 * time.Millisecond
 	env := newEnv(t, 1, cfg)
 	fast := newRecorder(t, nil)
 	slow := newRecorder(t, func(_ int, w http.ResponseWriter, r *http.Request) {
