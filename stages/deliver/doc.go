@@ -68,8 +68,8 @@
 // stops at the runtime's bounds meanwhile. So a burst goes out in order at
 // the endpoint's speed, through no retry tier. An endpoint that makes no
 // room within queue_wait_max is slow: until its queue is empty, what does
-// not fit is deferred (reason "slow") to the tier covering its queue's
-// expected drain time, so it holds back the other endpoints of its
+// not fit is deferred (reason "slow") to the longest tier within its
+// queue's expected drain time, so it holds back the other endpoints of its
 // partition for at most queue_wait_max.
 //
 // # Isolation and bounded memory

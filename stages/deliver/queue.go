@@ -308,7 +308,7 @@ func (e *endpoint) markSlowLocked(now time.Time) {
 }
 
 // spillLocked hands r to a retry tier without using an attempt because it
-// does not fit the queue: a slow endpoint's to the tier covering its
+// does not fit the queue: a slow endpoint's to the longest tier within its
 // queue's expected drain time (at least spill_delay, reason "slow"),
 // anything else to the spill_delay tier (reason "queue_full"). Spills are
 // counted per webhook and logged (at most once a minute per webhook) with
@@ -317,7 +317,7 @@ func (e *endpoint) spillLocked(p *plan, r *request, now time.Time, setting strin
 	s := e.s
 	h := handoff{r: r, reason: "queue_full", delay: s.cfg.SpillDelay}
 	if e.slow {
-		h.reason, h.delay = "slow", max(s.cfg.SpillDelay, e.drainLocked())
+		h.reason, h.delay = "slow", max(s.cfg.SpillDelay, s.tierAtMost(e.drainLocked()))
 		setting = "the webhook's max_in_flight or deliver.queue_wait_max"
 	}
 	p.hands = append(p.hands, h)
@@ -332,10 +332,13 @@ func (e *endpoint) spillLocked(p *plan, r *request, now time.Time, setting strin
 
 // drainLocked estimates how long the endpoint's queue takes to be sent:
 // its requests, max_in_flight at a time, each taking the endpoint's
-// recent latency (at least queue_wait_max, since it is slow).
+// recent latency (queue_wait_max while none has been answered).
 func (e *endpoint) drainLocked() time.Duration {
 	reqs := (e.queued + e.maxSubjects() - 1) / e.maxSubjects()
-	lat := max(e.latency, e.s.cfg.QueueWaitMax)
+	lat := e.latency
+	if lat == 0 {
+		lat = e.s.cfg.QueueWaitMax
+	}
 	return time.Duration(int64(lat) * int64(reqs) / int64(e.maxInFlight()))
 }
 
