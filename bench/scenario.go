@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"github.com/leadflow/leadflow/bench/traffic"
+
 	"bytes"
 	"embed"
 	"errors"
@@ -49,6 +51,7 @@ type Scenario struct {
 type ScenarioTraffic struct {
 	Seed                *int64  `yaml:"seed"`
 	Workspaces          int     `yaml:"workspaces"`
+	HotWorkspaceShare   float64 `yaml:"hot_workspace_share"`
 	Companies           int     `yaml:"companies"`
 	IdentifiableShare   float64 `yaml:"identifiable_share"`
 	BotShare            float64 `yaml:"bot_share"`
@@ -65,6 +68,10 @@ type ScenarioAutomations struct {
 	PerWorkspace int `yaml:"per_workspace"`
 	// MaxSubjects is each webhook's max_subjects.
 	MaxSubjects int `yaml:"max_subjects"`
+	// Triggers, if set, are the automations of every workspace, one per
+	// trigger (new_lead, new_session), each with its own webhook and no
+	// segment; they replace PerWorkspace's default rules.
+	Triggers []string `yaml:"triggers"`
 }
 
 // ScenarioEndpoints is the endpoints section of a scenario.
@@ -165,6 +172,7 @@ func (s *Scenario) Apply(o *Options) {
 	}
 	setI(&o.Traffic.Workspaces, t.Workspaces)
 	setI(&o.Traffic.Companies, t.Companies)
+	set(&o.Traffic.HotWorkspaceShare, t.HotWorkspaceShare)
 	set(&o.Traffic.IdentifiableShare, t.IdentifiableShare)
 	set(&o.Traffic.BotShare, t.BotShare)
 	set(&o.Traffic.SessionsPerVisitor, t.SessionsPerVisitor)
@@ -173,6 +181,12 @@ func (s *Scenario) Apply(o *Options) {
 	set(&o.Traffic.MalformedShare, t.MalformedShare)
 	setI(&o.Traffic.ActiveSessions, t.ActiveSessions)
 	setI(&o.AutomationsPerWorkspace, s.Automations.PerWorkspace)
+	if len(s.Automations.Triggers) > 0 {
+		o.Rules = nil
+		for _, tr := range s.Automations.Triggers {
+			o.Rules = append(o.Rules, traffic.Rule{Trigger: tr})
+		}
+	}
 	setI(&o.MaxSubjects, s.Automations.MaxSubjects)
 	set(&o.SlowShare, s.Endpoints.SlowShare)
 	setD(&o.SlowDelay, s.Endpoints.SlowDelay)

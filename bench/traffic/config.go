@@ -26,6 +26,10 @@ type Config struct {
 	WorkspaceIDs []string
 	// Workspaces is the number of tracked workspaces (sites). Default 10.
 	Workspaces int
+	// HotWorkspaceShare is the share of visitors that go to the first
+	// workspace (a large customer); the others are spread evenly over all
+	// workspaces. Default 0 (all even).
+	HotWorkspaceShare float64
 	// Companies is how many companies of the data set visitors come from
 	// (the first ones in networks.jsonl order, so the guide's Netcontrol
 	// and MDX are always among them). Default 0: every company.
@@ -129,6 +133,7 @@ func (c Config) Validate() error {
 	for _, l := range []limit{
 		{"Workspaces", float64(c.Workspaces), 1, 1_000_000},
 		{"Companies", float64(c.Companies), 0, 10_000_000},
+		{"HotWorkspaceShare", c.HotWorkspaceShare, 0, 0.99},
 		{"IdentifiableShare", c.IdentifiableShare, 0, 1},
 		{"BotShare", c.BotShare, 0, 1},
 		{"IdentifiableShare+BotShare", c.IdentifiableShare + c.BotShare, 0, 1},

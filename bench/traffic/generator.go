@@ -404,7 +404,11 @@ func (g *Generator) endSession(s *session) {
 // newVisitor makes a visitor of a kind drawn with the configured shares.
 func (g *Generator) newVisitor() *visitor {
 	r := g.rng
-	v := &visitor{seq: g.nextVisitor, ws: int32(r.IntN(len(g.wsJSON))), company: -1}
+	ws := int32(r.IntN(len(g.wsJSON)))
+	if g.cfg.HotWorkspaceShare > 0 && r.Float64() < g.cfg.HotWorkspaceShare {
+		ws = 0 // the large customer
+	}
+	v := &visitor{seq: g.nextVisitor, ws: ws, company: -1}
 	g.nextVisitor++
 	if g.guideLeft > 0 {
 		if v2 := g.guideVisitor(v); v2 != nil {

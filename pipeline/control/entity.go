@@ -102,6 +102,17 @@ type Webhook struct {
 	// LegacyEventNames sends "contacts.revealed" instead of
 	// "contact_revealed" as the event name. Default false.
 	LegacyEventNames bool
+	// Per-webhook delivery limits (issue 15). Each 0 means the deliver
+	// stage's setting of the same name.
+	//
+	// MaxInFlight is the most requests in flight to the webhook at once,
+	// 0 to MaxInFlightLimit; the deliver stage lowers it to its
+	// max_in_flight_cap. Default 0.
+	MaxInFlight int
+	// RateLimit bounds requests per second to the webhook, 0 to
+	// RateLimitLimit (fractions allowed: 0.5 is one request every 2 s).
+	// Default 0.
+	RateLimit float64
 	// Enabled is false when the user paused the webhook or the deliver
 	// stage disabled it (HTTP 410); nothing is delivered to it then.
 	// Default true.
@@ -132,6 +143,10 @@ const (
 	DefaultMaxSubjects = 100
 	// MaxSubjectsLimit is the largest Webhook.MaxSubjects.
 	MaxSubjectsLimit = 1000
+	// MaxInFlightLimit is the largest Webhook.MaxInFlight.
+	MaxInFlightLimit = 1000
+	// RateLimitLimit is the largest Webhook.RateLimit, requests per second.
+	RateLimitLimit = 1e6
 )
 
 // Ref names w.
@@ -200,6 +215,8 @@ type webhookJSON struct {
 	HasSecret        bool    `json:"has_secret"`
 	MaxSubjects      int     `json:"max_subjects"`
 	LegacyEventNames bool    `json:"legacy_event_names"`
+	MaxInFlight      int     `json:"max_in_flight"`
+	RateLimit        float64 `json:"rate_limit"`
 	Enabled          bool    `json:"enabled"`
 	DisabledReason   *string `json:"disabled_reason"`
 	// PreviousSecretExpiresAt is set while a rotated-out secret still
@@ -214,6 +231,7 @@ func (w Webhook) apiJSON() webhookJSON {
 	j := webhookJSON{
 		ID: w.ID, WorkspaceID: w.WorkspaceID, URL: w.URL, Name: w.Name,
 		HasSecret: !w.Secret.IsZero(), MaxSubjects: w.MaxSubjects, LegacyEventNames: w.LegacyEventNames,
+		MaxInFlight: w.MaxInFlight, RateLimit: w.RateLimit,
 		Enabled: w.Enabled, DisabledReason: nullString(w.DisabledReason),
 		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
 	}

@@ -87,6 +87,7 @@ func (kr *keyring) decode(r Ref, value []byte) (Entity, bool, error) {
 		w := Webhook{
 			ID: j.ID, WorkspaceID: j.WorkspaceID, URL: j.URL, Name: j.Name, Secret: secret,
 			MaxSubjects: j.MaxSubjects, LegacyEventNames: j.LegacyEventNames, Enabled: j.Enabled,
+			MaxInFlight: j.MaxInFlight, RateLimit: j.RateLimit,
 			CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
 		}
 		if j.DisabledReason != nil {

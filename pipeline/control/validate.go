@@ -191,6 +191,12 @@ func (w Webhook) Validate() error {
 	if w.MaxSubjects < 1 || w.MaxSubjects > MaxSubjectsLimit {
 		f.add("max_subjects", fmt.Sprintf("must be between 1 and %d", MaxSubjectsLimit))
 	}
+	if w.MaxInFlight < 0 || w.MaxInFlight > MaxInFlightLimit {
+		f.add("max_in_flight", fmt.Sprintf("must be between 0 (the deliver stage's max_in_flight) and %d", MaxInFlightLimit))
+	}
+	if !(w.RateLimit >= 0 && w.RateLimit <= RateLimitLimit) { // also refuses NaN
+		f.add("rate_limit", fmt.Sprintf("must be between 0 (the deliver stage's rate_limit) and %g requests per second", float64(RateLimitLimit)))
+	}
 	if len(w.DisabledReason) > MaxReasonLen {
 		f.add("disabled_reason", fmt.Sprintf("must be at most %d bytes", MaxReasonLen))
 	}

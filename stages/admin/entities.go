@@ -14,7 +14,7 @@ import (
 
 // The fields each body takes (POST and PATCH alike).
 var (
-	webhookFields    = []string{"url", "name", "secret", "max_subjects", "legacy_event_names", "enabled"}
+	webhookFields    = []string{"url", "name", "secret", "max_subjects", "max_in_flight", "rate_limit", "legacy_event_names", "enabled"}
 	segmentFields    = []string{"name", "filter"}
 	personaFields    = []string{"name", "job_titles", "seniorities", "departments", "countries"}
 	automationFields = []string{"name", "trigger", "segment_id", "action", "enabled"}
@@ -63,7 +63,7 @@ func buildWebhook(_ *api, _ *control.Workspace, ws string, cur *control.Webhook,
 		w = *cur
 		w.UpdatedAt = time.Time{}
 	}
-	o.notNull("url", "name", "max_subjects", "legacy_event_names", "enabled")
+	o.notNull("url", "name", "max_subjects", "max_in_flight", "rate_limit", "legacy_event_names", "enabled")
 	if v, ok := field[string](o, "url", "a string"); ok {
 		w.URL = strings.TrimSpace(v)
 	}
@@ -80,6 +80,12 @@ func buildWebhook(_ *api, _ *control.Workspace, ws string, cur *control.Webhook,
 	}
 	if v, ok := integer(o, "max_subjects", fmt.Sprintf("an integer between 1 and %d", control.MaxSubjectsLimit)); ok {
 		w.MaxSubjects = v
+	}
+	if v, ok := field[int](o, "max_in_flight", fmt.Sprintf("an integer between 0 and %d", control.MaxInFlightLimit)); ok {
+		w.MaxInFlight = v
+	}
+	if v, ok := field[float64](o, "rate_limit", fmt.Sprintf("a number between 0 and %g", float64(control.RateLimitLimit))); ok {
+		w.RateLimit = v
 	}
 	if v, ok := field[bool](o, "legacy_event_names", "true or false"); ok {
 		w.LegacyEventNames = v

@@ -92,6 +92,26 @@ func TestWebhookCRUD(t *testing.T) {
 	a.must(a.do("GET", "/v1/workspaces/ws_2/webhooks/"+id2, nil), 404)
 }
 
+// TestWebhookDeliveryLimits: a webhook's own max_in_flight and rate_limit
+// (issue 15) are stored, returned, patched, and 0 by default (the deliver
+// stage's settings).
+func TestWebhookDeliveryLimits(t *testing.T) {
+	a := newAPI(t)
+	const base = "/v1/workspaces/ws_1/webhooks"
+	d := a.must(a.do("POST", base, map[string]any{"url": "https://hooks.example.com/d", "name": "defaults"}), http.StatusCreated)
+	if d.body["max_in_flight"] != 0.0 || d.body["rate_limit"] != 0.0 {
+		t.Fatalf("defaults = %s, want max_in_flight 0 and rate_limit 0", d.raw)
+	}
+	r := a.must(a.do("POST", base, map[string]any{"url": "https://hooks.example.com/l", "name": "limited", "max_in_flight": 2, "rate_limit": 0.5}), http.StatusCreated)
+	if r.body["max_in_flight"] != 2.0 || r.body["rate_limit"] != 0.5 {
+		t.Fatalf("created = %s", r.raw)
+	}
+	p := a.must(a.do("PATCH", base+"/"+r.str("id"), map[string]any{"rate_limit": 20}), 200)
+	if p.body["max_in_flight"] != 2.0 || p.body["rate_limit"] != 20.0 {
+		t.Fatalf("patched = %s", p.raw)
+	}
+}
+
 func TestWebhookValidation(t *testing.T) {
 	a := newAPI(t)
 	const base = "/v1/workspaces/ws_1/webhooks"
@@ -115,6 +135,13 @@ func TestWebhookValidation(t *testing.T) {
 		{"max_subjects high", with("max_subjects", 1001), map[string]string{"max_subjects": "between 1 and 1000"}},
 		{"max_subjects fraction", with("max_subjects", 2.5), map[string]string{"max_subjects": "must be an integer"}},
 		{"max_subjects string", with("max_subjects", "10"), map[string]string{"max_subjects": "must be an integer"}},
+		{"max_in_flight negative", with("max_in_flight", -1), map[string]string{"max_in_flight": "between 0"}},
+		{"max_in_flight high", with("max_in_flight", 1001), map[string]string{"max_in_flight": "between 0 (the deliver stage's max_in_flight) and 1000"}},
+		{"max_in_flight fraction", with("max_in_flight", 1.5), map[string]string{"max_in_flight": "must be an integer"}},
+		{"max_in_flight null", with("max_in_flight", nil), map[string]string{"max_in_flight": "must not be null"}},
+		{"rate_limit negative", with("rate_limit", -0.5), map[string]string{"rate_limit": "between 0"}},
+		{"rate_limit high", with("rate_limit", 1e7), map[string]string{"rate_limit": "between 0"}},
+		{"rate_limit string", with("rate_limit", "5"), map[string]string{"rate_limit": "must be a number"}},
 		{"url number", with("url", 5), map[string]string{"url": "must be a string"}},
 		{"url null", with("url", nil), map[string]string{"url": "is required"}},
 		{"enabled string", with("enabled", "yes"), map[string]string{"enabled": "true or false"}},

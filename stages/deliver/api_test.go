@@ -130,7 +130,7 @@ func TestTiersAndTierNames(t *testing.T) {
 	for _, d := range c.Tiers() {
 		names = append(names, deliver.TierName(d))
 	}
-	if !slices.Equal(names, []string{"1m", "5m", "30m", "2h"}) {
+	if !slices.Equal(names, []string{"1s", "1m", "5m", "30m", "2h"}) { // 1s: spill_delay, the queue-full tier consumed again almost at once
 		t.Errorf("default tiers %v", names)
 	}
 	for d, want := range map[time.Duration]string{50 * time.Millisecond: "50ms", 30 * time.Second: "30s", 90 * time.Minute: "1h30m", 90 * time.Second: "1m30s", 24 * time.Hour: "24h"} {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/deliver"
 )
 
 func TestBatchingByCount(t *testing.T) {
@@ -15,6 +16,7 @@ func TestBatchingByCount(t *testing.T) {
 	cfg.MaxSubjects = 10
 	cfg.MaxInFlight = 1      // so that requests also arrive in order
 	cfg.Linger = time.Minute // only a full batch may go
+	cfg.StableBatches = false
 	env := newEnv(t, 1, cfg)
 	rec := newRecorder(t, nil)
 	startStage(t, env, cfg, newEndpoints(endpoint("wh_a", rec.url("/a"))))
@@ -38,6 +40,7 @@ func TestBatchingByBytes(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxBytes = 1024
 	cfg.Linger = time.Minute
+	cfg.StableBatches = false
 	env := newEnv(t, 1, cfg)
 	rec := newRecorder(t, nil)
 	startStage(t, env, cfg, newEndpoints(endpoint("wh_a", rec.url("/a"))))
@@ -62,6 +65,7 @@ func TestBatchingByBytes(t *testing.T) {
 func TestBatchingByLingerAndOneEventPerRequest(t *testing.T) {
 	cfg := testConfig()
 	cfg.Linger = 300 * time.Millisecond
+	cfg.StableBatches = false
 	env := newEnv(t, 1, cfg)
 	rec := newRecorder(t, nil)
 	startStage(t, env, cfg, newEndpoints(endpoint("wh_a", rec.url("/a"))))
@@ -99,6 +103,7 @@ func TestSubjectsKeepTriggerOrderPerEndpoint(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxSubjects = 7
 	cfg.MaxInFlight = 1
+	cfg.StableBatches = false // 98 and 99 in one request
 	env := newEnv(t, 3, cfg)
 	rec := newRecorder(t, nil)
 	startStage(t, env, cfg, newEndpoints(endpoint("wh_a", rec.url("/a")), endpoint("wh_b", rec.url("/b"))))
@@ -120,5 +125,48 @@ func TestSubjectsKeepTriggerOrderPerEndpoint(t *testing.T) {
 	}
 	if got := rec.subjectsFor("/b"); !slices.Equal(got, seq(1000, 100)) {
 		t.Errorf("endpoint b got %v, want trigger order", fmtIDs(got))
+	}
+}
+
+// TestStableBatchesFormTheSameRequestsOnReplay (issue 12): the same
+// delivery requests, once from the start and once from the middle (a
+// replay after a crash starts at the last commit), form the same requests
+// under the same webhook-ids from the first cut point on. Cut by count
+// alone, every request of the replay shifts and gets a new webhook-id.
+func TestStableBatchesFormTheSameRequestsOnReplay(t *testing.T) {
+	pass := func(cfg deliver.Config, from int) []string {
+		env := newEnv(t, 1, cfg)
+		rec := newRecorder(t, nil)
+		run := startStage(t, env, cfg, newEndpoints(endpoint("wh_a", rec.url("/a"))))
+		var reqs []schemas.DeliveryRequest
+		for i := from; i < 200; i++ {
+			reqs = append(reqs, request(i, "wh_a", schemas.EventNewLead, subject(i)))
+		}
+		env.produce(t, reqs...)
+		kafkatest.Eventually(t, 20*time.Second, "every subject", func() bool { return rec.countFor("/a") >= 200-from })
+		run.stop()
+		var ids []string
+		for _, a := range rec.arrivals() {
+			ids = append(ids, a.header.Get("webhook-id"))
+		}
+		return ids
+	}
+	for _, stable := range []bool{true, false} {
+		cfg := testConfig()
+		cfg.MaxSubjects = 20
+		cfg.MaxInFlight = 1
+		cfg.Linger = 200 * time.Millisecond
+		cfg.StableBatches = stable
+		first, replay := pass(cfg, 0), pass(cfg, 37)
+		same := 0
+		for _, id := range replay {
+			if slices.Contains(first, id) {
+				same++
+			}
+		}
+		t.Logf("stable_batches %v: %d requests, replay from subject 37: %d requests, %d of them under a webhook-id of the first pass", stable, len(first), len(replay), same)
+		if stable && same < len(replay)-1 {
+			t.Errorf("stable batches: only %d of the replay's %d requests repeat a webhook-id (all but the first should)", same, len(replay))
+		}
 	}
 }

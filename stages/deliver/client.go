@@ -40,7 +40,7 @@ func newSender(cfg Config, version string, clock Clock) *sender {
 		TLSHandshakeTimeout:   cfg.ConnectTimeout,
 		ResponseHeaderTimeout: cfg.Timeout,
 		MaxIdleConns:          4096,
-		MaxIdleConnsPerHost:   max(cfg.MaxInFlight*2, 8),
+		MaxIdleConnsPerHost:   max(cfg.MaxInFlight*2, cfg.MaxInFlightCap, 8),
 		IdleConnTimeout:       90 * time.Second,
 		DisableCompression:    true, // no Accept-Encoding: the headers are exactly DESIGN 1.3's
 	}

@@ -16,6 +16,8 @@ const (
 	keyMaxBytes             = "max_bytes"
 	keyLinger               = "linger"
 	keyMaxInFlight          = "max_in_flight"
+	keyMaxInFlightCap       = "max_in_flight_cap"
+	keyQueueWaitMax         = "queue_wait_max"
 	keyRateLimit            = "rate_limit"
 	keyRateBurst            = "rate_burst"
 	keyConnectTimeout       = "connect_timeout"
@@ -66,11 +68,24 @@ type Config struct {
 	// Linger is how long a batch that is not full waits for more subjects
 	// before it is sent. Default 1s.
 	Linger time.Duration `yaml:"linger"`
+	// StableBatches also ends a batch after a subject whose delivery
+	// request id is a cut point (a hash of the id: one in max_subjects/2
+	// on average), so that a replay after a crash, which starts wherever
+	// the last commit was, forms the same requests under the same
+	// webhook-ids from the first cut point on, and a receiver that
+	// de-duplicates by webhook-id recognises most duplicates. Batches in a
+	// burst are then about half as full. false: batches fill up to
+	// max_subjects. Default true.
+	StableBatches bool `yaml:"stable_batches"`
 	// MaxInFlight is the most requests in flight to one endpoint at once.
 	// Default 4.
 	MaxInFlight int `yaml:"max_in_flight"`
-	// RateLimit bounds requests per second to one endpoint. Waiting for
-	// it is backpressure and uses up no attempt. Default 0 (no limit).
+	// MaxInFlightCap bounds a webhook's own max_in_flight (set through the
+	// admin API): a larger value is lowered to it. Default 32.
+	MaxInFlightCap int `yaml:"max_in_flight_cap"`
+	// RateLimit bounds requests per second to one endpoint, for webhooks
+	// that set no rate_limit of their own. Waiting for it is backpressure
+	// and uses up no attempt. Default 0 (no limit).
 	RateLimit float64 `yaml:"rate_limit"`
 	// RateBurst is the burst of the rate limit, in requests. Default 1
 	// (used only with rate_limit).
@@ -89,10 +104,24 @@ type Config struct {
 	// go through the delay-tier topic deliveries.retry.<wait> (one per
 	// distinct longer wait, plus spill_delay). Default 5s.
 	InProcessRetryMax time.Duration `yaml:"in_process_retry_max"`
-	// SpillDelay is the delay tier that requests are spilled to when their
-	// endpoint's queue is full (or the process-wide bound is hit). Spills
-	// use up no attempt. Default 1m.
+	// SpillDelay is the delay tier that requests are spilled to when they
+	// cannot be queued and their endpoint is not waited for (it is failing,
+	// or the process-wide max_queued is hit), and the shortest wait of a
+	// slow endpoint's deferral. It is short so that a spill is consumed
+	// again almost at once; it is not 0 so that a spill that cannot be
+	// queued again does not loop through Kafka at full speed. Spills use
+	// up no attempt. Default 1s.
 	SpillDelay time.Duration `yaml:"spill_delay"`
+	// QueueWaitMax is how long the worker of a deliveries partition waits
+	// for room in a healthy endpoint's full queue (queue_size) before the
+	// endpoint counts as slow. A busy endpoint makes room as soon as one of
+	// its requests is sent, so this wait is backpressure on the partition,
+	// and the subjects go out in order at the endpoint's speed. An endpoint
+	// that makes no room within it is slow: until its queue is empty again,
+	// what does not fit is deferred through the retry tiers, so that it
+	// holds back the other endpoints of its partition for at most this
+	// long. 0 never waits (every full queue spills). Default 500ms.
+	QueueWaitMax time.Duration `yaml:"queue_wait_max"`
 	// RetryAfterMax caps how long a Retry-After answer (429 or 503) may
 	// make an endpoint wait. Default 1h.
 	RetryAfterMax time.Duration `yaml:"retry_after_max"`
@@ -101,8 +130,9 @@ type Config struct {
 	// older request is dead-lettered with reason "expired". Default 24h.
 	MaxAge time.Duration `yaml:"max_age"`
 	// QueueSize bounds the subjects queued in process for one endpoint
-	// (batching or waiting for a send slot, not in flight); above it new
-	// subjects are spilled. Default 2000.
+	// (batching or waiting for a send slot, not in flight); above it the
+	// partition waits for a healthy endpoint (queue_wait_max) and new
+	// subjects of a failing or slow one are spilled. Default 2000.
 	QueueSize int `yaml:"queue_size"`
 	// MaxQueued bounds the subjects queued in process for all endpoints
 	// together; above it new subjects are spilled. Default 100000.
@@ -172,8 +202,12 @@ type Config struct {
 func DefaultConfig() Config {
 	rt := pipeline.DefaultRuntimeConfig()
 	// Records stay unfinished while their batch lingers or their request
-	// is in flight: allow about a linger's worth of traffic.
-	rt.PartitionMaxRecords = 20000
+	// is in flight: allow about a linger's worth of traffic. A slow
+	// endpoint's requests in flight keep unfinished every input batch one
+	// of their subjects came from, which can be most of a partition's
+	// records for the endpoint's latency: 50,000 lets a 20,000-subject
+	// burst to another endpoint of the partition go out meanwhile.
+	rt.PartitionMaxRecords = 50000
 	rt.PartitionMaxBytes = 32 << 20
 	rt.MaxInflightRecords = 100000
 	rt.MaxInflightBytes = 192 << 20
@@ -185,13 +219,16 @@ func DefaultConfig() Config {
 		MaxSubjects:            100,
 		MaxBytes:               1 << 20,
 		Linger:                 time.Second,
+		StableBatches:          true,
 		MaxInFlight:            4,
+		MaxInFlightCap:         32,
 		RateBurst:              1,
 		ConnectTimeout:         5 * time.Second,
 		Timeout:                15 * time.Second,
 		RetrySchedule:          []time.Duration{0, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour},
 		InProcessRetryMax:      5 * time.Second,
-		SpillDelay:             time.Minute,
+		SpillDelay:             time.Second,
+		QueueWaitMax:           500 * time.Millisecond,
 		RetryAfterMax:          time.Hour,
 		MaxAge:                 24 * time.Hour,
 		QueueSize:              2000,
@@ -223,6 +260,8 @@ func (c Config) Validate(section string) error {
 			pipeline.IntLimit(keyMaxBytes, c.MaxBytes, 1<<10, 64<<20),
 			pipeline.DurationLimit(keyLinger, c.Linger, 0, time.Minute),
 			pipeline.IntLimit(keyMaxInFlight, c.MaxInFlight, 1, 1000),
+			pipeline.IntLimit(keyMaxInFlightCap, c.MaxInFlightCap, 1, 1000),
+			pipeline.DurationLimit(keyQueueWaitMax, c.QueueWaitMax, 0, time.Minute),
 			pipeline.FloatLimit(keyRateLimit, c.RateLimit, 0, 1e6),
 			pipeline.IntLimit(keyRateBurst, c.RateBurst, 1, 100000),
 			pipeline.DurationLimit(keyConnectTimeout, c.ConnectTimeout, 10*time.Millisecond, 5*time.Minute),

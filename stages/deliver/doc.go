@@ -7,11 +7,14 @@
 // # Flow
 //
 // Process decodes each record (a small scanner, no reflection, no copy of
-// the subject) and queues it on its endpoint; it never waits for an
-// endpoint. Each endpoint has one open batch per event, sealed when it has
-// max_subjects subjects, when the next subject would take the body over
-// max_bytes, or after linger; sealed requests wait in a FIFO for one of
-// max_in_flight send slots. Sealing sorts the subjects by trigger time,
+// the subject) and queues it on its endpoint; it waits only for a healthy
+// endpoint whose queue is full (see Backpressure). Each endpoint has one
+// open batch per event, sealed when it has max_subjects subjects, when the
+// next subject would take the body over max_bytes, after a subject whose
+// request id is a cut point (stable_batches: a replay after a crash forms
+// the same requests), or after linger; sealed requests wait in a FIFO for
+// one of max_in_flight send slots (the webhook's own max_in_flight, up to
+// max_in_flight_cap, replaces the stage's; likewise its rate_limit). Sealing sorts the subjects by trigger time,
 // derives the webhook-id from the webhook and the ordered request ids
 // (MessageID), and builds the body with schemas.AppendPayload. A sealed
 // request never changes: every retry sends the same bytes under the same
@@ -23,7 +26,10 @@
 // endpoint (Endpoints.Disable) and dead-letters its requests with reason
 // "disabled" (replayable once it is enabled again); 429 or 503 with a
 // Retry-After up to retry_after_max pauses the endpoint for that long and
-// uses up no attempt (backpressure is not a failure); a non-public
+// uses up no attempt (backpressure is not a failure), to the second: a wait
+// longer than in_process_retry_max goes through the longest tier not
+// longer than it with HeaderNotBefore, and the rest is waited in process
+// (bounded by tier_hold_max_*) or through the next tier that fits; a non-public
 // address dead-letters with reason "private_address"; anything else
 // (other statuses, redirects, timeouts, connection errors) uses up an
 // attempt and is retried per retry_schedule. A wait up to
@@ -54,14 +60,28 @@
 // tier_hold_max_records/bytes (at most half of the runtime's bounds); what
 // is fetched past the cap is written back to the end of its tier.
 //
+// # Backpressure
+//
+// A busy endpoint is not a failing one. When a healthy endpoint's queue is
+// full (queue_size), the partition worker in Process waits for room, which
+// comes as soon as one of its requests is sent; fetching of the partition
+// stops at the runtime's bounds meanwhile. So a burst goes out in order at
+// the endpoint's speed, through no retry tier. An endpoint that makes no
+// room within queue_wait_max is slow: until its queue is empty, what does
+// not fit is deferred (reason "slow") to the longest tier within its
+// queue's expected drain time, so it holds back the other endpoints of its
+// partition for at most queue_wait_max.
+//
 // # Isolation and bounded memory
 //
-// A slow or failing endpoint cannot hold back the others: Process only
-// queues, each endpoint sends on its own slots, and what an endpoint
-// cannot queue (its queue_size, or the process-wide max_queued and
-// max_queued_bytes) is spilled to the spill_delay tier at once (attempt
-// count unchanged), so its input records are committed as soon as Kafka
-// has the spill. An open circuit breaker (breaker_failures failures in a
+// A slow or failing endpoint cannot hold back the others for long: each
+// endpoint sends on its own slots, a slow one is waited for at most
+// queue_wait_max, and what a failing endpoint cannot queue (its
+// queue_size), or what the process-wide max_queued and max_queued_bytes
+// leave no room for, is spilled to the spill_delay tier (1s, consumed
+// again almost at once; attempt count unchanged), so its input records
+// are committed as soon as Kafka has the spill. Spills are counted per
+// webhook in a log line naming the setting to raise. An open circuit breaker (breaker_failures failures in a
 // row; one probe after breaker_cooldown, doubling up to
 // breaker_cooldown_max) or a Retry-After longer than in_process_retry_max
 // hands the endpoint's queue and new arrivals to the tier that covers the

@@ -23,6 +23,13 @@ type Endpoint struct {
 	// MaxSubjects is the most subjects per request; 0 means the stage's
 	// max_subjects.
 	MaxSubjects int
+	// MaxInFlight is the most requests in flight to this webhook at once;
+	// 0 means the stage's max_in_flight. The stage lowers it to its
+	// max_in_flight_cap.
+	MaxInFlight int
+	// RateLimit bounds requests per second to this webhook; 0 means the
+	// stage's rate_limit.
+	RateLimit float64
 	// LegacyEventNames sends contact_revealed as "contacts.revealed".
 	LegacyEventNames bool
 	// Enabled is false once the webhook is disabled (by the user, or by a

@@ -32,6 +32,20 @@ func (s *Stage) tierFor(d time.Duration) time.Duration {
 	return s.tiers[len(s.tiers)-1]
 }
 
+// tierAtMost returns the longest tier not longer than d, else the
+// shortest: an exact wait (Retry-After) goes through it, and what is left
+// of the wait when it is due is waited in process or in the next tier
+// (see takeTier).
+func (s *Stage) tierAtMost(d time.Duration) time.Duration {
+	best := s.tiers[0]
+	for _, t := range s.tiers {
+		if t <= d {
+			best = t
+		}
+	}
+	return best
+}
+
 // hand sends a request to a retry tier or to deliveries.dlq with its retry
 // state in headers; its items are released once Kafka has the record. A
 // request older than max_age is dead-lettered instead of deferred again.
@@ -73,8 +87,13 @@ func (s *Stage) hand(h handoff) {
 	} else {
 		if h.reason != "" {
 			s.m.spills.WithLabelValues(h.reason).Add(float64(len(r.items)))
+			s.spilled.Add(int64(len(r.items)))
 		}
 		tier := s.tierFor(h.delay)
+		if h.exact {
+			tier = s.tierAtMost(h.delay)
+			r.notBefore = now.Add(h.delay)
+		}
 		rec = &kgo.Record{Topic: s.topics.Retry(TierName(tier)), Headers: r.stateHeaders(now.Add(tier))}
 	}
 	rec.Key = []byte(r.webhookID)

@@ -197,6 +197,7 @@ type arrival struct {
 	event   string
 	ids     []int
 	webhook string // the path the request was sent to
+	remote  string // the client's address: one per connection
 }
 
 // recorder is an httptest server that records every request and answers
@@ -219,7 +220,7 @@ func newRecorder(t testing.TB, respond func(n int, w http.ResponseWriter, r *htt
 			} `json:"subjects"`
 		}
 		_ = json.Unmarshal(body, &p)
-		a := arrival{at: time.Now(), body: body, header: r.Header.Clone(), event: p.Event, webhook: r.URL.Path}
+		a := arrival{at: time.Now(), body: body, header: r.Header.Clone(), event: p.Event, webhook: r.URL.Path, remote: r.RemoteAddr}
 		for _, s := range p.Subjects {
 			a.ids = append(a.ids, s.ID)
 		}
@@ -243,10 +244,31 @@ func (r *recorder) arrivals() []arrival {
 	return append([]arrival(nil), r.got...)
 }
 
+// reset forgets what arrived so far.
+func (r *recorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = nil
+}
+
 func (r *recorder) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.got)
+}
+
+// countFor returns how many subjects arrived at path (without copying
+// the arrivals: cheap enough to poll).
+func (r *recorder) countFor(path string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for i := range r.got {
+		if r.got[i].webhook == path {
+			n += len(r.got[i].ids)
+		}
+	}
+	return n
 }
 
 // subjectsFor returns the subject ids that arrived at path, in arrival order.

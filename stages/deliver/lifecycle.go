@@ -20,6 +20,7 @@ func (s *Stage) Shutdown() {
 	if !s.stopping.CompareAndSwap(false, true) {
 		return
 	}
+	close(s.stopCh)
 	now := s.clock.Now()
 	s.mu.RLock()
 	var eps []*endpoint
@@ -51,6 +52,7 @@ func (s *Stage) Shutdown() {
 		s.run(e, &p)
 	}
 
+	s.requeueWaits()
 	s.tmu.Lock()
 	var tps []*tierPart
 	for _, tp := range s.tparts {

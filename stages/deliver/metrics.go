@@ -28,6 +28,7 @@ type metrics struct {
 	backpressure *prometheus.CounterVec
 	dropped      *prometheus.CounterVec
 	logDropped   prometheus.Counter
+	slow         prometheus.Counter
 
 	success, retry, dlq, disabled, backoff prometheus.Counter
 }
@@ -47,15 +48,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		breaker: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_deliver_breaker_transitions_total",
 			Help: "Circuit breaker state changes, by new state: open, half_open, closed."}, []string{"state"}),
 		spills: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_deliver_spills_total",
-			Help: "Subjects handed to a retry tier without using an attempt, by reason: queue_full, breaker_open, retry_after, unknown_endpoint, shutdown."}, []string{"reason"}),
+			Help: "Subjects handed to a retry tier without using an attempt, by reason: queue_full, slow, breaker_open, retry_after, unknown_endpoint, shutdown."}, []string{"reason"}),
 		backpressure: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_deliver_backpressure_waits_total",
-			Help: "Times sending to an endpoint waited (no attempt used), by reason: rate_limit, breaker_open, retry_after, tier_due."}, []string{"reason"}),
+			Help: "Times sending to an endpoint waited (no attempt used), by reason: rate_limit, breaker_open, retry_after, tier_due, queue_full (a partition waited for room in a healthy endpoint's queue)."}, []string{"reason"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_deliver_dropped_total",
 			Help: "Subjects not delivered on purpose, by reason: unknown_endpoint (webhook deleted)."}, []string{"reason"}),
+		slow: prometheus.NewCounter(prometheus.CounterOpts{Name: "leadflow_deliver_slow_endpoints_total",
+			Help: "Times an endpoint was found slow: its full queue made no room within queue_wait_max, so what does not fit is deferred until it catches up."}),
 		logDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "leadflow_deliver_attempt_log_dropped_total",
 			Help: "Attempt log entries dropped because Redis could not keep up or failed."}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.subjects, m.latency, m.queued, m.held, m.breaker, m.spills, m.backpressure, m.dropped, m.logDropped} {
+	for _, c := range []prometheus.Collector{m.requests, m.subjects, m.latency, m.queued, m.held, m.breaker, m.spills, m.backpressure, m.dropped, m.logDropped, m.slow} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

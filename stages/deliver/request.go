@@ -128,6 +128,10 @@ const (
 	HeaderWebhook   = "leadflow-webhook"
 	// HeaderEvent is the internal event name of the request.
 	HeaderEvent = "leadflow-event"
+	// HeaderNotBefore is when a request waiting for a Retry-After may be
+	// sent, unix milliseconds (later than HeaderDue when no tier is as
+	// long as the wait: see Stage.takeTier).
+	HeaderNotBefore = "leadflow-not-before"
 )
 
 // stateHeaders are the headers that carry r's retry state.
@@ -143,6 +147,9 @@ func (r *request) stateHeaders(due time.Time) []kgo.RecordHeader {
 	)
 	if !due.IsZero() {
 		hs = append(hs, kgo.RecordHeader{Key: HeaderDue, Value: strconv.AppendInt(nil, dueMillis(due), 10)})
+		if r.notBefore.After(due) {
+			hs = append(hs, kgo.RecordHeader{Key: HeaderNotBefore, Value: strconv.AppendInt(nil, dueMillis(r.notBefore), 10)})
+		}
 	}
 	if r.fixed() {
 		hs = append(hs,
@@ -165,6 +172,7 @@ type retryState struct {
 	lastErr      string
 	lastStatus   int
 	msgID        string
+	notBefore    time.Time
 }
 
 func parseState(hs []kgo.RecordHeader) retryState {
@@ -190,6 +198,10 @@ func parseState(hs []kgo.RecordHeader) retryState {
 			st.lastStatus, _ = strconv.Atoi(v)
 		case HeaderMessageID:
 			st.msgID = v
+		case HeaderNotBefore:
+			if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+				st.notBefore = time.UnixMilli(ms)
+			}
 		}
 	}
 	return st

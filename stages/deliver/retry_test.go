@@ -284,3 +284,50 @@ func countRecords(t testing.TB, env *testEnv, topic string) int64 {
 	}
 	return n
 }
+
+// TestLongRetryAfterIsHonouredToTheSecond: a Retry-After longer than
+// in_process_retry_max (here 2 s and 3 s against 1 s) used to be rounded
+// up to the next tier (1 minute by default). Now the request goes out
+// when the wait ends, within a second, using up no attempt: through the
+// longest tier that fits, then held in process for the rest.
+func TestLongRetryAfterIsHonouredToTheSecond(t *testing.T) {
+	cfg := testConfig()
+	cfg.RetrySchedule = []time.Duration{0, time.Minute}
+	cfg.InProcessRetryMax = time.Second
+	env := newEnv(t, 1, cfg)
+	waits := []string{"3", "2"}
+	rec := newRecorder(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n <= len(waits) {
+			w.Header().Set("Retry-After", waits[n-1])
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	run := startStage(t, env, cfg, newEndpoints(endpoint("wh_a", rec.url("/a"))))
+	env.produce(t, request(1, "wh_a", schemas.EventNewLead, subject(1)))
+	kafkatest.Eventually(t, 20*time.Second, "delivered after two long Retry-Afters", func() bool { return rec.count() >= 3 })
+	got := rec.arrivals()
+	for i, w := range []time.Duration{3 * time.Second, 2 * time.Second} {
+		gap := got[i+1].at.Sub(got[i].at)
+		t.Logf("Retry-After %s: next request %s later", w, gap.Round(time.Millisecond))
+		if gap < w-20*time.Millisecond || gap > w+time.Second {
+			t.Errorf("request %d came %s after a Retry-After of %s, want within a second of it", i+2, gap, w)
+		}
+		if got[i+1].header.Get("webhook-id") != got[0].header.Get("webhook-id") {
+			t.Errorf("request %d has a new webhook-id", i+2)
+		}
+	}
+	var as []deliver.Attempt
+	kafkatest.Eventually(t, 5*time.Second, "attempt log", func() bool {
+		var err error
+		as, err = run.stage.AttemptLog().Recent(context.Background(), "ws_1", "wh_a", 10)
+		return err == nil && len(as) == 3
+	})
+	if as[0].Outcome != deliver.OutcomeSuccess || as[0].Attempt != 1 {
+		t.Errorf("attempt log = %+v; want success as attempt 1", as)
+	}
+	if st := run.stage.Stats(); st.TierWaiting != 0 {
+		t.Errorf("%d records still held in process", st.TierWaiting)
+	}
+}

@@ -76,8 +76,9 @@ type Stage struct {
 	mu  sync.RWMutex
 	eps map[string]map[string]*endpoint // workspace -> webhook -> state
 
-	tmu    sync.Mutex
-	tparts map[tierKey]*tierPart
+	tmu     sync.Mutex
+	tparts  map[tierKey]*tierPart
+	raWaits map[*raWait]struct{} // retry records held until their Retry-After ends
 
 	bodies sync.Pool // *[]byte request bodies
 
@@ -87,9 +88,11 @@ type Stage struct {
 	peakQueued  atomic.Int64
 	peakHeld    atomic.Int64
 	handedBytes atomic.Int64
+	spilled     atomic.Int64 // subjects handed to a tier without using an attempt
 	tierRecords atomic.Int64 // retry-tier records waiting to be due
 	tierBytes   atomic.Int64
 	stopping    atomic.Bool
+	stopCh      chan struct{} // closed by Shutdown: wakes workers waiting for room
 	closed      atomic.Bool
 }
 
@@ -149,6 +152,8 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Stage, error) {
 		tierByTopic: make(map[string]time.Duration),
 		eps:         make(map[string]map[string]*endpoint),
 		tparts:      make(map[tierKey]*tierPart),
+		raWaits:     make(map[*raWait]struct{}),
+		stopCh:      make(chan struct{}),
 	}
 	s.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
 	s.inputs = []string{deps.Topics.Deliveries}
@@ -187,10 +192,12 @@ func (s *Stage) AttemptLog() *AttemptLog { return s.attempts }
 
 // Process queues each delivery request of b on its endpoint, or, for a
 // retry tier, each record that is due (pausing the partition until the
-// next one is due). It never waits for an endpoint: what cannot be queued
-// is spilled to a retry tier. It returns no error: bad records are
-// dead-lettered.
-func (s *Stage) Process(_ context.Context, b *pipeline.Batch) error {
+// next one is due). It waits only for a healthy endpoint whose queue is
+// full, at most queue_wait_max each time (see endpoint.enqueue): what
+// cannot be queued is spilled to a retry tier. It returns an error only
+// when ctx ends while it waits (the runtime then abandons the batch): bad
+// records are dead-lettered.
+func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 	ref := newHoldRef(b.Hold())
 	defer ref.release()
 	if _, ok := s.tierByTopic[b.Topic]; ok {
@@ -206,7 +213,10 @@ func (s *Stage) Process(_ context.Context, b *pipeline.Batch) error {
 		}
 		it.firstSeen = now
 		s.hold(it, ref)
-		s.route(it, now)
+		if err := s.route(ctx, it, now, true); err != nil {
+			return err
+		}
+		now = s.clock.Now()
 	}
 	return nil
 }
@@ -235,25 +245,26 @@ func (s *Stage) addQueued(n, bytes int) {
 	}
 }
 
-// route queues it on its endpoint. A request for an endpoint this process
-// does not know is spilled while the stage first saw it less than
+// route queues it on its endpoint (waiting for room if canWait, see
+// endpoint.enqueue). A request for an endpoint this process does not know
+// is spilled while the stage first saw it less than
 // unknown_endpoint_grace ago (the control topic may lag) and dropped after
 // (the webhook was deleted).
-func (s *Stage) route(it *item, now time.Time) {
+func (s *Stage) route(ctx context.Context, it *item, now time.Time, canWait bool) error {
 	e := s.endpointFor(it.workspaceID, it.webhookID)
 	if e != nil {
-		e.enqueue(it, now)
-		return
+		return e.enqueue(ctx, it, now, canWait)
 	}
 	r := &request{workspaceID: string(it.workspaceID), webhookID: string(it.webhookID), event: it.event}
 	r.add(it)
 	if now.Sub(it.firstSeen) < s.cfg.UnknownEndpointGrace {
 		r.deferrals++
 		s.hand(handoff{r: r, reason: "unknown_endpoint", delay: s.cfg.SpillDelay})
-		return
+		return nil
 	}
 	s.m.dropped.WithLabelValues("unknown_endpoint").Inc()
 	s.release(r.items)
+	return nil
 }
 
 // endpointFor returns the state of an endpoint, creating it if the
@@ -340,6 +351,9 @@ func (s *Stage) send(e *endpoint, r *request) {
 	var after *handoff
 	e.mu.Lock()
 	e.inflight--
+	if v != vAbandoned {
+		e.observeLatencyLocked(res.latency)
+	}
 	switch v {
 	case vSuccess:
 		a.Outcome = OutcomeSuccess
@@ -394,7 +408,7 @@ func (s *Stage) send(e *endpoint, r *request) {
 			r.notBefore = now.Add(res.retryAfter)
 			e.requeueLocked(r)
 		} else {
-			after = &handoff{r: r, reason: "retry_after", delay: res.retryAfter}
+			after = &handoff{r: r, reason: "retry_after", delay: res.retryAfter, exact: true}
 		}
 	case vDisable:
 		a.Outcome = OutcomeDisabled
@@ -460,6 +474,17 @@ func (s *Stage) finish(e *endpoint, r *request, h *handoff) {
 		s.release(r.items)
 	}
 	s.run(e, &p)
+}
+
+// observeLatencyLocked adds one request's latency to the endpoint's moving
+// average (weight 1/8), used to estimate how long a slow endpoint's queue
+// takes to drain.
+func (e *endpoint) observeLatencyLocked(d time.Duration) {
+	if e.latency == 0 {
+		e.latency = d
+		return
+	}
+	e.latency += (d - e.latency) / 8
 }
 
 func eventOf(r *request, ep Endpoint) string {
@@ -540,6 +565,7 @@ type Stats struct {
 	Endpoints   int   // endpoints with in-process state
 	HandedBytes int64 // value bytes of the records handed to retry tiers and deliveries.dlq
 	TierWaiting int64 // retry-tier records held until they are due
+	Spilled     int64 // subjects handed to a retry tier without using an attempt (leadflow_deliver_spills_total, every reason)
 }
 
 // Stats returns the current Stats.
@@ -551,5 +577,6 @@ func (s *Stage) Stats() Stats {
 	}
 	s.mu.RUnlock()
 	return Stats{Queued: s.queued.Load(), QueuedBytes: s.queuedBytes.Load(), Held: s.held.Load(),
-		PeakQueued: s.peakQueued.Load(), PeakHeld: s.peakHeld.Load(), Endpoints: n, HandedBytes: s.handedBytes.Load(), TierWaiting: s.tierRecords.Load()}
+		PeakQueued: s.peakQueued.Load(), PeakHeld: s.peakHeld.Load(), Endpoints: n, HandedBytes: s.handedBytes.Load(), TierWaiting: s.tierRecords.Load(),
+		Spilled: s.spilled.Load()}
 }

@@ -152,18 +152,17 @@ func (s *Stage) takeTier(rec *kgo.Record, ref *holdRef, now time.Time) {
 		it.firstSeen = seen
 		s.hold(it, ref)
 	}
+	if s.waitNotBefore(rec, ref, items, st, now) {
+		return
+	}
 	if st.attempt == 0 {
 		for _, it := range items {
-			s.route(it, now)
+			_ = s.route(s.ctx, it, now, false) // never waits: no error
 		}
 		return
 	}
 	first := items[0]
-	r := &request{workspaceID: string(first.workspaceID), webhookID: string(first.webhookID), event: first.event,
-		attempt: st.attempt, firstAttempt: st.firstAttempt, lastErr: st.lastErr, lastStatus: st.lastStatus, deferrals: st.deferrals}
-	for _, it := range items {
-		r.add(it)
-	}
+	r := requestOf(items, st)
 	e := s.endpointFor(first.workspaceID, first.webhookID)
 	if e == nil {
 		// Known when it was attempted, unknown now: deleted.
@@ -172,6 +171,21 @@ func (s *Stage) takeTier(rec *kgo.Record, ref *holdRef, now time.Time) {
 		return
 	}
 	e.enqueueFixed(r, now)
+}
+
+// requestOf rebuilds the request of a retry record's items and state.
+func requestOf(items []*item, st retryState) *request {
+	first := items[0]
+	r := &request{workspaceID: string(first.workspaceID), webhookID: string(first.webhookID), event: first.event,
+		attempt: st.attempt, firstAttempt: st.firstAttempt, lastErr: st.lastErr, lastStatus: st.lastStatus,
+		deferrals: st.deferrals, notBefore: st.notBefore}
+	for _, it := range items {
+		r.add(it)
+	}
+	if r.fixed() {
+		r.msgID = MessageID(r.webhookID, idsOf(items)...)
+	}
+	return r
 }
 
 // requeueTier writes rec back to the end of its tier (same key, value and
@@ -193,6 +207,7 @@ func (s *Stage) PartitionAssigned(string, int32) {}
 // runtime abandons their holds (never committed) and the next owner reads
 // them again.
 func (s *Stage) PartitionRevoked(topic string, partition int32) {
+	s.dropWaits(topic, partition)
 	k := tierKey{topic, partition}
 	s.tmu.Lock()
 	tp := s.tparts[k]

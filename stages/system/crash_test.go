@@ -172,7 +172,41 @@ func TestPipelineKilledRepeatedlyDeliversEverything(t *testing.T) {
 			t.Errorf("no new_lead for %s", d)
 		}
 	}
-	t.Logf("%d requests for %d leads and %d sessions after 3 SIGKILLs", len(rc.requests()), len(wantLeads), wantSessions)
+	dups, sameID := duplicates(t, rc)
+	t.Logf("%d requests for %d leads and %d sessions after 3 SIGKILLs; %d duplicate subjects, %d of them (%.0f%%) under a webhook-id already received with that subject",
+		len(rc.requests()), len(wantLeads), wantSessions, dups, sameID, 100*float64(sameID)/float64(max(dups, 1)))
+}
+
+// duplicates counts the subjects received more than once (each arrival
+// after the first), and those of them that came under a webhook-id that
+// already brought the same subject: the duplicates a receiver that
+// de-duplicates by webhook-id (Standard Webhooks) recognises (issue 12).
+func duplicates(t *testing.T, rc *receiver) (dups, sameID int) {
+	ids := map[string]map[string]bool{} // subject -> webhook-ids it came under
+	for _, r := range rc.requests() {
+		id := r.headers.Get("webhook-id")
+		for _, s := range r.payload.Subjects {
+			var l schemas.Lead
+			if err := json.Unmarshal(s, &l); err != nil {
+				t.Fatal(err)
+			}
+			key := r.payload.Event + "|" + l.Company.Domain
+			if r.payload.Event == schemas.EventNewSession && len(l.RecentSessions) > 0 {
+				key += "|" + l.RecentSessions[0].StartedAt.String()
+			}
+			seen := ids[key]
+			if seen == nil {
+				ids[key] = map[string]bool{id: true}
+				continue
+			}
+			dups++
+			if seen[id] {
+				sameID++
+			}
+			seen[id] = true
+		}
+	}
+	return dups, sameID
 }
 
 // distinctSubjects returns the companies with a new_lead and the number of
@@ -207,6 +241,11 @@ func childConfig(brokers []string, redisAddr, prefix string) configs.Config {
 	cfg.Redis.KeyPrefix = prefix
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Stages.Deliver.Linger = 100 * time.Millisecond
+	// CRASH_STABLE_BATCHES=false measures the duplicates of batches cut by
+	// count and linger alone (before issue 12).
+	if os.Getenv("CRASH_STABLE_BATCHES") == "false" {
+		cfg.Stages.Deliver.StableBatches = false
+	}
 	for _, rt := range []*pipeline.RuntimeConfig{&cfg.Stages.Enrich.Runtime, &cfg.Stages.Leads.Runtime, &cfg.Stages.Evaluate.Runtime, &cfg.Stages.Deliver.Runtime} {
 		rt.CommitInterval = 100 * time.Millisecond
 		rt.SessionTimeout = 6 * time.Second   // a killed member leaves the group quickly

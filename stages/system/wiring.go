@@ -134,7 +134,8 @@ func (e endpoints) Disable(ctx context.Context, ws, id, reason string) error {
 func toEndpoint(w control.Webhook) deliver.Endpoint {
 	cur, prev := w.SigningSecrets(time.Now())
 	return deliver.Endpoint{ID: w.ID, WorkspaceID: w.WorkspaceID, URL: w.URL, Secret: cur.Reveal(), PreviousSecret: prev.Reveal(),
-		MaxSubjects: w.MaxSubjects, LegacyEventNames: w.LegacyEventNames, Enabled: w.Enabled}
+		MaxSubjects: w.MaxSubjects, LegacyEventNames: w.LegacyEventNames, Enabled: w.Enabled,
+		MaxInFlight: w.MaxInFlight, RateLimit: w.RateLimit}
 }
 
 // mountConsole serves the web console at / beside the admin API it uses.
