@@ -81,7 +81,7 @@ func buildWebhook(_ *api, _ *control.Workspace, ws string, cur *control.Webhook,
 	if v, ok := integer(o, "max_subjects", fmt.Sprintf("an integer between 1 and %d", control.MaxSubjectsLimit)); ok {
 		w.MaxSubjects = v
 	}
-	if v, ok := field[int](o, "max_in_flight", fmt.Sprintf("an integer between 0 and %d", control.MaxInFlightLimit)); ok {
+	if v, ok := integer(o, "max_in_flight", fmt.Sprintf("an integer between 0 and %d", control.MaxInFlightLimit)); ok {
 		w.MaxInFlight = v
 	}
 	if v, ok := field[float64](o, "rate_limit", fmt.Sprintf("a number between 0 and %g", float64(control.RateLimitLimit))); ok {

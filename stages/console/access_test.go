@@ -260,6 +260,24 @@ func TestEditsGoThroughTheAPI(t *testing.T) {
 	if a, _ := st.Workspace("ws_a").Automation(ids["ws_a/automation"]); a.Enabled {
 		t.Fatal("disable did not disable the automation")
 	}
+	// The webhook's own limits (advanced settings): set, then cleared back
+	// to the stage's defaults.
+	whPath := "/w/ws_a/webhooks/" + ids["ws_a/webhook"] + "/edit"
+	if w := post(whPath, url.Values{"url": {"https://example.com/hook"}, "name": {"limited"}, "max_in_flight": {"3"}, "rate_limit": {"2.5"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("edit webhook limits: %d %s", w.Code, w.Body.String())
+	}
+	if wh, _ := st.Webhook("ws_a", ids["ws_a/webhook"]); wh.MaxInFlight != 3 || wh.RateLimit != 2.5 {
+		t.Fatalf("limits after the edit: max_in_flight %d, rate_limit %g; want 3 and 2.5", wh.MaxInFlight, wh.RateLimit)
+	}
+	if w := post(whPath, url.Values{"url": {"https://example.com/hook"}, "name": {"limited"}, "max_in_flight": {"-1"}}); w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "max_in_flight") {
+		t.Fatalf("a negative max_in_flight: %d, want 422 naming the field", w.Code)
+	}
+	if w := post(whPath, url.Values{"url": {"https://example.com/hook"}, "name": {"limited"}, "max_in_flight": {""}, "rate_limit": {""}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("clear webhook limits: %d", w.Code)
+	}
+	if wh, _ := st.Webhook("ws_a", ids["ws_a/webhook"]); wh.MaxInFlight != 0 || wh.RateLimit != 0 {
+		t.Fatalf("limits after clearing: %d and %g, want 0 (the stage's defaults)", wh.MaxInFlight, wh.RateLimit)
+	}
 	w := post("/w/ws_a/segments/"+ids["ws_a/segment"]+"/edit", url.Values{"name": {"renamed"}, "filter": {`{"any": [{"field": "company.nope", "op": "eq", "value": 1}]}`}})
 	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "filter.any[0].field") {
 		t.Fatalf("bad filter: %d", w.Code)

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -63,6 +64,7 @@ func (c *Console) webhookList(w http.ResponseWriter, r *http.Request, s *session
 type webhookFormPage struct {
 	WS, ID                 string
 	URL, Name, MaxSubjects string
+	MaxInFlight, RateLimit string // "" or "0": the deliver stage's defaults
 	LegacyEventNames       bool
 	HasSecret              bool
 	Fields                 map[string]string
@@ -82,6 +84,7 @@ func (c *Console) webhookForm(w http.ResponseWriter, r *http.Request, s *session
 			return notFound("webhook", id, ws)
 		}
 		p.URL, p.Name, p.MaxSubjects = wh.URL, wh.Name, strconv.Itoa(wh.MaxSubjects)
+		p.MaxInFlight, p.RateLimit = strconv.Itoa(wh.MaxInFlight), strconv.FormatFloat(wh.RateLimit, 'f', -1, 64)
 		p.LegacyEventNames, p.HasSecret = wh.LegacyEventNames, !wh.Secret.IsZero()
 		title = "Edit webhook " + wh.Name
 	}
@@ -99,9 +102,18 @@ func (c *Console) webhookSave(w http.ResponseWriter, r *http.Request, s *session
 	}
 	p := webhookFormPage{WS: ws, ID: id, URL: r.PostFormValue("url"), Name: r.PostFormValue("name"),
 		MaxSubjects: r.PostFormValue("max_subjects"), LegacyEventNames: body["legacy_event_names"].(bool),
+		MaxInFlight: r.PostFormValue("max_in_flight"), RateLimit: r.PostFormValue("rate_limit"),
 		DefaultMaxSubjects: control.DefaultMaxSubjects, MaxSubjectsLimit: control.MaxSubjectsLimit}
 	if ms := strings.TrimSpace(p.MaxSubjects); ms != "" {
 		body["max_subjects"] = json.RawMessage(jsonNumberOrString(ms))
+	}
+	// An empty limit is 0: the deliver stage's default (sent, so that
+	// clearing the field on an edit goes back to the default).
+	for name, v := range map[string]string{"max_in_flight": p.MaxInFlight, "rate_limit": p.RateLimit} {
+		if v = strings.TrimSpace(v); v == "" {
+			v = "0"
+		}
+		body[name] = json.RawMessage(jsonNumberOrString(v))
 	}
 	secret := r.PostFormValue("secret")
 	switch {
@@ -141,11 +153,11 @@ func (c *Console) webhookSave(w http.ResponseWriter, r *http.Request, s *session
 	return c.redirect(w, r, "/w/"+ws+"/webhooks", "Webhook "+wh.Name+" "+verb+".")
 }
 
-// jsonNumberOrString is s as a JSON number when it is an integer, else as
+// jsonNumberOrString is s as a JSON number when it is a finite number, else as
 // a JSON string (so that the API names the type it wants).
 func jsonNumberOrString(s string) []byte {
-	if _, err := strconv.Atoi(s); err == nil {
-		return []byte(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		return strconv.AppendFloat(nil, f, 'f', -1, 64)
 	}
 	b, _ := json.Marshal(s)
 	return b
