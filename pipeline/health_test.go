@@ -156,3 +156,18 @@ func TestRedisOutageIsReportedByTheStageAndTheProcess(t *testing.T) {
 	})
 	env.Consume(t, env.Topics.Hits, 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 6 })
 }
+
+// Outputs that cannot be produced (their topic does not exist, and the
+// broker does not create topics) are a produce stall the stage reports.
+func TestProduceStallIsReported(t *testing.T) {
+	env := kafkatest.New(t, 1)
+	st := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Prefix + "missing-topic"}
+	run := start(t, env, st, testConfig(), nil)
+	produceN(t, env, env.Topics.Raw, 1, 10)
+	var last error
+	kafkatest.Eventually(t, 30*time.Second, "produce stall reported", func() bool {
+		last = run.r.Ready()
+		return last != nil && strings.HasPrefix(last.Error(), "produce: ")
+	})
+	t.Logf("Ready() while outputs cannot be produced: %v", last)
+}

@@ -55,6 +55,8 @@ type Runner struct {
 	iid     string    // static group instance id; "" for a dynamic member
 	base    []kgo.Opt // connection options, for leaving the group after Close
 
+	produceWaitSince time.Time // first tick that saw records waiting to be produced; only probe uses it
+
 	mu    sync.Mutex
 	parts map[string]map[int32]*partition
 

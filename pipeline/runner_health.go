@@ -66,15 +66,30 @@ func (r *Runner) fetchError(t string, p int32, err error) {
 	r.log.Warn("fetch error", zapTP(t, p), zap.Error(err))
 }
 
-// probe is the runner's stall check for its Watch: input waiting on a
+// probe is the runner's stall check for its Watch (called only from the
+// Watch's monitor goroutine): input waiting on a
 // partition (queued, or after the last fetched record of a partition that
 // is not paused) with no batch processed on it for longer than the grace,
 // and records waiting to be produced with none acknowledged that long.
 func (r *Runner) probe(now time.Time) []Problem {
 	var out []Problem
-	if n := r.client.BufferedProduceRecords(); n > 0 && r.watch.sinceOK(DepProduce, now) > r.watch.grace {
-		out = append(out, Problem{Dependency: DepProduce.String(), Since: now.Add(-r.watch.sinceOK(DepProduce, now)),
-			Detail: fmt.Sprintf("%d records waiting to be produced, none acknowledged", n)})
+	// Records waiting to be produced: the clock starts at the later of the
+	// last acknowledgement and the tick that first saw records waiting
+	// (a stage with nothing to produce for a while is not stalled).
+	if n := r.client.BufferedProduceRecords(); n == 0 {
+		r.produceWaitSince = time.Time{}
+	} else {
+		if r.produceWaitSince.IsZero() {
+			r.produceWaitSince = now
+		}
+		since := r.produceWaitSince
+		if last := r.watch.LastOK(DepProduce); last.After(since) {
+			since = last
+		}
+		if now.Sub(since) > r.watch.grace {
+			out = append(out, Problem{Dependency: DepProduce.String(), Since: since,
+				Detail: fmt.Sprintf("%d records waiting to be produced, none acknowledged", n)})
+		}
 	}
 	var parts int
 	var waiting int64
