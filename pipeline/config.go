@@ -221,8 +221,12 @@ type RuntimeConfig struct {
 	ProducerCompression string `yaml:"producer_compression"`
 	// SessionTimeout is the consumer group session timeout: a member
 	// that died (and was not restarted with its kafka.group_instance_id)
-	// holds its partitions this long. Default 10s (the brokers refuse
-	// less than group.min.session.timeout.ms, 6s by default).
+	// holds its partitions this long, and a member that cannot reach its
+	// group coordinator this long loses its partitions (then replays
+	// unfinished work: duplicates). Default 30s: longer than a Kafka
+	// broker failover that takes the group coordinator with it (10s was
+	// not: the failover test lost partitions and sent 190 duplicates).
+	// A restart is fast whatever it is, by static membership.
 	SessionTimeout time.Duration `yaml:"session_timeout"`
 	// RebalanceTimeout is how long a rebalance waits for every member to
 	// rejoin; a member still draining revoked partitions (up to
@@ -248,7 +252,7 @@ func DefaultRuntimeConfig() RuntimeConfig {
 		ProducerLinger:             2 * time.Millisecond,
 		ProducerMaxBufferedRecords: 50000,
 		ProducerCompression:        "snappy",
-		SessionTimeout:             10 * time.Second,
+		SessionTimeout:             30 * time.Second,
 		RebalanceTimeout:           30 * time.Second,
 	}
 }
