@@ -54,7 +54,8 @@ func TestSentinelFailoverIsFollowed(t *testing.T) {
 		t.Fatalf("LEADFLOW_REDIS_ADDR is set but redis-server is not installed: %v", err)
 	}
 	pp, rp, sp := freePort(t), freePort(t), freePort(t)
-	common := []string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
+	// The replica writes the primary's snapshot on sync: keep it in a temp dir.
+	common := []string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()}
 	primary := redisProcess(t, append([]string{"--port", strconv.Itoa(pp)}, common...)...)
 	redisProcess(t, append([]string{"--port", strconv.Itoa(rp), "--replicaof", "127.0.0.1", strconv.Itoa(pp)}, common...)...)
 	conf := filepath.Join(t.TempDir(), "sentinel.conf")
