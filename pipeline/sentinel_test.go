@@ -55,9 +55,9 @@ func TestSentinelFailoverIsFollowed(t *testing.T) {
 	}
 	pp, rp, sp := freePort(t), freePort(t), freePort(t)
 	// The replica writes the primary's snapshot on sync: keep it in a temp dir.
-	common := []string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()}
-	primary := redisProcess(t, append([]string{"--port", strconv.Itoa(pp)}, common...)...)
-	redisProcess(t, append([]string{"--port", strconv.Itoa(rp), "--replicaof", "127.0.0.1", strconv.Itoa(pp)}, common...)...)
+	common := []string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
+	primary := redisProcess(t, append([]string{"--port", strconv.Itoa(pp), "--dir", t.TempDir()}, common...)...)
+	redisProcess(t, append([]string{"--port", strconv.Itoa(rp), "--dir", t.TempDir(), "--replicaof", "127.0.0.1", strconv.Itoa(pp)}, common...)...)
 	conf := filepath.Join(t.TempDir(), "sentinel.conf")
 	if err := os.WriteFile(conf, fmt.Appendf(nil, "bind 127.0.0.1\nport %d\nsentinel monitor lf 127.0.0.1 %d 1\nsentinel down-after-milliseconds lf 1000\nsentinel failover-timeout lf 5000\n", sp, pp), 0o600); err != nil {
 		t.Fatal(err)
