@@ -40,6 +40,8 @@ type Config struct {
 	Admin AdminConfig `yaml:"admin"`
 	// Log is logging.
 	Log LogConfig `yaml:"log"`
+	// Health tunes /readyz and the stall signal.
+	Health pipeline.HealthConfig `yaml:"health"`
 	// SecretKey seals webhook secrets at rest in the control topic with
 	// AES-256-GCM: 32 bytes, base64 or hex (`openssl rand -base64 32`).
 	// Every process that delivers needs it. Default "" (secrets stored in
@@ -146,6 +148,7 @@ func Default() Config {
 		HTTP:            HTTPConfig{Addr: "127.0.0.1:8080"},
 		Admin:           AdminConfig{ConsoleSessionTTL: 12 * time.Hour, SecretRotationOverlap: 24 * time.Hour},
 		Log:             LogConfig{Level: "info", Format: "json"},
+		Health:          pipeline.DefaultHealthConfig(),
 		ShutdownTimeout: 20 * time.Second,
 		Stages: StagesConfig{
 			Enrich:   enrich.DefaultConfig(),
@@ -228,6 +231,7 @@ func (c Config) Validate() error {
 		c.Kafka.Validate("kafka"),
 		c.Redis.Validate("redis"),
 		c.Topics.Validate("topics"),
+		c.Health.Validate("health"),
 		c.Stages.Enrich.Validate("stages.enrich"),
 		c.Stages.Leads.Validate("stages.leads"),
 		c.Stages.Evaluate.Validate("stages.evaluate"),

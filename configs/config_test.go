@@ -31,6 +31,9 @@ func TestReferenceFileStatesTheDefaults(t *testing.T) {
 	if len(cfg.SecretKeyPrevious) == 0 {
 		cfg.SecretKeyPrevious = nil
 	}
+	if len(cfg.Redis.Sentinel.Addrs) == 0 {
+		cfg.Redis.Sentinel.Addrs = nil
+	}
 	if want := Default(); !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("leadflow.yaml and Default() differ:\nfile:    %+v\ndefault: %+v", cfg, want)
 	}

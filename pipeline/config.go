@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -23,6 +24,38 @@ type KafkaConfig struct {
 	SASL SASLConfig `yaml:"sasl"`
 	// DialTimeout bounds each connection attempt. Default 10s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// GroupInstanceID names this process in the consumer group of each
+	// of its stages (static membership, KIP-345): a stage joins as
+	// GROUP_INSTANCE_ID-STAGE, so a process that is killed and restarted
+	// with the same id gets its partitions back at once, without waiting
+	// for its old session to expire or for a rebalance; a clean shutdown
+	// leaves the group explicitly, so its partitions move at once.
+	// Default "" (the host name, stable for a Kubernetes StatefulSet pod
+	// or a VM). Two processes of one stage must never share an id (the
+	// later one fences the earlier): set it per process when they share a
+	// host. "none" turns static membership off. Env:
+	// LEADFLOW_KAFKA_GROUP_INSTANCE_ID.
+	GroupInstanceID string `yaml:"group_instance_id"`
+}
+
+// NoInstanceID is the GroupInstanceID that turns static membership off.
+const NoInstanceID = "none"
+
+// InstanceID returns the static group instance id of stage for this
+// process, or "" when static membership is off.
+func (c KafkaConfig) InstanceID(stage string) string {
+	id := c.GroupInstanceID
+	switch id {
+	case NoInstanceID:
+		return ""
+	case "":
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			return ""
+		}
+		id = host
+	}
+	return id + "-" + stage
 }
 
 // TLSConfig is client TLS for Kafka or Redis.
@@ -74,6 +107,53 @@ type RedisConfig struct {
 	PoolSize int `yaml:"pool_size"`
 	// Timeout bounds each Redis command (read and write). Default 3s.
 	Timeout time.Duration `yaml:"timeout"`
+	// DialTimeout bounds each connection attempt. Default 5s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// ClusterReloadInterval is how often the Redis Cluster slot map is
+	// reloaded even without errors. A connection error or CLUSTERDOWN
+	// reloads it at once; this bounds how stale it gets otherwise (a
+	// failover with no traffic to the failed node). Default 5s.
+	ClusterReloadInterval time.Duration `yaml:"cluster_reload_interval"`
+	// Sentinel reaches a Sentinel-managed primary; set instead of Addr
+	// and ClusterAddrs. Default: not used.
+	Sentinel SentinelConfig `yaml:"sentinel"`
+}
+
+// SentinelConfig is a Redis primary found through Redis Sentinel. The
+// client asks the sentinels for the primary on every new connection and
+// follows their switch-master announcements, so a failover is followed
+// as soon as the sentinels promote a replica.
+type SentinelConfig struct {
+	// MasterName is the name the sentinels monitor the primary under.
+	// Required with Addrs. Default "".
+	MasterName string `yaml:"master_name"`
+	// Addrs are the sentinels, host:port. Default none.
+	Addrs []string `yaml:"addrs"`
+	// Username for the sentinels' ACL auth (the primary uses
+	// redis.username). Default "".
+	Username string `yaml:"username"`
+	// Password for the sentinels. Default "". Env:
+	// LEADFLOW_REDIS_SENTINEL_PASSWORD.
+	Password string `yaml:"password"`
+}
+
+// HealthConfig tunes what /readyz and the stall signal report.
+type HealthConfig struct {
+	// Grace is how long a stage's dependency (Kafka fetch or produce,
+	// Redis) may fail with no success, or its input may wait with no
+	// batch processed, before /readyz answers 503 naming it, the
+	// leadflow_stalled gauge is 1 and an outage is logged. Default 15s:
+	// longer than a Kafka leader failover (about 10s with the brokers'
+	// defaults), so a routine failover does not flap readiness.
+	Grace time.Duration `yaml:"grace"`
+}
+
+// DefaultHealthConfig returns the defaults documented on HealthConfig.
+func DefaultHealthConfig() HealthConfig { return HealthConfig{Grace: DefaultGrace} }
+
+// Validate checks c; errors name the field under section.
+func (c HealthConfig) Validate(section string) error {
+	return CheckLimits(section, DurationLimit("grace", c.Grace, time.Second, time.Hour))
 }
 
 // TopicsConfig names and shapes the topics leadflow uses.
@@ -120,7 +200,8 @@ type RuntimeConfig struct {
 	// RetryBackoff is the first wait before a failed Process call is
 	// retried; it doubles up to RetryBackoffMax. Default 100ms.
 	RetryBackoff time.Duration `yaml:"retry_backoff"`
-	// RetryBackoffMax caps the wait between retries. Default 10s.
+	// RetryBackoffMax caps the wait between retries. Default 2s: after an
+	// outage a stage resumes within this of the dependency's return.
 	RetryBackoffMax time.Duration `yaml:"retry_backoff_max"`
 	// FetchMaxBytes bounds one fetch response. Default 16 MiB.
 	FetchMaxBytes int32 `yaml:"fetch_max_bytes"`
@@ -138,12 +219,19 @@ type RuntimeConfig struct {
 	// "none": its broker is in the same process, so compressing only
 	// costs CPU.
 	ProducerCompression string `yaml:"producer_compression"`
-	// SessionTimeout is the consumer group session timeout. Default 45s.
+	// SessionTimeout is the consumer group session timeout: a member
+	// that died (and was not restarted with its kafka.group_instance_id)
+	// holds its partitions this long, and a member that cannot reach its
+	// group coordinator this long loses its partitions (then replays
+	// unfinished work: duplicates). Default 30s: longer than a Kafka
+	// broker failover that takes the group coordinator with it (10s was
+	// not: the failover test lost partitions and sent 190 duplicates).
+	// A restart is fast whatever it is, by static membership.
 	SessionTimeout time.Duration `yaml:"session_timeout"`
 	// RebalanceTimeout is how long a rebalance waits for every member to
-	// rejoin. A member that crashed holds up the rebalance this long (then
-	// it is dropped), so it bounds how fast a restarted or surviving
-	// process takes over a crashed one's partitions. Default 60s.
+	// rejoin; a member still draining revoked partitions (up to
+	// RevokeTimeout) must rejoin within it, so it must exceed
+	// RevokeTimeout. Default 30s.
 	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
 }
 
@@ -158,14 +246,14 @@ func DefaultRuntimeConfig() RuntimeConfig {
 		CommitInterval:             time.Second,
 		RevokeTimeout:              10 * time.Second,
 		RetryBackoff:               100 * time.Millisecond,
-		RetryBackoffMax:            10 * time.Second,
+		RetryBackoffMax:            2 * time.Second,
 		FetchMaxBytes:              16 << 20,
 		FetchMaxWait:               100 * time.Millisecond,
 		ProducerLinger:             2 * time.Millisecond,
 		ProducerMaxBufferedRecords: 50000,
 		ProducerCompression:        "snappy",
-		SessionTimeout:             45 * time.Second,
-		RebalanceTimeout:           time.Minute,
+		SessionTimeout:             30 * time.Second,
+		RebalanceTimeout:           30 * time.Second,
 	}
 }
 
@@ -176,7 +264,7 @@ func DefaultKafkaConfig() KafkaConfig {
 
 // DefaultRedisConfig returns the Redis defaults documented on RedisConfig.
 func DefaultRedisConfig() RedisConfig {
-	return RedisConfig{KeyPrefix: "lf:", Timeout: 3 * time.Second}
+	return RedisConfig{KeyPrefix: "lf:", Timeout: 3 * time.Second, DialTimeout: 5 * time.Second, ClusterReloadInterval: 5 * time.Second}
 }
 
 // DefaultTopicsConfig returns the topic defaults documented on TopicsConfig.
@@ -188,6 +276,9 @@ func DefaultTopicsConfig() TopicsConfig {
 func (c RuntimeConfig) Validate(section string) error {
 	if _, err := c.compression(); err != nil {
 		return &FieldError{Field: join(section, "producer_compression"), Reason: err.Error()}
+	}
+	if c.RebalanceTimeout <= c.RevokeTimeout {
+		return &FieldError{Field: join(section, "rebalance_timeout"), Reason: fmt.Sprintf("%s must exceed revoke_timeout (%s): a member draining revoked partitions must rejoin within it", c.RebalanceTimeout, c.RevokeTimeout)}
 	}
 	return CheckLimits(section,
 		IntLimit("max_batch_records", c.MaxBatchRecords, 1, 100000),
@@ -227,6 +318,9 @@ func (c KafkaConfig) Validate(section string) error {
 	if c.SASL.Mechanism != "" && c.SASL.Username == "" {
 		errs = append(errs, &FieldError{Field: join(section, "sasl.username"), Reason: "is required with sasl.mechanism"})
 	}
+	if id := c.GroupInstanceID; len(id) > 200 || strings.ContainsAny(id, " \t\n/") {
+		errs = append(errs, &FieldError{Field: join(section, "group_instance_id"), Reason: "must be at most 200 characters, without spaces or '/'"})
+	}
 	errs = append(errs, CheckLimits(section, DurationLimit("dial_timeout", c.DialTimeout, 100*time.Millisecond, 5*time.Minute)))
 	return errors.Join(errs...)
 }
@@ -234,19 +328,30 @@ func (c KafkaConfig) Validate(section string) error {
 // Validate checks c; errors name the field under section.
 func (c RedisConfig) Validate(section string) error {
 	var errs []error
-	if c.Addr == "" && len(c.ClusterAddrs) == 0 {
-		errs = append(errs, &FieldError{Field: join(section, "addr"), Reason: "set addr or cluster_addrs"})
+	modes := 0
+	for _, set := range []bool{c.Addr != "", len(c.ClusterAddrs) > 0, len(c.Sentinel.Addrs) > 0} {
+		if set {
+			modes++
+		}
 	}
-	if c.Addr != "" && len(c.ClusterAddrs) > 0 {
-		errs = append(errs, &FieldError{Field: join(section, "cluster_addrs"), Reason: "set addr or cluster_addrs, not both"})
+	switch {
+	case modes == 0:
+		errs = append(errs, &FieldError{Field: join(section, "addr"), Reason: "set addr, cluster_addrs or sentinel.addrs"})
+	case modes > 1:
+		errs = append(errs, &FieldError{Field: join(section, "cluster_addrs"), Reason: "set only one of addr, cluster_addrs and sentinel.addrs"})
 	}
 	if len(c.ClusterAddrs) > 0 && c.DB != 0 {
 		errs = append(errs, &FieldError{Field: join(section, "db"), Reason: "Redis Cluster has only database 0"})
+	}
+	if len(c.Sentinel.Addrs) > 0 && c.Sentinel.MasterName == "" {
+		errs = append(errs, &FieldError{Field: join(section, "sentinel.master_name"), Reason: "is required with sentinel.addrs"})
 	}
 	errs = append(errs, CheckLimits(section,
 		IntLimit("db", c.DB, 0, 15),
 		IntLimit("pool_size", c.PoolSize, 0, 10000),
 		DurationLimit("timeout", c.Timeout, time.Millisecond, time.Minute),
+		DurationLimit("dial_timeout", c.DialTimeout, 10*time.Millisecond, time.Minute),
+		DurationLimit("cluster_reload_interval", c.ClusterReloadInterval, 100*time.Millisecond, 10*time.Minute),
 	))
 	return errors.Join(errs...)
 }

@@ -19,6 +19,9 @@ type Metrics struct {
 	paused         *prometheus.GaugeVec
 	inflight       *prometheus.GaugeVec
 	boundHits      *prometheus.CounterVec
+	sinceSuccess   *prometheus.GaugeVec
+	stalled        *prometheus.GaugeVec
+	outages        *prometheus.CounterVec
 }
 
 // NewMetrics registers the runtime metrics on reg.
@@ -49,6 +52,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.recordsIn, m.recordsOut, m.deadLetters, m.processSeconds, m.processErrors,
 		m.produceErrors, m.commitErrors, m.lag, m.paused, m.inflight, m.boundHits)
+	registerWatchMetrics(m, reg)
 	return m
 }
 

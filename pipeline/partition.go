@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -23,6 +24,9 @@ type partition struct {
 	wake   chan struct{} // records queued or stopping; cap 1
 	change chan struct{} // a batch finished; cap 1
 	exited chan struct{} // worker returned
+
+	lag      atomic.Int64 // records after the last fetched one, as of that fetch
+	progress atomic.Int64 // unix nanos of the last successful Process call (or assignment)
 
 	mu         sync.Mutex
 	queue      []*kgo.Record // fetched, not yet handed to Process
@@ -51,7 +55,8 @@ func newPartition(ctx context.Context, r *Runner, topic string, id int32) *parti
 		wake: make(chan struct{}, 1), change: make(chan struct{}, 1), exited: make(chan struct{}),
 		next: -1, commitable: kgo.EpochOffset{Epoch: -1, Offset: -1}, committed: -1,
 	}
-	p.ctx, p.cancel = context.WithCancel(ctx)
+	p.ctx, p.cancel = context.WithCancel(WithWatch(ctx, r.watch))
+	p.progress.Store(time.Now().UnixNano())
 	return p
 }
 
@@ -140,6 +145,7 @@ func (p *partition) work() {
 		if !p.r.process(p.ctx, b) {
 			return // abandoned: the partition is going away
 		}
+		p.progress.Store(time.Now().UnixNano())
 		b.seal()
 	}
 }

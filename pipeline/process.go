@@ -34,8 +34,8 @@ func (r *Runner) process(ctx context.Context, b *Batch) bool {
 		err := r.call(ctx, b)
 		r.metrics.processSeconds.WithLabelValues(r.name).Observe(time.Since(start).Seconds())
 		if err == nil {
+			r.watch.OK(DepProcess)
 			if attempt > 1 {
-				r.failing.Store(nil)
 				r.log.Info("stage recovered", zapTP(b.Topic, b.Partition), zap.Int("attempts", attempt))
 			}
 			return true
@@ -48,7 +48,7 @@ func (r *Runner) process(ctx context.Context, b *Batch) bool {
 			r.isolatePanics(ctx, b)
 			return ctx.Err() == nil
 		}
-		r.failing.Store(&err)
+		r.watch.Fail(DepProcess, err)
 		r.metrics.processErrors.WithLabelValues(r.name).Inc()
 		r.log.Warn("batch failed; retrying it (nothing is committed until it succeeds)",
 			zapTP(b.Topic, b.Partition), zap.Int("attempt", attempt), zap.Duration("backoff", backoff), zap.Error(err))
@@ -93,7 +93,7 @@ func (r *Runner) isolatePanics(ctx context.Context, b *Batch) {
 				b.DeadLetter(all[i], err)
 				break
 			}
-			r.failing.Store(&err)
+			r.watch.Fail(DepProcess, err)
 			select {
 			case <-ctx.Done():
 			case <-time.After(backoff):
@@ -118,6 +118,7 @@ func (r *Runner) produce(ctx context.Context, rec *kgo.Record, b *Batch) {
 func (r *Runner) produced(ctx context.Context, rec *kgo.Record, b *Batch, err error) {
 	switch {
 	case err == nil:
+		r.watch.OK(DepProduce)
 		r.countOut(rec.Topic)
 		b.release()
 	case ctx.Err() != nil || errors.Is(err, kgo.ErrClientClosed) || errors.Is(err, kgo.ErrAborting):
@@ -141,6 +142,7 @@ func (r *Runner) produced(ctx context.Context, rec *kgo.Record, b *Batch, err er
 	default:
 		// Transient (the client's own retries ran out): try again.
 		r.metrics.produceErrors.WithLabelValues(r.name).Inc()
+		r.watch.Fail(DepProduce, err)
 		r.log.Warn("produce failed; retrying", zap.String("topic", rec.Topic), zap.Error(err))
 		time.AfterFunc(r.cfg.RetryBackoff, func() {
 			if ctx.Err() != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,16 @@ type Deps struct {
 	Kafka KafkaConfig
 	// ExtraOpts are appended to the client options (tests use them).
 	ExtraOpts []kgo.Opt
+	// InstanceID makes the runner a static member of its consumer group
+	// (kgo.InstanceID): a restart with the same id resumes its partitions
+	// without a rebalance, and Run leaves the group explicitly when it
+	// stops. Default "" (a dynamic member). System sets it from
+	// KafkaConfig.InstanceID; every member of a group needs its own.
+	InstanceID string
+	// Grace is how long a dependency may fail, or input wait with no
+	// progress, before the runner reports it (HealthConfig.Grace).
+	// Default DefaultGrace.
+	Grace time.Duration
 }
 
 // Runner runs one Stage in this process: one consumer group member, one
@@ -39,6 +50,12 @@ type Runner struct {
 	topics  Topics
 	client  *kgo.Client
 	listen  PartitionListener // nil if the stage keeps no partition state
+	watch   *Watch
+	group   string
+	iid     string    // static group instance id; "" for a dynamic member
+	base    []kgo.Opt // connection options, for leaving the group after Close
+
+	produceWaitSince time.Time // first tick that saw records waiting to be produced; only probe uses it
 
 	mu    sync.Mutex
 	parts map[string]map[int32]*partition
@@ -50,7 +67,6 @@ type Runner struct {
 	outCounters sync.Map // topic -> prometheus.Counter
 
 	joined  atomic.Bool
-	failing atomic.Pointer[error] // set while Process keeps failing
 	workers sync.WaitGroup
 }
 
@@ -74,12 +90,17 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 		released: make(chan struct{}, 1),
 	}
 	r.listen, _ = stage.(PartitionListener)
+	r.watch = NewWatch(r.name, deps.Grace, r.log, deps.Metrics)
+	r.watch.probe = r.probe
+	r.group, r.iid = deps.Topics.Group(stage.Name()), deps.InstanceID
 	base, err := deps.Kafka.ClientOpts()
 	if err != nil {
 		return nil, err
 	}
-	opts := append(base,
-		kgo.ConsumerGroup(deps.Topics.Group(stage.Name())),
+	r.base = base
+	opts := append(slices.Clip(base),
+		kgo.WithHooks(kafkaHooks{r.watch}),
+		kgo.ConsumerGroup(r.group),
 		kgo.ConsumeTopics(stage.Inputs()...),
 		kgo.DisableAutoCommit(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
@@ -96,6 +117,9 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 	)
 	codec, _ := cfg.compression() // validated above
 	opts = append(opts, kgo.ProducerBatchCompression(codec))
+	if r.iid != "" {
+		opts = append(opts, kgo.InstanceID(r.iid))
+	}
 	opts = append(opts, deps.ExtraOpts...)
 	r.client, err = kgo.NewClient(opts...)
 	if err != nil {
@@ -110,29 +134,35 @@ func (r *Runner) Name() string { return r.name }
 // Client is the runner's Kafka client, for producing outside of batches.
 func (r *Runner) Client() *kgo.Client { return r.client }
 
-// Ready reports nil once the runner has joined its group and while its
-// stage is not failing; otherwise it says why not.
+// Ready reports nil once the runner has joined its group and while no
+// dependency has failed, and no input waited unprocessed, for longer than
+// the grace (see Watch); otherwise it says why not. The message does not
+// name the stage (the health check's name does). It never blocks.
 func (r *Runner) Ready() error {
 	if !r.joined.Load() {
-		return fmt.Errorf("stage %s: not yet joined its consumer group", r.name)
+		return errors.New("not yet joined its consumer group")
 	}
-	if e := r.failing.Load(); e != nil {
-		return fmt.Errorf("stage %s: %w", r.name, *e)
-	}
-	return nil
+	return r.watch.Ready()
 }
+
+// Watch is the runner's stall and health signal.
+func (r *Runner) Watch() *Watch { return r.watch }
 
 // Run consumes until ctx is canceled, then shuts down: it stops fetching,
 // lets in-flight work finish for up to shutdownTimeout, commits what is
 // finished, and leaves the group. It returns nil after a clean shutdown.
 func (r *Runner) Run(ctx context.Context, shutdownTimeout time.Duration) error {
-	r.log.Info("stage starting", zap.Strings("inputs", r.stage.Inputs()), zap.String("group", r.topics.Group(r.name)))
+	r.log.Info("stage starting", zap.Strings("inputs", r.stage.Inputs()), zap.String("group", r.group), zap.String("instance_id", r.iid))
 	commitCtx, stopCommitter := context.WithCancel(ctx)
 	var committer sync.WaitGroup
-	committer.Add(1)
+	committer.Add(2)
 	go func() {
 		defer committer.Done()
 		r.commitLoop(commitCtx)
+	}()
+	go func() {
+		defer committer.Done()
+		r.watch.Run(commitCtx, time.Second)
 	}()
 	go r.watchJoin(commitCtx)
 
@@ -144,11 +174,7 @@ func (r *Runner) Run(ctx context.Context, shutdownTimeout time.Duration) error {
 		if fetches.IsClientClosed() {
 			break
 		}
-		fetches.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.Canceled) {
-				r.log.Warn("fetch error", zapTP(t, p), zap.Error(err))
-			}
-		})
+		fetches.EachError(r.fetchError)
 		r.dispatch(fetches)
 	}
 
@@ -159,7 +185,8 @@ func (r *Runner) Run(ctx context.Context, shutdownTimeout time.Duration) error {
 	parts := r.detachAll()
 	r.finish(soft, parts, shutdownTimeout, true)
 	r.workers.Wait()
-	r.client.Close() // leaves the group; nothing is left to revoke
+	r.client.Close() // leaves the group (a dynamic member); nothing is left to revoke
+	r.leaveStatic(soft)
 	r.log.Info("stage stopped")
 	return nil
 }
@@ -207,7 +234,9 @@ func (r *Runner) dispatch(fetches kgo.Fetches) {
 		}
 		last := fp.Records[len(fp.Records)-1]
 		r.metrics.recordsIn.WithLabelValues(r.name).Add(float64(len(fp.Records)))
-		r.metrics.lag.WithLabelValues(r.name, fp.Topic, p.label).Set(float64(max(fp.HighWatermark-last.Offset-1, 0)))
+		lag := max(fp.HighWatermark-last.Offset-1, 0)
+		p.lag.Store(lag)
+		r.metrics.lag.WithLabelValues(r.name, fp.Topic, p.label).Set(float64(lag))
 		p.add(fp.Records)
 	})
 }

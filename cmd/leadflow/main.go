@@ -11,12 +11,16 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/leadflow/leadflow/bench"
 	"github.com/leadflow/leadflow/configs"
+	"github.com/leadflow/leadflow/pipeline"
 )
 
 const usage = `leadflow: website visitors in, signed webhooks out.
@@ -86,8 +90,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// newLogger builds the process logger from the log settings.
+// newLogger builds the process logger from the log settings. It also
+// becomes go-redis's logger (process-global, so set here in main): its
+// lines are structured warnings, rate-limited per message.
 func newLogger(c configs.LogConfig, stderr io.Writer) (*zap.Logger, error) {
+	log, err := buildLogger(c, stderr)
+	if err != nil {
+		return nil, err
+	}
+	redis.SetLogger(pipeline.NewRedisLogger(log, 10*time.Second))
+	return log, nil
+}
+
+func buildLogger(c configs.LogConfig, stderr io.Writer) (*zap.Logger, error) {
 	level, err := zapcore.ParseLevel(c.Level)
 	if err != nil {
 		return nil, fmt.Errorf("log.level: %w", err)

@@ -23,7 +23,7 @@ type options struct {
 }
 
 func defaultOptions() options {
-	return options{logger: zap.NewNop(), fetchMaxWait: 100 * time.Millisecond, clock: time.Now, topicWait: 10 * time.Second}
+	return options{logger: zap.NewNop(), fetchMaxWait: 100 * time.Millisecond, clock: time.Now, topicWait: 30 * time.Second}
 }
 
 // Limits of the options, checked by New.

@@ -183,15 +183,31 @@ func RuntimeConfig() pipeline.RuntimeConfig {
 
 // Start runs stage with cfg on e's cluster until the returned stop is
 // called or the test ends (stop is idempotent and waits for a clean
-// shutdown). A nil log logs nothing.
+// shutdown). A nil log logs nothing. The runner reports a dependency
+// failing for longer than 1s (Deps.Grace).
 func (e *Env) Start(t testing.TB, stage pipeline.Stage, cfg pipeline.RuntimeConfig, log *zap.Logger) (r *pipeline.Runner, stop func()) {
 	t.Helper()
-	if log == nil {
-		log = zap.NewNop()
+	return e.StartWith(t, stage, cfg, pipeline.Deps{Logger: log, Grace: time.Second})
+}
+
+// StartWith is Start with deps: its Logger (nil logs nothing), Grace,
+// InstanceID and ExtraOpts are used; Metrics, Topics and Kafka are e's
+// unless set.
+func (e *Env) StartWith(t testing.TB, stage pipeline.Stage, cfg pipeline.RuntimeConfig, deps pipeline.Deps) (r *pipeline.Runner, stop func()) {
+	t.Helper()
+	if deps.Logger == nil {
+		deps.Logger = zap.NewNop()
 	}
-	r, err := pipeline.NewRunner(stage, cfg, pipeline.Deps{
-		Logger: log, Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Topics: e.Topics, Kafka: e.Kafka,
-	})
+	if deps.Metrics == nil {
+		deps.Metrics = pipeline.NewMetrics(prometheus.NewRegistry())
+	}
+	if deps.Topics.Prefix == "" {
+		deps.Topics = e.Topics
+	}
+	if len(deps.Kafka.Brokers) == 0 {
+		deps.Kafka = e.Kafka
+	}
+	r, err := pipeline.NewRunner(stage, cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

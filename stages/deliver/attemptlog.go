@@ -356,14 +356,12 @@ func (w *logWriter) run(ctx context.Context) {
 		if len(batch) == 0 {
 			return
 		}
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		if err := w.log.record(wctx, batch); err != nil {
+		if err := retryWrite(ctx, attemptLogRetryFor, func(wctx context.Context) error { return w.log.record(wctx, batch) }); err != nil {
 			for range batch {
 				w.dropped()
 			}
 			w.zl.Warn("attempt log write failed; entries dropped", zap.Int("entries", len(batch)), zap.Error(err))
 		}
-		cancel()
 		clear(batch)
 		batch = batch[:0]
 	}

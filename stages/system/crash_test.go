@@ -250,6 +250,7 @@ func childConfig(brokers []string, redisAddr, prefix string) configs.Config {
 		rt.CommitInterval = 100 * time.Millisecond
 		rt.SessionTimeout = 6 * time.Second   // a killed member leaves the group quickly
 		rt.RebalanceTimeout = 5 * time.Second // and does not hold up rebalances for long
+		rt.RevokeTimeout = 2 * time.Second    // (the rebalance timeout must exceed it)
 		rt.MaxBatchRecords = 20               // many batches, so kills land mid-run
 	}
 	return cfg

@@ -61,6 +61,7 @@ type System struct {
 	mux      *http.ServeMux
 	data     *Data
 	redis    redis.UniversalClient
+	redisW   *pipeline.Watch // the process's Redis calls, pings included
 	control  *control.Store
 	stoppers []func()                      // called when shutdown starts
 	closers  []func(context.Context) error // called after the runners stop
@@ -116,10 +117,11 @@ func New(ctx context.Context, opts Options) (*System, error) {
 	if s.data, err = loadData(ctx, opts.Config.Data, opts.Stages, opts.Dev, opts.CacheDir); err != nil {
 		return nil, err
 	}
-	if s.redis, err = pipeline.NewRedis(opts.Config.Redis); err != nil {
+	s.redisW = pipeline.NewWatch("process", opts.Config.Health.Grace, s.log.With(zap.String("component", "redis")), s.metrics)
+	if s.redis, err = pipeline.NewRedis(opts.Config.Redis, s.redisW); err != nil {
 		return nil, err
 	}
-	s.health.Add("redis", s.pingRedis)
+	s.health.Add("process", func(context.Context) error { return s.redisW.Ready() })
 	if s.control, err = s.newControl(); err != nil {
 		return nil, err
 	}
@@ -134,6 +136,7 @@ func New(ctx context.Context, opts Options) (*System, error) {
 		}
 		r, err := pipeline.NewRunner(stage, rt, pipeline.Deps{
 			Logger: s.log, Metrics: s.metrics, Topics: s.topics, Kafka: opts.Config.Kafka,
+			InstanceID: opts.Config.Kafka.InstanceID(name), Grace: opts.Config.Health.Grace,
 		})
 		if err != nil {
 			return nil, err
@@ -148,14 +151,33 @@ func New(ctx context.Context, opts Options) (*System, error) {
 	return s, nil
 }
 
-// pingRedis is the Redis readiness check.
-func (s *System) pingRedis(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	if err := s.redis.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("ping %s: %w", s.opts.Config.Redis.Addr, err)
+// watchRedis pings Redis every second until ctx ends, so that the
+// process's Redis Watch (and /readyz) knows whether Redis answers even
+// when no stage calls it; the Redis hook credits each ping. It runs only
+// when a stage of the process uses Redis.
+func (s *System) watchRedis(ctx context.Context) {
+	if !slices.ContainsFunc(s.opts.Stages, func(n string) bool { return n != "enrich" }) {
+		return
 	}
-	return nil
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.redisW.Run(ctx, time.Second)
+	}()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		_ = s.redis.Ping(pctx).Err() // the hook records the outcome
+		cancel()
+	}
 }
 
 // Topics returns the topic names of this process.
@@ -211,6 +233,11 @@ func (s *System) Run(ctx context.Context) error {
 	s.log.Info("http listening", zap.String("addr", ln.Addr().String()))
 
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.watchRedis(ctx)
+	}()
 	errs := make(chan error, len(s.runners))
 	for _, r := range s.runners {
 		wg.Add(1)
