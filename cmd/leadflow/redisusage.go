@@ -30,7 +30,7 @@ func redisUsageCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	rdb, err := pipeline.NewRedis(cfg.Redis)
+	rdb, err := pipeline.NewRedis(cfg.Redis, nil)
 	if err != nil {
 		return err
 	}
