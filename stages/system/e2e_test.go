@@ -20,14 +20,13 @@ import (
 
 	"github.com/goccy/go-json"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/schemas/sampledata"
 	"github.com/leadflow/leadflow/stages/system"
+	"github.com/leadflow/leadflow/stages/system/systemtest"
 )
 
 const (
@@ -82,52 +81,16 @@ func (rc *receiver) requests() []received {
 	return append([]received(nil), rc.reqs...)
 }
 
-// startSystem runs every stage in this process, as `leadflow dev` does, on
-// kfake and miniredis or on the real Kafka and Redis when the env names them.
+// startSystem runs every stage in this process, as `leadflow dev` does.
 func startSystem(t *testing.T) (*system.System, configs.Config) {
 	t.Helper()
-	cfg := configs.DevDefault()
-	prefix := kafkatest.Prefix(t)
-	if kafkatest.Real() {
-		cfg.Kafka.Brokers = kafkatest.Brokers(t)
-		_, cfg.Redis.Addr = kafkatest.Redis(t)
-	} else {
-		infra, err := system.StartDevInfra("127.0.0.1:0", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(infra.Close)
-		cfg.Kafka.Brokers = []string{infra.KafkaAddr}
-		cfg.Redis.Addr = infra.RedisAddr
-	}
-	cfg.Topics.Prefix = prefix
-	cfg.Redis.KeyPrefix = prefix
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Admin.Token = e2eToken
-	cfg.Stages.Deliver.Linger = 200 * time.Millisecond
-	// The guide's visits are replayed with the guide's 2024 times, so
-	// that the webhooks match its samples: no lower bound on event age.
-	cfg.Stages.Enrich.MaxEventAge = 0
-	sys, err := system.New(context.Background(), system.Options{
-		Config: cfg, Dev: true, CacheDir: t.TempDir(), Version: "e2e",
-		Logger: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)),
+	return systemtest.Start(t, "e2e", func(cfg *configs.Config) {
+		cfg.Admin.Token = e2eToken
+		cfg.Stages.Deliver.Linger = 200 * time.Millisecond
+		// The guide's visits are replayed with the guide's 2024 times, so
+		// that the webhooks match its samples: no lower bound on event age.
+		cfg.Stages.Enrich.MaxEventAge = 0
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sys.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("system: %v", err)
-		}
-	})
-	kafkatest.Eventually(t, 60*time.Second, "system ready", func() bool {
-		return sys.HTTPAddr() != nil && sys.Ready(context.Background()) == nil
-	})
-	return sys, cfg
 }
 
 // admin calls the admin API and returns the created entity's id.
