@@ -131,6 +131,7 @@ func (c *Console) routes() []route {
 	return []route{
 		{"GET", "/{$}", public, c.home},
 		{"GET", "/signin", public, c.signInPage},
+		{"GET", "/portal/{ws}", public, c.openPortal},
 		{"POST", "/signin", public, c.signIn},
 		{"POST", "/signout", signedIn, c.signOut},
 		{"GET", "/workspaces", adminOnly, c.workspaces},
@@ -223,10 +224,13 @@ func (c *Console) check(rt route, r *http.Request, s *session) *admin.Error {
 		return &admin.Error{Status: http.StatusForbidden, Code: "csrf",
 			Message: "This request did not carry the page's security token (CSRF), so nothing was changed. Reload the page and try again."}
 	}
+	if s.Scope.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead && rt.access != signedIn {
+		return &admin.Error{Status: http.StatusForbidden, Code: admin.CodeForbidden, Message: "This sign-in is read only: nothing was changed."}
+	}
 	switch rt.access {
 	case adminOnly:
 		if !s.Scope.Admin {
-			return &admin.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "This page is for the admin sign-in only."}
+			return &admin.Error{Status: http.StatusForbidden, Code: admin.CodeForbidden, Message: "This page is for the admin sign-in only."}
 		}
 	case inWorkspace:
 		ws := r.PathValue("ws")
@@ -234,7 +238,7 @@ func (c *Console) check(rt route, r *http.Request, s *session) *admin.Error {
 			return &admin.Error{Status: http.StatusBadRequest, Code: admin.CodeBadRequest, Message: "The workspace id " + ws + " " + msg + "."}
 		}
 		if !s.Scope.AllowsWorkspace(ws) {
-			return &admin.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "This sign-in does not give access to workspace " + ws + "."}
+			return &admin.Error{Status: http.StatusForbidden, Code: admin.CodeForbidden, Message: "This sign-in does not give access to workspace " + ws + "."}
 		}
 		if err := c.svc.Ready(); err != nil {
 			var aerr *admin.Error

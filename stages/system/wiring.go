@@ -85,11 +85,11 @@ func (s *System) mountAdmin(log *zap.Logger) error {
 		URLPolicy:       admin.URLPolicy{AllowPrivateNetworks: dc.AllowPrivateNetworks},
 		Deliveries:      attempts,
 		Tester:          tester{cfg: dc, version: s.opts.Version, log: attempts},
+		Portal:          admin.PortalConfig{Key: cfg.Admin.PortalKey, TTL: cfg.Admin.PortalLinkTTL},
 	})
 	if err != nil {
 		return err
 	}
-	s.mux.Handle("/v1/", svc.Handler())
 	return s.mountConsole(svc, log)
 }
 
@@ -129,7 +129,8 @@ func toEndpoint(w control.Webhook) deliver.Endpoint {
 		MaxSubjects: w.MaxSubjects, LegacyEventNames: w.LegacyEventNames, Enabled: w.Enabled}
 }
 
-// mountConsole serves the web console at / beside the admin API it uses.
+// mountConsole serves the web console at / and the admin API it uses at
+// /v1/ (which takes console sessions too, within their scope).
 func (s *System) mountConsole(svc *admin.Service, log *zap.Logger) error {
 	c, err := console.New(console.Deps{Service: svc, Token: s.opts.Config.Admin.Token,
 		SessionTTL: s.opts.Config.Admin.ConsoleSessionTTL, Logger: log.With(zap.String("component", "console"))})
@@ -137,5 +138,6 @@ func (s *System) mountConsole(svc *admin.Service, log *zap.Logger) error {
 		return err
 	}
 	s.mux.Handle("/", c)
+	s.mux.Handle("/v1/", c.API(svc.Handler()))
 	return nil
 }
