@@ -17,6 +17,7 @@ package console
 import (
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/stages/admin"
+	"github.com/leadflow/leadflow/stages/console/clusterview"
 )
 
 //go:embed templates/*.html
@@ -50,6 +52,14 @@ type Deps struct {
 	Logger *zap.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Cluster reads the stages' consumer groups for the Pipeline page.
+	// nil: the page answers 501.
+	Cluster *clusterview.Reader
+	// Settings is the configuration the Pipeline page shows (any value
+	// YAML encodes; keys naming secrets are redacted). Default: none.
+	Settings any
+	// RunStages are the stages this process runs, for the Pipeline page.
+	RunStages []string
 }
 
 // Console is the web console's handler. It is safe for concurrent use.
@@ -60,6 +70,10 @@ type Console struct {
 	pages    *pages
 	mux      *http.ServeMux
 	now      func() time.Time
+
+	cluster   *clusterview.Reader
+	settings  string // redacted YAML
+	runStages []string
 }
 
 // New returns the console, serving / (mount it at "/", after /v1/).
@@ -83,8 +97,14 @@ func New(d Deps) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
+	settings := ""
+	if d.Settings != nil {
+		if settings, err = redactedSettings(d.Settings); err != nil {
+			return nil, fmt.Errorf("console: encoding the settings: %w", err)
+		}
+	}
 	c := &Console{svc: d.Service, log: d.Logger, sessions: newSessions(d.Token, d.SessionTTL, d.Now),
-		pages: p, mux: http.NewServeMux(), now: d.Now}
+		pages: p, mux: http.NewServeMux(), now: d.Now, cluster: d.Cluster, settings: settings, runStages: d.RunStages}
 	static, _ := fs.Sub(assetFS, "assets")
 	c.mux.Handle("GET /assets/", http.StripPrefix("/assets/", assetHandler(static)))
 	for _, rt := range c.routes() {
@@ -136,6 +156,7 @@ func (c *Console) routes() []route {
 		{"POST", "/signout", signedIn, c.signOut},
 		{"GET", "/workspaces", adminOnly, c.workspaces},
 		{"GET", "/workspaces/open", adminOnly, c.openWorkspace},
+		{"GET", "/ops/pipeline", adminOnly, c.pipeline},
 
 		{"GET", ws + "/{$}", inWorkspace, c.workspaceHome},
 		{"GET", ws + "/webhooks", inWorkspace, c.webhookList},

@@ -71,8 +71,8 @@ type navItem struct {
 // navSection is one entry of a navigation table.
 type navSection struct{ group, label, path string }
 
-// workspaceNav is a workspace's navigation, in the guide's words; the
-// operator pages of a later issue add an adminNav beside it.
+// workspaceNav is a workspace's navigation, in the guide's words; an
+// admin session outside a workspace sees the operations pages instead.
 func workspaceNav() []navSection {
 	return []navSection{
 		{"Integrations", "Webhooks", "webhooks"},
@@ -90,6 +90,9 @@ func nav(s *session, ws, section string) []navItem {
 	}
 	if s.Scope.Admin {
 		out = append(out, navItem{Label: "Workspaces", Href: "/workspaces", Current: section == "workspaces"})
+		if ws == "" {
+			out = append(out, navItem{Group: "Operations", Label: "Pipeline", Href: "/ops/pipeline", Current: section == "pipeline"})
+		}
 	}
 	if ws != "" {
 		for _, n := range workspaceNav() {
@@ -169,7 +172,13 @@ func funcs() template.FuncMap {
 			b, err := json.Marshal(v)
 			return string(b), err
 		},
-		"ms":           func(f float64) string { return fmt.Sprintf("%.0f ms", f) },
+		"ms": func(f float64) string { return fmt.Sprintf("%.0f ms", f) },
+		"rate": func(f float64) string {
+			if f < 0 {
+				return "…"
+			}
+			return fmt.Sprintf("%.1f", f)
+		},
 		"join":         strings.Join,
 		"field":        func(m map[string]string, k string) string { return m[k] },
 		"outcomeLabel": outcomeLabel,
