@@ -151,7 +151,7 @@ func (s *System) mountConsole(svc *admin.Service, log *zap.Logger) error {
 	}
 	c, err := console.New(console.Deps{Service: svc, Token: s.opts.Config.Admin.Token,
 		SessionTTL: s.opts.Config.Admin.ConsoleSessionTTL, Logger: log.With(zap.String("component", "console")),
-		Cluster:  clusterview.New(kadm.NewClient(kcl), s.topics, consumerStages()),
+		Cluster:  clusterview.New(kadm.NewClient(kcl), opts, s.topics, consumerStages()),
 		Settings: s.opts.Config, RunStages: run})
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/leadflow/leadflow/pipeline"
 )
@@ -68,7 +69,8 @@ type Stage struct {
 // Reader reads the stages' groups. It remembers the previous read of each
 // stage for the rates; it is safe for concurrent use.
 type Reader struct {
-	adm    *kadm.Client
+	adm        *kadm.Client
+	clientOpts []kgo.Opt
 	topics pipeline.Topics
 	stages []string
 	now    func() time.Time
@@ -85,8 +87,10 @@ type sample struct {
 
 // New returns a reader of the groups of stages (named as in
 // pipeline.Topics.Group) through adm; the caller owns adm's client.
-func New(adm *kadm.Client, topics pipeline.Topics, stages []string) *Reader {
-	return &Reader{adm: adm, topics: topics, stages: stages, now: time.Now, prev: map[string]sample{}}
+// clientOpts (the seed brokers, TLS, SASL) make the short-lived clients
+// of Latest.
+func New(adm *kadm.Client, clientOpts []kgo.Opt, topics pipeline.Topics, stages []string) *Reader {
+	return &Reader{adm: adm, clientOpts: clientOpts, topics: topics, stages: stages, now: time.Now, prev: map[string]sample{}}
 }
 
 // Stages reads every stage's group, in the order New was given. An error

@@ -54,7 +54,7 @@ func TestStagesLagAndRates(t *testing.T) {
 	produceN(t, env, env.Topics.Raw, 10)
 	commitAt(t, env, enrich, env.Topics.Raw, func(int64) int64 { return 0 })
 
-	r := New(env.Admin, env.Topics, []string{"enrich", "leads"})
+	r := New(env.Admin, nil, env.Topics, []string{"enrich", "leads"})
 	clock := time.Unix(1_700_000_000, 0)
 	r.now = func() time.Time { return clock }
 	st, err := r.Stages(context.Background())
@@ -89,5 +89,43 @@ func TestStagesLagAndRates(t *testing.T) {
 	clock = clock.Add(time.Second)
 	if st, err = r.Stages(context.Background()); err != nil || !st[0].Behind || st[0].Lag != 4 {
 		t.Fatalf("enrich with 4 new records and no commit: %+v %v", st[0], err)
+	}
+}
+
+// TestLatestIsBounded: Latest reads only the last N records of each
+// partition, newest first, values cut to the bound, headers kept; an
+// empty topic is no records.
+func TestLatestIsBounded(t *testing.T) {
+	env := kafkatest.New(t, 2)
+	r := New(env.Admin, []kgo.Opt{kgo.SeedBrokers(env.Brokers...)}, env.Topics, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kafkatest.Eventually(t, 30*time.Second, "the new topic is listed", func() bool {
+		o, err := env.Admin.ListEndOffsets(ctx, env.Topics.DLQ)
+		return err == nil && o.Error() == nil
+	})
+	if recs, err := r.Latest(ctx, env.Topics.DLQ, 3, 10); err != nil || len(recs) != 0 {
+		t.Fatalf("empty topic: %d records, %v", len(recs), err)
+	}
+	var recs []*kgo.Record
+	for i := range 10 {
+		recs = append(recs, &kgo.Record{Topic: env.Topics.DLQ, Partition: 0, Key: []byte(strconv.Itoa(i)),
+			Value: []byte("value-number-" + strconv.Itoa(i)), Headers: []kgo.RecordHeader{{Key: "leadflow-reason", Value: []byte("bad_json")}}})
+	}
+	recs[9].Value = []byte("last")
+	env.Produce(t, recs...) // default partitioner: spread over both partitions by key
+	got, err := r.Latest(ctx, env.Topics.DLQ, 3, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[int32]int{}
+	for _, g := range got {
+		per[g.Partition]++
+		if g.Headers["leadflow-reason"] != "bad_json" || len(g.Value) > 10 || (g.Key != "9" && !g.Truncated) {
+			t.Fatalf("record %+v: want the reason header and the value cut to 10 bytes", g)
+		}
+	}
+	if len(got) > 6 || len(got) < 3 || per[0] > 3 || per[1] > 3 {
+		t.Fatalf("read %d records (%v per partition), want at most 3 per partition", len(got), per)
 	}
 }
