@@ -15,6 +15,7 @@
 package console
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/stages/admin"
 	"github.com/leadflow/leadflow/stages/console/clusterview"
@@ -60,6 +62,11 @@ type Deps struct {
 	Settings any
 	// RunStages are the stages this process runs, for the Pipeline page.
 	RunStages []string
+	// Topics names the dead-letter topics the Dead letters page reads.
+	Topics pipeline.Topics
+	// Replay re-queues one webhook's dead-lettered deliveries and returns
+	// how many (deliver.Replay). nil: the page offers no Replay.
+	Replay func(ctx context.Context, webhookID string) (int, error)
 }
 
 // Console is the web console's handler. It is safe for concurrent use.
@@ -74,6 +81,8 @@ type Console struct {
 	cluster   *clusterview.Reader
 	settings  string // redacted YAML
 	runStages []string
+	topics    pipeline.Topics
+	replay    func(ctx context.Context, webhookID string) (int, error)
 }
 
 // New returns the console, serving / (mount it at "/", after /v1/).
@@ -104,7 +113,8 @@ func New(d Deps) (*Console, error) {
 		}
 	}
 	c := &Console{svc: d.Service, log: d.Logger, sessions: newSessions(d.Token, d.SessionTTL, d.Now),
-		pages: p, mux: http.NewServeMux(), now: d.Now, cluster: d.Cluster, settings: settings, runStages: d.RunStages}
+		pages: p, mux: http.NewServeMux(), now: d.Now, cluster: d.Cluster, settings: settings, runStages: d.RunStages,
+		topics: d.Topics, replay: d.Replay}
 	static, _ := fs.Sub(assetFS, "assets")
 	c.mux.Handle("GET /assets/", http.StripPrefix("/assets/", assetHandler(static)))
 	for _, rt := range c.routes() {
@@ -157,6 +167,8 @@ func (c *Console) routes() []route {
 		{"GET", "/workspaces", adminOnly, c.workspaces},
 		{"GET", "/workspaces/open", adminOnly, c.openWorkspace},
 		{"GET", "/ops/pipeline", adminOnly, c.pipeline},
+		{"GET", "/ops/deadletters", adminOnly, c.deadLetters},
+		{"POST", "/ops/deadletters/replay", adminOnly, c.replayWebhook},
 
 		{"GET", ws + "/{$}", inWorkspace, c.workspaceHome},
 		{"GET", ws + "/webhooks", inWorkspace, c.webhookList},

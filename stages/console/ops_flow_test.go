@@ -1,12 +1,17 @@
 package console_test
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
 )
 
@@ -28,8 +33,22 @@ func TestConsoleOperations(t *testing.T) {
 	b := newBrowser(t, "http://"+sys.HTTPAddr().String())
 	signIn(b)
 
+	// A New Lead automation to a receiver that answers 410 Gone: the
+	// request is dead-lettered (and the webhook disabled).
+	rc := &switchReceiver{status: http.StatusGone}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	base := "http://" + sys.HTTPAddr().String()
+	var hook struct{ ID string }
+	if code := api(t, base, "POST", "/v1/workspaces/"+testWS+"/webhooks", `{"url":"`+srv.URL+`/hook","name":"Gone CRM"}`, &hook); code != http.StatusCreated {
+		t.Fatalf("create webhook: %d", code)
+	}
+	if code := api(t, base, "POST", "/v1/workspaces/"+testWS+"/automations", `{"name":"leads","trigger":"new_lead","action":{"type":"webhook","webhook_id":"`+hook.ID+`"}}`, nil); code != http.StatusCreated {
+		t.Fatalf("create automation: %d", code)
+	}
 	guide := schemas.GuideNetcontrolEvent()
-	produce(t, sys, cfg.Kafka.Brokers, &kgo.Record{Key: []byte(guide.SessionID), Value: guide.AppendJSON(nil)})
+	produce(t, sys, cfg.Kafka.Brokers, &kgo.Record{Key: []byte(guide.SessionID), Value: guide.AppendJSON(nil)},
+		&kgo.Record{Key: []byte("s_bad"), Value: []byte(`{"event_id": "not json`)})
 
 	// Every stage has a member and has committed past the guide's event.
 	b.click("a[href='/ops/pipeline']")
@@ -60,4 +79,66 @@ func TestConsoleOperations(t *testing.T) {
 		t.Fatal("the pipeline page does not refresh itself")
 	}
 	b.shot("ops-pipeline")
+
+	testDeadLetters(t, b, base, rc, hook.ID)
+}
+
+// testDeadLetters: the bad raw event shows with its reason; the 410'd
+// request shows under its webhook; once the receiver answers 200 and the
+// webhook is enabled again, Replay from the page delivers it.
+func testDeadLetters(t *testing.T, b *browser, base string, rc *switchReceiver, whID string) {
+	b.openUntil("/ops/deadletters", `!!document.querySelector('#raw-dlq tbody tr') && !!document.querySelector('#deliveries-dlq tbody tr[data-webhook="`+whID+`"]')`)
+	raw := b.text("#raw-dlq tbody tr")
+	if !strings.Contains(raw, "not json") || eval[string](b, `document.querySelector('#raw-dlq .reason').innerText`) == "unknown" {
+		t.Fatalf("dead-lettered raw event: %q, want its value and reason", raw)
+	}
+	if row := b.text("#deliveries-dlq tbody tr"); !strings.Contains(row, "new_lead") || !strings.Contains(row, "disabled") {
+		t.Fatalf("dead-lettered request: %q, want new_lead, disabled", row)
+	}
+	b.shot("ops-deadletters")
+	b.set("#webhook", whID)
+	b.click("#filters button")
+	if n := eval[int](b, `document.querySelectorAll('#raw-dlq tbody tr').length`); n != 0 {
+		t.Fatalf("filtered by webhook, %d raw dead letters still show", n)
+	}
+
+	rc.set(http.StatusOK)
+	if code := api(t, base, "PATCH", "/v1/workspaces/"+testWS+"/webhooks/"+whID, `{"enabled":true}`, nil); code != http.StatusOK {
+		t.Fatalf("enable webhook: %d", code)
+	}
+	b.click("form.replay button")
+	if flash := b.text(".flash"); !strings.Contains(flash, "Replayed 1 ") {
+		t.Fatalf("replay: flash %q", flash)
+	}
+	kafkatest.Eventually(t, 30*time.Second, "the replayed request answered 200", func() bool { return rc.delivered() > 0 })
+}
+
+// switchReceiver answers every request with its current status and
+// counts the requests it answered 200.
+type switchReceiver struct {
+	mu     sync.Mutex
+	status int
+	ok     int
+}
+
+func (rc *switchReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.status == http.StatusOK {
+		rc.ok++
+	}
+	w.WriteHeader(rc.status)
+}
+
+func (rc *switchReceiver) set(status int) {
+	rc.mu.Lock()
+	rc.status = status
+	rc.mu.Unlock()
+}
+
+func (rc *switchReceiver) delivered() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.ok
 }

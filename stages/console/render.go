@@ -91,7 +91,8 @@ func nav(s *session, ws, section string) []navItem {
 	if s.Scope.Admin {
 		out = append(out, navItem{Label: "Workspaces", Href: "/workspaces", Current: section == "workspaces"})
 		if ws == "" {
-			out = append(out, navItem{Group: "Operations", Label: "Pipeline", Href: "/ops/pipeline", Current: section == "pipeline"})
+			out = append(out, navItem{Group: "Operations", Label: "Pipeline", Href: "/ops/pipeline", Current: section == "pipeline"},
+				navItem{Label: "Dead letters", Href: "/ops/deadletters", Current: section == "deadletters"})
 		}
 	}
 	if ws != "" {

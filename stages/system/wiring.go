@@ -152,7 +152,10 @@ func (s *System) mountConsole(svc *admin.Service, log *zap.Logger) error {
 	c, err := console.New(console.Deps{Service: svc, Token: s.opts.Config.Admin.Token,
 		SessionTTL: s.opts.Config.Admin.ConsoleSessionTTL, Logger: log.With(zap.String("component", "console")),
 		Cluster:  clusterview.New(kadm.NewClient(kcl), opts, s.topics, consumerStages()),
-		Settings: s.opts.Config, RunStages: run})
+		Settings: s.opts.Config, RunStages: run, Topics: s.topics,
+		Replay: func(ctx context.Context, webhookID string) (int, error) {
+			return deliver.Replay(ctx, s.opts.Config.Kafka, s.topics, webhookID, nil)
+		}})
 	if err != nil {
 		return err
 	}
