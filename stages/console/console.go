@@ -171,6 +171,7 @@ func (c *Console) routes() []route {
 		{"POST", "/ops/deadletters/replay", adminOnly, c.replayWebhook},
 
 		{"GET", ws + "/{$}", inWorkspace, c.workspaceHome},
+		{"GET", ws + "/live", inWorkspace, c.liveLeads},
 		{"GET", ws + "/webhooks", inWorkspace, c.webhookList},
 		{"GET", ws + "/webhooks/new", inWorkspace, c.webhookForm},
 		{"POST", ws + "/webhooks/new", inWorkspace, c.webhookSave},

@@ -23,10 +23,12 @@ func signIn(b *browser) {
 	b.waitJS("signed in", `location.pathname === '/workspaces'`)
 }
 
-// TestConsoleOperations is the operator's Pipeline page in a real
-// headless Chromium against the whole system: after traffic it shows all
-// four stages with their groups' members and lag read from Kafka, and
-// the settings in effect without the admin token.
+// TestConsoleOperations is the operations pages in a real headless
+// Chromium against the whole system: after traffic the Pipeline page
+// shows all four stages with their groups' members and lag read from
+// Kafka and the settings without secrets; Dead letters shows a bad raw
+// event with its reason and a 410'd request, and its Replay delivers the
+// request once the receiver answers 200; Live leads shows the lead.
 func TestConsoleOperations(t *testing.T) {
 	chromiumPath(t)
 	sys, cfg := startSystem(t)
@@ -81,6 +83,19 @@ func TestConsoleOperations(t *testing.T) {
 	b.shot("ops-pipeline")
 
 	testDeadLetters(t, b, base, rc, hook.ID)
+
+	// Live leads: the guide's lead, the automation that fired and its webhook.
+	b.openUntil("/w/"+testWS+"/live", `!!document.querySelector('#leads tbody tr')`)
+	row := b.text("#leads tbody tr")
+	for _, want := range []string{"Netcontrol Group", "netcontrol.com", "leads", "Gone CRM", "new_lead"} {
+		if !strings.Contains(row, want) {
+			t.Fatalf("live leads row %q: no %q", row, want)
+		}
+	}
+	if !eval[bool](b, `!!document.querySelector('meta[http-equiv=refresh]')`) {
+		t.Fatal("the live page does not refresh itself")
+	}
+	b.shot("live-leads")
 }
 
 // testDeadLetters: the bad raw event shows with its reason; the 410'd

@@ -79,6 +79,7 @@ func workspaceNav() []navSection {
 		{"", "Automations", "automations"},
 		{"", "Segments", "segments"},
 		{"", "Personas", "personas"},
+		{"Leads", "Live leads", "live"},
 	}
 }
 
