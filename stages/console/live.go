@@ -142,4 +142,3 @@ func errorsText(errs ...error) string {
 	}
 	return strings.Join(out, "; ")
 }
-

@@ -71,9 +71,9 @@ type Stage struct {
 type Reader struct {
 	adm        *kadm.Client
 	clientOpts []kgo.Opt
-	topics pipeline.Topics
-	stages []string
-	now    func() time.Time
+	topics     pipeline.Topics
+	stages     []string
+	now        func() time.Time
 
 	mu   sync.Mutex
 	prev map[string]sample
