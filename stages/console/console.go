@@ -167,6 +167,7 @@ func (c *Console) routes() []route {
 		{"GET", "/workspaces", adminOnly, c.workspaces},
 		{"GET", "/workspaces/open", adminOnly, c.openWorkspace},
 		{"GET", "/ops/pipeline", adminOnly, c.pipeline},
+		{"GET", "/ops/endpoints", adminOnly, c.endpoints},
 		{"GET", "/ops/deadletters", adminOnly, c.deadLetters},
 		{"POST", "/ops/deadletters/replay", adminOnly, c.replayWebhook},
 

@@ -126,6 +126,13 @@ func testDeadLetters(t *testing.T, b *browser, base string, rc *switchReceiver, 
 		t.Fatalf("replay: flash %q", flash)
 	}
 	kafkatest.Eventually(t, 30*time.Second, "the replayed request answered 200", func() bool { return rc.delivered() > 0 })
+
+	// Endpoints: the webhook with its two attempts of the hour, one failed.
+	b.openUntil("/ops/endpoints", `(document.querySelector('#endpoints tbody tr[data-webhook="`+whID+`"]') || {innerText: ''}).innerText.includes('50.0%')`)
+	if row := b.text(`#endpoints tbody tr[data-webhook="` + whID + `"]`); !strings.Contains(row, "Gone CRM") || !strings.Contains(row, "HTTP 200") {
+		t.Fatalf("endpoints row %q: want Gone CRM, 50%% success, last answer HTTP 200", row)
+	}
+	b.shot("ops-endpoints")
 }
 
 // switchReceiver answers every request with its current status and

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"sort"
 	"strings"
 	"testing"
 
@@ -26,5 +27,30 @@ func TestSettingsAreRedacted(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("settings lack %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestEndpointsWorstFirst: disabled first, then by success rate, then by
+// failures; a webhook without traffic after every one with traffic.
+func TestEndpointsWorstFirst(t *testing.T) {
+	rows := []endpointRow{
+		{ID: "idle", Enabled: true, SuccessRate: -1},
+		{ID: "fine", Enabled: true, SuccessRate: 1, Requests: 10},
+		{ID: "half", Enabled: true, SuccessRate: 0.5, Requests: 10, Failed: 5},
+		{ID: "off", Enabled: false, SuccessRate: -1},
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return worse(rows[i], rows[j]) })
+	var got []string
+	for _, r := range rows {
+		got = append(got, r.ID)
+	}
+	if strings.Join(got, ",") != "off,half,fine,idle" {
+		t.Fatalf("order %v, want off,half,fine,idle", got)
+	}
+	if q := quantile([]float64{1, 2, 3, 4, 100}, 0.99); q != 100 {
+		t.Fatalf("p99 of 5 = %v", q)
+	}
+	if q := quantile([]float64{1, 2, 3, 4, 100}, 0.5); q != 3 {
+		t.Fatalf("p50 of 5 = %v", q)
 	}
 }

@@ -93,6 +93,7 @@ func nav(s *session, ws, section string) []navItem {
 		out = append(out, navItem{Label: "Workspaces", Href: "/workspaces", Current: section == "workspaces"})
 		if ws == "" {
 			out = append(out, navItem{Group: "Operations", Label: "Pipeline", Href: "/ops/pipeline", Current: section == "pipeline"},
+				navItem{Label: "Endpoints", Href: "/ops/endpoints", Current: section == "endpoints"},
 				navItem{Label: "Dead letters", Href: "/ops/deadletters", Current: section == "deadletters"})
 		}
 	}
@@ -175,6 +176,12 @@ func funcs() template.FuncMap {
 			return string(b), err
 		},
 		"ms": func(f float64) string { return fmt.Sprintf("%.0f ms", f) },
+		"pct": func(f float64) string {
+			if f < 0 {
+				return "no traffic"
+			}
+			return fmt.Sprintf("%.1f%%", 100*f)
+		},
 		"rate": func(f float64) string {
 			if f < 0 {
 				return "…"
