@@ -80,7 +80,6 @@ func TestConsoleOperations(t *testing.T) {
 	if !eval[bool](b, `!!document.querySelector('meta[http-equiv=refresh]')`) {
 		t.Fatal("the pipeline page does not refresh itself")
 	}
-	b.shot("ops-pipeline")
 
 	testDeadLetters(t, b, base, rc, hook.ID)
 
@@ -111,6 +110,12 @@ func testDeadLetters(t *testing.T, b *browser, base string, rc *switchReceiver, 
 		t.Fatalf("dead-lettered request: %q, want new_lead, disabled", row)
 	}
 	b.shot("ops-deadletters")
+	b.open("/ops/pipeline")
+	if reasons := b.text("#dlq-reasons"); !strings.Contains(reasons, "enrich") || !strings.Contains(reasons, "disabled") {
+		t.Fatalf("pipeline page dead letters per reason: %q, want enrich's and deliver's", reasons)
+	}
+	b.shot("ops-pipeline")
+	b.open("/ops/deadletters")
 	b.set("#webhook", whID)
 	b.click("#filters button")
 	if n := eval[int](b, `document.querySelectorAll('#raw-dlq tbody tr').length`); n != 0 {

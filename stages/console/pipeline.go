@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,16 @@ type pipelinePage struct {
 	Refresh   int
 	BehindLag int
 	Read      time.Time
+	// DeadLetters counts the dead letters of the latest read of each
+	// dead-letter topic, per stage and reason, most first.
+	DeadLetters  []reasonCount
+	PerPartition int
+}
+
+// reasonCount is how many dead letters a stage wrote with one reason.
+type reasonCount struct {
+	Stage, Reason string
+	N             int
 }
 
 // pipeline is the operator's Pipeline page (admin only): every stage's
@@ -48,6 +59,8 @@ func (c *Console) pipeline(w http.ResponseWriter, r *http.Request, s *session) e
 		p.Error = err.Error()
 	}
 	p.Stages = st
+	p.PerPartition = deadLettersPerPartition
+	p.DeadLetters = c.reasonCounts(ctx)
 	for _, x := range st {
 		if x.Behind {
 			p.Behind = append(p.Behind, x.Name)
@@ -95,4 +108,31 @@ func secretKey(k string) bool {
 	k = strings.ToLower(k)
 	return strings.Contains(k, "token") || strings.Contains(k, "password") || strings.Contains(k, "secret") ||
 		k == "key" || strings.HasSuffix(k, "_key") || strings.Contains(k, "_key_")
+}
+
+// reasonCounts counts the latest dead letters (the Dead letters page's
+// bounded read, without values) per stage and reason.
+func (c *Console) reasonCounts(ctx context.Context) []reasonCount {
+	n := map[[2]string]int{}
+	for _, topic := range []string{c.topics.DLQ, c.topics.DeliveriesDLQ} {
+		recs, _ := c.cluster.Latest(ctx, topic, deadLettersPerPartition, 0) // an error shows on the Dead letters page
+		for _, rec := range recs {
+			dl := deadLetterOf(rec)
+			if dl.Stage == "" && topic == c.topics.DeliveriesDLQ {
+				dl.Stage = "deliver"
+			}
+			n[[2]string{dl.Stage, dl.Reason}]++
+		}
+	}
+	out := make([]reasonCount, 0, len(n))
+	for k, v := range n {
+		out = append(out, reasonCount{Stage: k[0], Reason: k[1], N: v})
+	}
+	slices.SortFunc(out, func(a, b reasonCount) int {
+		if a.N != b.N {
+			return b.N - a.N
+		}
+		return strings.Compare(a.Stage+a.Reason, b.Stage+b.Reason)
+	})
+	return out
 }
