@@ -82,6 +82,16 @@ type AdminConfig struct {
 	// request may override it with "overlap_seconds"). 0 switches at once.
 	// Default 24h. 0 to 720h. Env: LEADFLOW_ADMIN_SECRET_ROTATION_OVERLAP.
 	SecretRotationOverlap time.Duration `yaml:"secret_rotation_overlap"`
+	// PortalKey signs portal links (POST /v1/workspaces/{ws}/portal-links:
+	// a URL that opens the console for one workspace), HMAC-SHA256.
+	// Default "" (portal links are disabled); else at least 32 bytes.
+	// Changing it invalidates every link not yet opened. Env:
+	// LEADFLOW_ADMIN_PORTAL_KEY.
+	PortalKey string `yaml:"portal_key"`
+	// PortalLinkTTL is how long a new portal link stays valid; the
+	// session it opens ends with it. Default 1h, between 1m and 720h.
+	// Env: LEADFLOW_ADMIN_PORTAL_LINK_TTL.
+	PortalLinkTTL time.Duration `yaml:"portal_link_ttl"`
 }
 
 // DataConfig points at the data leadflow enriches with: an IP database in
@@ -146,7 +156,7 @@ func Default() Config {
 		Redis:           pipeline.DefaultRedisConfig(),
 		Topics:          pipeline.DefaultTopicsConfig(),
 		HTTP:            HTTPConfig{Addr: "127.0.0.1:8080"},
-		Admin:           AdminConfig{ConsoleSessionTTL: 12 * time.Hour, SecretRotationOverlap: 24 * time.Hour},
+		Admin:           AdminConfig{ConsoleSessionTTL: 12 * time.Hour, SecretRotationOverlap: 24 * time.Hour, PortalLinkTTL: time.Hour},
 		Log:             LogConfig{Level: "info", Format: "json"},
 		Health:          pipeline.DefaultHealthConfig(),
 		ShutdownTimeout: 20 * time.Second,
@@ -239,7 +249,9 @@ func (c Config) Validate() error {
 		pipeline.CheckLimits("", pipeline.DurationLimit("shutdown_timeout", c.ShutdownTimeout, 0, time.Hour)),
 		pipeline.CheckLimits("admin",
 			pipeline.DurationLimit("console_session_ttl", c.Admin.ConsoleSessionTTL, time.Minute, 720*time.Hour),
-			pipeline.DurationLimit("secret_rotation_overlap", c.Admin.SecretRotationOverlap, 0, 720*time.Hour)),
+			pipeline.DurationLimit("secret_rotation_overlap", c.Admin.SecretRotationOverlap, 0, 720*time.Hour),
+			pipeline.DurationLimit("portal_link_ttl", c.Admin.PortalLinkTTL, time.Minute, 720*time.Hour)),
+		c.Admin.validatePortalKey(),
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -255,4 +267,12 @@ func (c Config) Validate() error {
 		errs = append(errs, &pipeline.FieldError{Field: "http.addr", Reason: "must be host:port"})
 	}
 	return errors.Join(errs...)
+}
+
+// validatePortalKey refuses a portal key shorter than 32 bytes.
+func (a AdminConfig) validatePortalKey() error {
+	if a.PortalKey != "" && len(a.PortalKey) < 32 {
+		return &pipeline.FieldError{Field: "admin.portal_key", Reason: fmt.Sprintf("is %d bytes; use at least 32 (e.g. openssl rand -hex 32), or \"\" to disable portal links", len(a.PortalKey))}
+	}
+	return nil
 }

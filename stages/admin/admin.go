@@ -111,6 +111,8 @@ type Deps struct {
 	// admin.secret_rotation_overlap. Default 0 (New makes it 24h); 0 to
 	// 720h. Use a negative value for no overlap.
 	SecretRotationOverlap time.Duration
+	// Portal signs and checks portal links (POST .../portal-links).
+	Portal PortalConfig
 	// MaxBodyBytes bounds request bodies. Default 1 MiB, between 1 KiB
 	// and 16 MiB.
 	MaxBodyBytes int64
@@ -160,6 +162,12 @@ func buildAPI(d Deps) (*api, error) {
 	case d.SecretRotationOverlap < 0:
 		d.SecretRotationOverlap = 0
 	}
+	if d.Portal.TTL == 0 {
+		d.Portal.TTL = time.Hour
+	}
+	if d.Portal.Key != "" && len(d.Portal.Key) < MinPortalKeyBytes {
+		return nil, fmt.Errorf("admin: admin.portal_key must be at least %d bytes (or empty to disable portal links)", MinPortalKeyBytes)
+	}
 	if d.URLPolicy.Resolver == nil {
 		d.URLPolicy.Resolver = net.DefaultResolver
 	}
@@ -171,6 +179,7 @@ func buildAPI(d Deps) (*api, error) {
 		pipeline.DurationLimit("write_timeout", d.WriteTimeout, 100*time.Millisecond, 5*time.Minute),
 		pipeline.DurationLimit("resolve_timeout", d.URLPolicy.ResolveTimeout, 10*time.Millisecond, time.Minute),
 		pipeline.DurationLimit("secret_rotation_overlap", d.SecretRotationOverlap, 0, maxOverlap),
+		pipeline.DurationLimit("portal_link_ttl", d.Portal.TTL, time.Minute, 720*time.Hour),
 	); err != nil {
 		return nil, err
 	}
@@ -234,6 +243,8 @@ func (a *api) routes() []route {
 		{"POST", ws + "/webhooks/{id}/test", a.test},
 		{"POST", ws + "/webhooks/{id}/secret/rotate", a.rotateSecret},
 
+		{"POST", ws + "/portal-links", adminOnly(a.portalLinks)},
+
 		{"POST", ws + "/segments", segments.create(a)},
 		{"GET", ws + "/segments", segments.list(a)},
 		{"GET", ws + "/segments/{id}", segments.get(a)},
@@ -290,11 +301,13 @@ func (a *api) wrap(pattern string, h handlerFunc) http.Handler {
 			}
 			a.logRequest(r, pattern, w.status, time.Since(start), err)
 		}()
-		if aerr := a.authenticate(r); aerr != nil {
+		scope, aerr := a.authorize(r)
+		if aerr != nil {
 			err = aerr
 			writeError(w, aerr)
 			return
 		}
+		r = r.WithContext(WithScope(r.Context(), scope))
 		if rerr := a.d.Store.Ready(); control.Loading(rerr) && pattern != "/v1/openapi.json" {
 			// Until the control topic is read, lists would be partial.
 			err = errorf(http.StatusServiceUnavailable, CodeUnavailable, "the control plane is still loading; retry shortly (%v)", rerr)

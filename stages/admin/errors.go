@@ -12,6 +12,7 @@ const (
 	CodeBadRequest     = "bad_request"   // 400: malformed JSON, not an object, bad path parameter
 	CodeUnknownField   = "unknown_field" // 400: a field the route does not take
 	CodeUnauthorized   = "unauthorized"  // 401: missing or wrong token, or no token configured
+	CodeForbidden      = "forbidden"     // 403: the session's scope does not allow it (another workspace, read only)
 	CodeNotFound       = "not_found"     // 404: no such entity or route
 	CodeMethod         = "method_not_allowed"
 	CodeConflict       = "conflict"          // 409: the entity is still used by automations
@@ -55,6 +56,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }
+
+// WriteError answers e as the API does: {"error": {...}} with its status.
+func WriteError(w http.ResponseWriter, e *Error) { writeError(w, e) }
 
 func writeError(w http.ResponseWriter, e *Error) {
 	if e.Status == http.StatusUnauthorized {

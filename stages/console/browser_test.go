@@ -37,6 +37,8 @@ const (
 	testToken  = "console-test-token"
 	testSecret = "whsec-console-secret"
 	testWS     = "ws_123" // the guide event's workspace
+	// testPortalKey signs the portal links of the browser tests.
+	testPortalKey = "console-test-portal-key-32-bytes-long"
 )
 
 // chromiumPath finds the browser, or fails the test saying how to
@@ -74,6 +76,7 @@ func startSystem(t *testing.T) (*system.System, configs.Config) {
 	cfg.Redis.KeyPrefix = prefix
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Admin.Token = testToken
+	cfg.Admin.PortalKey = testPortalKey
 	cfg.Stages.Deliver.Linger = 100 * time.Millisecond
 	cfg.Stages.Deliver.AttemptLogBodyInterval = 0
 	sys, err := system.New(context.Background(), system.Options{

@@ -15,8 +15,10 @@
 package console
 
 import (
+	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -25,8 +27,10 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/stages/admin"
+	"github.com/leadflow/leadflow/stages/console/clusterview"
 )
 
 //go:embed templates/*.html
@@ -50,6 +54,19 @@ type Deps struct {
 	Logger *zap.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Cluster reads the stages' consumer groups for the Pipeline page.
+	// nil: the page answers 501.
+	Cluster *clusterview.Reader
+	// Settings is the configuration the Pipeline page shows (any value
+	// YAML encodes; keys naming secrets are redacted). Default: none.
+	Settings any
+	// RunStages are the stages this process runs, for the Pipeline page.
+	RunStages []string
+	// Topics names the dead-letter topics the Dead letters page reads.
+	Topics pipeline.Topics
+	// Replay re-queues one webhook's dead-lettered deliveries and returns
+	// how many (deliver.Replay). nil: the page offers no Replay.
+	Replay func(ctx context.Context, webhookID string) (int, error)
 }
 
 // Console is the web console's handler. It is safe for concurrent use.
@@ -60,6 +77,12 @@ type Console struct {
 	pages    *pages
 	mux      *http.ServeMux
 	now      func() time.Time
+
+	cluster   *clusterview.Reader
+	settings  string // redacted YAML
+	runStages []string
+	topics    pipeline.Topics
+	replay    func(ctx context.Context, webhookID string) (int, error)
 }
 
 // New returns the console, serving / (mount it at "/", after /v1/).
@@ -83,8 +106,15 @@ func New(d Deps) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
+	settings := ""
+	if d.Settings != nil {
+		if settings, err = redactedSettings(d.Settings); err != nil {
+			return nil, fmt.Errorf("console: encoding the settings: %w", err)
+		}
+	}
 	c := &Console{svc: d.Service, log: d.Logger, sessions: newSessions(d.Token, d.SessionTTL, d.Now),
-		pages: p, mux: http.NewServeMux(), now: d.Now}
+		pages: p, mux: http.NewServeMux(), now: d.Now, cluster: d.Cluster, settings: settings, runStages: d.RunStages,
+		topics: d.Topics, replay: d.Replay}
 	static, _ := fs.Sub(assetFS, "assets")
 	c.mux.Handle("GET /assets/", http.StripPrefix("/assets/", assetHandler(static)))
 	for _, rt := range c.routes() {
@@ -131,12 +161,18 @@ func (c *Console) routes() []route {
 	return []route{
 		{"GET", "/{$}", public, c.home},
 		{"GET", "/signin", public, c.signInPage},
+		{"GET", "/portal/{ws}", public, c.openPortal},
 		{"POST", "/signin", public, c.signIn},
 		{"POST", "/signout", signedIn, c.signOut},
 		{"GET", "/workspaces", adminOnly, c.workspaces},
 		{"GET", "/workspaces/open", adminOnly, c.openWorkspace},
+		{"GET", "/ops/pipeline", adminOnly, c.pipeline},
+		{"GET", "/ops/endpoints", adminOnly, c.endpoints},
+		{"GET", "/ops/deadletters", adminOnly, c.deadLetters},
+		{"POST", "/ops/deadletters/replay", adminOnly, c.replayWebhook},
 
 		{"GET", ws + "/{$}", inWorkspace, c.workspaceHome},
+		{"GET", ws + "/live", inWorkspace, c.liveLeads},
 		{"GET", ws + "/webhooks", inWorkspace, c.webhookList},
 		{"GET", ws + "/webhooks/new", inWorkspace, c.webhookForm},
 		{"POST", ws + "/webhooks/new", inWorkspace, c.webhookSave},
@@ -223,10 +259,13 @@ func (c *Console) check(rt route, r *http.Request, s *session) *admin.Error {
 		return &admin.Error{Status: http.StatusForbidden, Code: "csrf",
 			Message: "This request did not carry the page's security token (CSRF), so nothing was changed. Reload the page and try again."}
 	}
+	if s.Scope.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead && rt.access != signedIn {
+		return &admin.Error{Status: http.StatusForbidden, Code: admin.CodeForbidden, Message: "This sign-in is read only: nothing was changed."}
+	}
 	switch rt.access {
 	case adminOnly:
 		if !s.Scope.Admin {
-			return &admin.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "This page is for the admin sign-in only."}
+			return &admin.Error{Status: http.StatusForbidden, Code: admin.CodeForbidden, Message: "This page is for the admin sign-in only."}
 		}
 	case inWorkspace:
 		ws := r.PathValue("ws")
@@ -234,7 +273,7 @@ func (c *Console) check(rt route, r *http.Request, s *session) *admin.Error {
 			return &admin.Error{Status: http.StatusBadRequest, Code: admin.CodeBadRequest, Message: "The workspace id " + ws + " " + msg + "."}
 		}
 		if !s.Scope.AllowsWorkspace(ws) {
-			return &admin.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "This sign-in does not give access to workspace " + ws + "."}
+			return &admin.Error{Status: http.StatusForbidden, Code: admin.CodeForbidden, Message: "This sign-in does not give access to workspace " + ws + "."}
 		}
 		if err := c.svc.Ready(); err != nil {
 			var aerr *admin.Error

@@ -71,14 +71,15 @@ type navItem struct {
 // navSection is one entry of a navigation table.
 type navSection struct{ group, label, path string }
 
-// workspaceNav is a workspace's navigation, in the guide's words; the
-// operator pages of a later issue add an adminNav beside it.
+// workspaceNav is a workspace's navigation, in the guide's words; an
+// admin session outside a workspace sees the operations pages instead.
 func workspaceNav() []navSection {
 	return []navSection{
 		{"Integrations", "Webhooks", "webhooks"},
 		{"", "Automations", "automations"},
 		{"", "Segments", "segments"},
 		{"", "Personas", "personas"},
+		{"Leads", "Live leads", "live"},
 	}
 }
 
@@ -90,6 +91,11 @@ func nav(s *session, ws, section string) []navItem {
 	}
 	if s.Scope.Admin {
 		out = append(out, navItem{Label: "Workspaces", Href: "/workspaces", Current: section == "workspaces"})
+		if ws == "" {
+			out = append(out, navItem{Group: "Operations", Label: "Pipeline", Href: "/ops/pipeline", Current: section == "pipeline"},
+				navItem{Label: "Endpoints", Href: "/ops/endpoints", Current: section == "endpoints"},
+				navItem{Label: "Dead letters", Href: "/ops/deadletters", Current: section == "deadletters"})
+		}
 	}
 	if ws != "" {
 		for _, n := range workspaceNav() {
@@ -169,7 +175,19 @@ func funcs() template.FuncMap {
 			b, err := json.Marshal(v)
 			return string(b), err
 		},
-		"ms":           func(f float64) string { return fmt.Sprintf("%.0f ms", f) },
+		"ms": func(f float64) string { return fmt.Sprintf("%.0f ms", f) },
+		"pct": func(f float64) string {
+			if f < 0 {
+				return "no traffic"
+			}
+			return fmt.Sprintf("%.1f%%", 100*f)
+		},
+		"rate": func(f float64) string {
+			if f < 0 {
+				return "…"
+			}
+			return fmt.Sprintf("%.1f", f)
+		},
 		"join":         strings.Join,
 		"field":        func(m map[string]string, k string) string { return m[k] },
 		"outcomeLabel": outcomeLabel,

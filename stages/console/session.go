@@ -11,23 +11,15 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/leadflow/leadflow/stages/admin"
 )
 
 // Scope is what a session may open: every workspace and the admin pages
-// (Admin), or exactly one workspace. Every route checks it on the server
-// (console.allowed), whatever the URL asks for.
-type Scope struct {
-	// Admin is set for a sign-in with the admin token.
-	Admin bool `json:"admin,omitempty"`
-	// Workspace is the one workspace of a workspace-scoped session ("" for
-	// an admin session).
-	Workspace string `json:"ws,omitempty"`
-}
-
-// AllowsWorkspace reports whether the scope may open workspace ws.
-func (s Scope) AllowsWorkspace(ws string) bool {
-	return s.Admin || (s.Workspace != "" && s.Workspace == ws)
-}
+// (Admin), or exactly one workspace (a portal link), possibly read only.
+// It is the admin API's Scope: every console route and every /v1 route
+// checks it on the server, whatever the URL asks for.
+type Scope = admin.Scope
 
 // session is a signed-in browser: its scope, its CSRF token and when it
 // ends. It lives in the session cookie, signed (HMAC-SHA256) with a key
@@ -69,14 +61,24 @@ func (s *sessions) mac(payload string) []byte {
 	return m.Sum(nil)
 }
 
-// issue returns a new session of scope and its cookie.
+// issue returns a new session of scope, lasting the session TTL, and its
+// cookie.
 func (s *sessions) issue(scope Scope, secure bool) (session, *http.Cookie) {
-	sess := session{Scope: scope, CSRF: randomToken(), Expires: s.now().Add(s.ttl).Unix()}
+	return s.issueUntil(scope, s.now().Add(s.ttl), secure)
+}
+
+// issueUntil returns a new session of scope ending at exp (at most the
+// session TTL from now) and its cookie.
+func (s *sessions) issueUntil(scope Scope, exp time.Time, secure bool) (session, *http.Cookie) {
+	if limit := s.now().Add(s.ttl); exp.After(limit) {
+		exp = limit
+	}
+	sess := session{Scope: scope, CSRF: randomToken(), Expires: exp.Unix()}
 	b, _ := json.Marshal(sess)
 	payload := base64.RawURLEncoding.EncodeToString(b)
 	value := payload + "." + base64.RawURLEncoding.EncodeToString(s.mac(payload))
 	return sess, &http.Cookie{Name: sessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: secure,
-		SameSite: http.SameSiteStrictMode, MaxAge: int(s.ttl / time.Second)}
+		SameSite: http.SameSiteStrictMode, MaxAge: int(time.Unix(sess.Expires, 0).Sub(s.now()) / time.Second)}
 }
 
 var errNoSession = errors.New("console: no valid session")
@@ -129,6 +131,13 @@ func checkCSRF(r *http.Request, want string) bool {
 	if got == "" {
 		got = r.PostFormValue(csrfField)
 	}
+	return got != "" && want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// checkCSRFHeader reports whether r carries want in the X-CSRF-Token
+// header (a JSON request has no form).
+func checkCSRFHeader(r *http.Request, want string) bool {
+	got := r.Header.Get(csrfHeader)
 	return got != "" && want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 

@@ -5,12 +5,15 @@ import (
 	"time"
 
 	"github.com/goccy/go-json"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/stages/admin"
 	"github.com/leadflow/leadflow/stages/console"
+	"github.com/leadflow/leadflow/stages/console/clusterview"
 	"github.com/leadflow/leadflow/stages/deliver"
 	"github.com/leadflow/leadflow/stages/enrich"
 	"github.com/leadflow/leadflow/stages/evaluate"
@@ -90,11 +93,11 @@ func (s *System) mountAdmin(log *zap.Logger) error {
 		URLPolicy:       admin.URLPolicy{AllowPrivateNetworks: dc.AllowPrivateNetworks},
 		Deliveries:      attempts,
 		Tester:          tester{cfg: dc, version: s.opts.Version, log: attempts},
+		Portal:          admin.PortalConfig{Key: cfg.Admin.PortalKey, TTL: cfg.Admin.PortalLinkTTL},
 	})
 	if err != nil {
 		return err
 	}
-	s.mux.Handle("/v1/", svc.Handler())
 	return s.mountConsole(svc, log)
 }
 
@@ -138,13 +141,46 @@ func toEndpoint(w control.Webhook) deliver.Endpoint {
 		MaxInFlight: w.MaxInFlight, RateLimit: w.RateLimit}
 }
 
-// mountConsole serves the web console at / beside the admin API it uses.
+// mountConsole serves the web console at / and the admin API it uses at
+// /v1/ (which takes console sessions too, within their scope).
 func (s *System) mountConsole(svc *admin.Service, log *zap.Logger) error {
+	// The operations pages ask the brokers through their own client.
+	opts, err := s.opts.Config.Kafka.ClientOpts()
+	if err != nil {
+		return err
+	}
+	kcl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, func(context.Context) error { kcl.Close(); return nil })
+	run := s.opts.Stages
+	if len(run) == 0 {
+		run = StageNames()
+	}
 	c, err := console.New(console.Deps{Service: svc, Token: s.opts.Config.Admin.Token,
-		SessionTTL: s.opts.Config.Admin.ConsoleSessionTTL, Logger: log.With(zap.String("component", "console"))})
+		SessionTTL: s.opts.Config.Admin.ConsoleSessionTTL, Logger: log.With(zap.String("component", "console")),
+		Cluster:  clusterview.New(kadm.NewClient(kcl), opts, s.topics, consumerStages()),
+		Settings: s.opts.Config, RunStages: run, Topics: s.topics,
+		Replay: func(ctx context.Context, webhookID string) (int, error) {
+			return deliver.Replay(ctx, s.opts.Config.Kafka, s.topics, webhookID, nil)
+		}})
 	if err != nil {
 		return err
 	}
 	s.mux.Handle("/", c)
+	s.mux.Handle("/v1/", c.API(svc.Handler()))
 	return nil
+}
+
+// consumerStages are the stages that consume with a consumer group (all
+// but admin), in pipeline order.
+func consumerStages() []string {
+	var out []string
+	for _, n := range StageNames() {
+		if n != "admin" {
+			out = append(out, n)
+		}
+	}
+	return out
 }
