@@ -20,12 +20,10 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/goccy/go-json"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/leadflow/leadflow/configs"
-	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/stages/system"
+	"github.com/leadflow/leadflow/stages/system/systemtest"
 )
 
 // EnvScreenshots names the folder the browser tests write their PNG
@@ -58,47 +56,12 @@ func chromiumPath(t *testing.T) string {
 // kfake and miniredis, or on the real Kafka and Redis when the env names them.
 func startSystem(t *testing.T) (*system.System, configs.Config) {
 	t.Helper()
-	cfg := configs.DevDefault()
-	prefix := kafkatest.Prefix(t)
-	if kafkatest.Real() {
-		cfg.Kafka.Brokers = kafkatest.Brokers(t)
-		_, cfg.Redis.Addr = kafkatest.Redis(t)
-	} else {
-		infra, err := system.StartDevInfra("127.0.0.1:0", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(infra.Close)
-		cfg.Kafka.Brokers = []string{infra.KafkaAddr}
-		cfg.Redis.Addr = infra.RedisAddr
-	}
-	cfg.Topics.Prefix = prefix
-	cfg.Redis.KeyPrefix = prefix
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Admin.Token = testToken
-	cfg.Admin.PortalKey = testPortalKey
-	cfg.Stages.Deliver.Linger = 100 * time.Millisecond
-	cfg.Stages.Deliver.AttemptLogBodyInterval = 0
-	sys, err := system.New(context.Background(), system.Options{
-		Config: cfg, Dev: true, CacheDir: t.TempDir(), Version: "console-test",
-		Logger: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)),
+	return systemtest.Start(t, "console-test", func(cfg *configs.Config) {
+		cfg.Admin.Token = testToken
+		cfg.Admin.PortalKey = testPortalKey
+		cfg.Stages.Deliver.Linger = 100 * time.Millisecond
+		cfg.Stages.Deliver.AttemptLogBodyInterval = 0
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sys.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("system: %v", err)
-		}
-	})
-	kafkatest.Eventually(t, 60*time.Second, "system ready", func() bool {
-		return sys.HTTPAddr() != nil && sys.Ready(context.Background()) == nil
-	})
-	return sys, cfg
 }
 
 // hook is one webhook request as the receiver got it.
