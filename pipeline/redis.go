@@ -143,3 +143,9 @@ func (w *Watch) failIfSet(d Dependency, err error) {
 		w.Fail(d, err)
 	}
 }
+
+// EscapeGlob escapes the glob characters of s, for SCAN MATCH patterns
+// built from a key prefix.
+func EscapeGlob(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`).Replace(s)
+}

@@ -28,16 +28,17 @@ const usage = `leadflow: website visitors in, signed webhooks out.
 Usage: leadflow COMMAND [flags]
 
 Commands:
-  dev          the whole system in one process on an embedded Kafka and Redis (--demo: with traffic and a live view)
-  run          production: stages against the Kafka and Redis of --config
-  produce      write raw events to leadflow.sessions.raw (stdin, --file, or --sample NAME)
-  sink         a webhook receiver that verifies signatures and counts what arrives (--verbose: headers and bodies)
-  replay       re-queue dead-lettered deliveries (--from dlq [--webhook ID])
-  secrets      reseal: re-encrypt every stored webhook secret under the current secret_key
-  redis-usage  keys, keys without a TTL and bytes per key that leadflow holds in Redis
-  bench        load benchmark: throughput, end-to-end latency, correctness, with a report
-  datagen      write the sample data set (IP database, companies, contacts)
-  version      version and build info
+  dev            the whole system in one process on an embedded Kafka and Redis (--demo: with traffic and a live view)
+  run            production: stages against the Kafka and Redis of --config
+  produce        write raw events to leadflow.sessions.raw (stdin, --file, or --sample NAME)
+  sink           a webhook receiver that verifies signatures and counts what arrives (--verbose: headers and bodies)
+  replay         re-queue dead-lettered deliveries (--from dlq [--webhook ID])
+  secrets        reseal: re-encrypt every stored webhook secret under the current secret_key
+  redis-usage    keys, keys without a TTL and bytes per key that leadflow holds in Redis
+  redis-migrate  move claims and reveal records an earlier version kept as keys into their leads
+  bench          load benchmark: throughput, end-to-end latency, correctness, with a report
+  datagen        write the sample data set (IP database, companies, contacts)
+  version        version and build info
 
 Run 'leadflow COMMAND -h' for a command's flags.
 `
@@ -51,16 +52,17 @@ type command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func commands() map[string]command {
 	return map[string]command{
-		"bench":       bench.Main,
-		"datagen":     datagenCmd,
-		"dev":         devCmd,
-		"produce":     produceCmd,
-		"redis-usage": redisUsageCmd,
-		"replay":      replayCmd,
-		"run":         runCmd,
-		"secrets":     secretsCmd,
-		"sink":        sinkCmd,
-		"version":     versionCmd,
+		"bench":         bench.Main,
+		"datagen":       datagenCmd,
+		"dev":           devCmd,
+		"produce":       produceCmd,
+		"redis-migrate": redisMigrateCmd,
+		"redis-usage":   redisUsageCmd,
+		"replay":        replayCmd,
+		"run":           runCmd,
+		"secrets":       secretsCmd,
+		"sink":          sinkCmd,
+		"version":       versionCmd,
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/leadflow/leadflow/pipeline"
 )
 
 // Key kinds of RedisUsage, by what the key holds.
@@ -80,7 +82,7 @@ func MeasureRedis(ctx context.Context, rdb redis.UniversalClient, prefix string,
 	var cursor uint64
 	var n int64
 	for {
-		keys, next, err := rdb.Scan(ctx, cursor, escapeGlob(prefix)+"*", 1000).Result()
+		keys, next, err := rdb.Scan(ctx, cursor, pipeline.EscapeGlob(prefix)+"*", 1000).Result()
 		if err != nil {
 			return nil, fmt.Errorf("scan: %w", err)
 		}
@@ -131,12 +133,6 @@ func MeasureRedis(ctx context.Context, rdb redis.UniversalClient, prefix string,
 		u.UsedMemory = infoInt(info, "used_memory")
 	}
 	return u, nil
-}
-
-// escapeGlob escapes the glob characters of s for SCAN MATCH.
-func escapeGlob(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`)
-	return r.Replace(s)
 }
 
 // infoInt reads an integer field of an INFO answer (0 if absent).
