@@ -57,6 +57,7 @@ func (a *api) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 	if aerr := o.only(rotateFields...); aerr != nil {
 		return aerr
 	}
+	o.notNull(rotateFields...)
 	next := NewWebhookSecret()
 	if v, ok := field[string](o, "secret", "a string (omit it to have one generated)"); ok {
 		if v == "" {
@@ -65,8 +66,8 @@ func (a *api) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 		next = v
 	}
 	overlap := a.d.SecretRotationOverlap
-	if v, ok := field[int64](o, "overlap_seconds", fmt.Sprintf("an integer between 0 and %d", int64(maxOverlap/time.Second))); ok {
-		if v < 0 || v > int64(maxOverlap/time.Second) {
+	if v, ok := integer(o, "overlap_seconds", fmt.Sprintf("an integer between 0 and %d", int64(maxOverlap/time.Second))); ok {
+		if v < 0 || int64(v) > int64(maxOverlap/time.Second) {
 			o.fail("overlap_seconds", fmt.Sprintf("must be between 0 and %d", int64(maxOverlap/time.Second)))
 		}
 		overlap = time.Duration(v) * time.Second

@@ -50,6 +50,15 @@ func TestRotateSecret(t *testing.T) {
 		t.Fatalf("unknown field: %s", r.raw)
 	}
 	a.must(a.do("POST", "/v1/workspaces/ws_1/webhooks/wh_missing/secret/rotate", nil), 404)
+	// As the OpenAPI document says (found by schemathesis): null is not a
+	// value of either field, and an integral number such as 97.0 is an
+	// integer.
+	a.invalid(a.do("POST", path, map[string]any{"overlap_seconds": nil, "secret": nil}),
+		map[string]string{"overlap_seconds": "must not be null", "secret": "must not be null"})
+	r = a.must(a.do("POST", path, `{"overlap_seconds": 97.0}`), http.StatusOK)
+	if wh, _ = a.store.Webhook("ws_1", id); time.Until(wh.PreviousSecretExpires) > 97*time.Second {
+		t.Fatalf("overlap_seconds 97.0: previous secret expires in %s", time.Until(wh.PreviousSecretExpires))
+	}
 
 	a.must(a.do("POST", path, map[string]any{"overlap_seconds": 3600}), 200)
 	p := a.must(a.do("PATCH", "/v1/workspaces/ws_1/webhooks/"+id, map[string]any{"secret": "patched"}), 200)
