@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -145,23 +144,17 @@ func (s *Service) OpenPortalGrant(ws, token string, now time.Time) (Scope, time.
 // portalLinks answers POST /v1/workspaces/{ws}/portal-links (admin token
 // only) with a PortalLink; the body is empty or {"read_only": bool}.
 func (a *api) portalLinks(w http.ResponseWriter, r *http.Request) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.d.MaxBodyBytes))
-	if err != nil {
-		return errorf(http.StatusBadRequest, CodeBadRequest, "reading the body: %v", err)
+	o, aerr := readOptionalObject(w, r, a.d.MaxBodyBytes)
+	if aerr != nil {
+		return aerr
 	}
-	var readOnly bool
-	if len(strings.TrimSpace(string(body))) > 0 {
-		o, err := parseBody(body)
-		if err != nil {
-			return err
-		}
-		if aerr := o.only("read_only"); aerr != nil {
-			return aerr
-		}
-		readOnly, _ = field[bool](o, "read_only", "a boolean")
-		if aerr := o.err(); aerr != nil {
-			return aerr
-		}
+	if aerr := o.only("read_only"); aerr != nil {
+		return aerr
+	}
+	o.notNull("read_only")
+	readOnly, _ := field[bool](o, "read_only", "a boolean")
+	if aerr := o.err(); aerr != nil {
+		return aerr
 	}
 	link, err := (&Service{a: a}).NewPortalLink(r.PathValue("ws"), readOnly, requestBase(r), time.Now())
 	if err != nil {

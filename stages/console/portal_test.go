@@ -60,6 +60,11 @@ func newPortalLink(t *testing.T, c *Console, ws, body string) string {
 func TestPortalLink(t *testing.T) {
 	c, st, ids := newTestConsole(t)
 	link := newPortalLink(t, c, "ws_a", "")
+	// The body is empty or {"read_only": bool}: null is refused, as the
+	// OpenAPI document says (schemathesis).
+	if w := apiRequest(c, http.MethodPost, "/v1/workspaces/ws_a/portal-links", `{"read_only": null}`, bearer, nil); w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "read_only") {
+		t.Fatalf(`{"read_only": null}: %d %s, want 422 naming read_only`, w.Code, w.Body)
+	}
 	w := request(c, http.MethodGet, link, nil, nil)
 	sc := cookiesNamed(w, sessionCookie)
 	if w.Code != http.StatusOK || len(sc) != 1 || !strings.Contains(w.Body.String(), `content="0;url=/w/ws_a/webhooks"`) {
