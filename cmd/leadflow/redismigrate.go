@@ -5,10 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
-	"github.com/leadflow/leadflow/configs"
-	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/stages/evaluate"
 )
 
@@ -19,18 +16,11 @@ import (
 func redisMigrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("redis-migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "YAML configuration file (reference: configs/leadflow.yaml); LEADFLOW_* variables override it")
+	conf := addConfigFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := configs.Load(*path, os.Environ())
-	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	rdb, err := pipeline.NewRedis(cfg.Redis, nil)
+	rdb, cfg, err := conf.redis()
 	if err != nil {
 		return err
 	}

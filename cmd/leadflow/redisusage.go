@@ -4,10 +4,7 @@ import (
 	"context"
 	"flag"
 	"io"
-	"os"
 
-	"github.com/leadflow/leadflow/configs"
-	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/stages/system"
 )
 
@@ -18,19 +15,12 @@ import (
 func redisUsageCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("redis-usage", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "YAML configuration file (reference: configs/leadflow.yaml); LEADFLOW_* variables override it")
+	conf := addConfigFlag(fs)
 	sample := fs.Int("sample", 1, "measure MEMORY USAGE of one key in N (1: every key; 0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := configs.Load(*path, os.Environ())
-	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	rdb, err := pipeline.NewRedis(cfg.Redis, nil)
+	rdb, cfg, err := conf.redis()
 	if err != nil {
 		return err
 	}

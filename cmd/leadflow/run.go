@@ -4,27 +4,22 @@ import (
 	"context"
 	"flag"
 	"io"
-	"os"
 
 	"go.uber.org/zap"
 
-	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/stages/system"
 )
 
 func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "YAML configuration file (reference: configs/leadflow.yaml); LEADFLOW_* variables override it")
+	conf := addConfigFlag(fs)
 	stages := fs.String("stages", "", "comma-separated stages to run in this process: enrich,leads,evaluate,deliver,admin (default all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := configs.Load(*path, os.Environ())
+	cfg, err := conf.load()
 	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	names, err := system.ParseStages(*stages)
