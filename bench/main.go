@@ -103,6 +103,7 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&f.MaxSubjects, "max-subjects", 0, "max_subjects of each webhook (default: the pipeline's, 100)")
 	fs.Float64Var(&f.SlowShare, "slow-share", 0, "share of endpoints that answer slowly")
 	fs.DurationVar(&f.SlowDelay, "slow-delay", 0, "how slowly slow endpoints answer (default 2s)")
+	fs.DurationVar(&f.HealthyDelay, "healthy-delay", 0, "how long healthy endpoints take to answer (a receiver's service time)")
 	fs.Float64Var(&f.FailingShare, "failing-share", 0, "share of endpoints that fail")
 	fs.Float64Var(&f.FailRate, "fail-rate", 0, "share of requests failing endpoints answer with 500 (default 1)")
 	fs.BoolVar(&f.External, "external", false, "target a pipeline running elsewhere (leadflow dev/run): only set up, produce and receive")
@@ -166,6 +167,7 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 		"max-subjects":          func() { o.MaxSubjects = f.MaxSubjects },
 		"slow-share":            func() { o.SlowShare = f.SlowShare },
 		"slow-delay":            func() { o.SlowDelay = f.SlowDelay },
+		"healthy-delay":         func() { o.HealthyDelay = f.HealthyDelay },
 		"failing-share":         func() { o.FailingShare = f.FailingShare },
 		"fail-rate":             func() { o.FailRate = f.FailRate },
 		"p99-max":               func() { o.P99Max = f.P99Max },

@@ -61,6 +61,10 @@ type Options struct {
 	// SlowDelay (default 2s), 0 to 1.
 	SlowShare float64
 	SlowDelay time.Duration
+	// HealthyDelay is how long a healthy endpoint takes to answer (its
+	// service time); default 0. A few milliseconds model a real receiver,
+	// whose speed, not leadflow's, then bounds a burst to one endpoint.
+	HealthyDelay time.Duration
 	// FailingShare is the share of webhooks whose endpoint fails FailRate
 	// (default 1: always) of its requests with a 500, 0 to 1.
 	FailingShare float64
@@ -312,6 +316,8 @@ func (o Options) validate() error {
 		return bad("duration %v must be at least 1s", o.Duration)
 	case o.SlowShare < 0 || o.FailingShare < 0 || o.SlowShare+o.FailingShare > 1:
 		return bad("slow share %v and failing share %v must be 0 to 1 together", o.SlowShare, o.FailingShare)
+	case o.HealthyDelay < 0 || o.HealthyDelay > time.Second:
+		return bad("healthy endpoints' delay %v must be 0 to 1s", o.HealthyDelay)
 	case o.FailRate < 0 || o.FailRate > 1:
 		return bad("fail rate %v must be 0 to 1", o.FailRate)
 	case o.MaxSubjects < 0:

@@ -78,6 +78,7 @@ type ScenarioAutomations struct {
 type ScenarioEndpoints struct {
 	SlowShare    float64       `yaml:"slow_share"`
 	SlowDelay    time.Duration `yaml:"slow_delay"`
+	HealthyDelay time.Duration `yaml:"healthy_delay"`
 	FailingShare float64       `yaml:"failing_share"`
 	FailRate     float64       `yaml:"fail_rate"`
 }
@@ -190,6 +191,7 @@ func (s *Scenario) Apply(o *Options) {
 	setI(&o.MaxSubjects, s.Automations.MaxSubjects)
 	set(&o.SlowShare, s.Endpoints.SlowShare)
 	setD(&o.SlowDelay, s.Endpoints.SlowDelay)
+	setD(&o.HealthyDelay, s.Endpoints.HealthyDelay)
 	set(&o.FailingShare, s.Endpoints.FailingShare)
 	set(&o.FailRate, s.Endpoints.FailRate)
 	setD(&o.P99Max, s.P99Max)

@@ -81,6 +81,8 @@ func (h *harness) trial(ctx context.Context, rate float64, label string) (*Resul
 	for c := range numClasses {
 		rc := ReceiverConfig{Class: classNames[c], Secret: h.secret, OnDelivery: t.chk.record}
 		switch c {
+		case classHealthy:
+			rc.Delay = o.HealthyDelay
 		case classSlow:
 			rc.Delay = o.SlowDelay
 		case classFailing:
