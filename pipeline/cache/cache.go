@@ -80,16 +80,24 @@ func (c *Cache[K, V]) Add(k K, v V) {
 }
 
 // AddIfAbsent adds k with v unless k is present, and reports whether it
-// added it. A present k keeps its value. Check and insert are one atomic
-// step: of concurrent callers with the same k, exactly one gets true. A
-// cache of size 0 adds nothing and always reports true.
+// added it; it counts a hit (present) or a miss (added). A present k keeps
+// its value and is marked most recently used. Check and insert are one
+// atomic step: of concurrent callers with the same k, exactly one gets
+// true. A cache of size 0 adds nothing and always reports true.
 func (c *Cache[K, V]) AddIfAbsent(k K, v V) bool {
 	if c.c == nil {
+		c.m.miss()
 		return true
 	}
 	present, evicted := c.c.ContainsOrAdd(k, v)
 	if evicted {
 		c.m.evicted()
+	}
+	c.m.lookup(present)
+	if present {
+		// ContainsOrAdd leaves recency alone; a sighting is a use. (If k
+		// was evicted in between, this Get misses and changes nothing.)
+		c.c.Get(k)
 	}
 	return !present
 }

@@ -147,6 +147,24 @@ func TestBoundedWhateverTheInput(t *testing.T) {
 	}
 }
 
+// TestAddIfAbsentMarksPresentKeyUsed: a key seen again is used again, so
+// the least recently seen is evicted, not the first added.
+func TestAddIfAbsentMarksPresentKeyUsed(t *testing.T) {
+	c := newCache[string, struct{}](t, 2, nil)
+	c.AddIfAbsent("a", struct{}{})
+	c.AddIfAbsent("b", struct{}{})
+	if c.AddIfAbsent("a", struct{}{}) {
+		t.Fatal("a added twice")
+	}
+	c.AddIfAbsent("c", struct{}{}) // evicts b, the least recently seen
+	if !c.AddIfAbsent("b", struct{}{}) {
+		t.Error("b survived; want it evicted as least recently seen")
+	}
+	if _, ok := c.Get("c"); !ok {
+		t.Error("c evicted")
+	}
+}
+
 func TestSmallSize(t *testing.T) {
 	c := newCache[string, int](t, 1, nil)
 	for i := range 10 {
@@ -202,8 +220,8 @@ func TestMetricsCountHitsMissesEvictions(t *testing.T) {
 leadflow_cache_evictions_total{cache="test_cache"} 4
 # HELP leadflow_cache_lookups_total Lookups of an in-process cache, by cache and result (hit, miss).
 # TYPE leadflow_cache_lookups_total counter
-leadflow_cache_lookups_total{cache="test_cache",result="hit"} 2
-leadflow_cache_lookups_total{cache="test_cache",result="miss"} 2
+leadflow_cache_lookups_total{cache="test_cache",result="hit"} 3
+leadflow_cache_lookups_total{cache="test_cache",result="miss"} 3
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Fatal(err)
