@@ -45,9 +45,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/pipeline/cache"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/enrich/ipdb"
-	"github.com/leadflow/leadflow/stages/enrich/lru"
 	"github.com/leadflow/leadflow/stages/enrich/useragent"
 )
 
@@ -104,8 +104,8 @@ type Stage struct {
 	db        *ipdb.DB
 	companies Companies
 	now       func() time.Time
-	agents    *lru.Cache[string, useragent.Agent]
-	sent      *lru.Cache[string, struct{}]
+	agents    *cache.Cache[string, useragent.Agent]
+	sent      *cache.Cache[string, struct{}]
 	m         *metrics
 	workers   sync.Pool
 
@@ -142,9 +142,14 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 	}
 	log = log.With(zap.String("stage", Name))
 	m := newMetrics()
+	c, err := newCaches(cfg)
+	if err != nil {
+		return nil, err
+	}
 	db, err := ipdb.Open(deps.IPDatabase, ipdb.Options{
 		CheckInterval: cfg.IPDatabaseReload,
 		CacheSize:     cfg.IPCacheSize,
+		CacheMetrics:  c.ipRecords,
 		Logger:        log,
 		OnReload:      m.onReload,
 	})
@@ -152,7 +157,7 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 		return nil, fmt.Errorf("enrich: IP database (data.ip_database): %w", err)
 	}
 	m.buildTime.Set(float64(db.Metadata().BuildEpoch))
-	if err := m.register(deps.Registerer); err != nil {
+	if err := errors.Join(m.register(deps.Registerer), c.register(deps.Registerer)); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -164,8 +169,8 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 		db:        db,
 		companies: deps.Companies,
 		now:       deps.Now,
-		agents:    lru.New[string, useragent.Agent](cfg.UACacheSize, lru.StringHash()),
-		sent:      lru.New[string, struct{}](cfg.CompanyCacheSize, lru.StringHash()),
+		agents:    c.agents,
+		sent:      c.sent,
 		m:         m,
 	}
 	if s.now == nil {

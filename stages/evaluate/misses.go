@@ -3,7 +3,8 @@ package evaluate
 import (
 	"encoding/binary"
 	"hash/maphash"
-	"sync"
+
+	"github.com/leadflow/leadflow/pipeline/cache"
 )
 
 // missCache remembers, for segments that test only company fields
@@ -13,21 +14,24 @@ import (
 // the lead with the same company JSON cannot match either, and is not
 // decoded for it: most changes are of leads outside the segment. Entries
 // are per automation and control version (a changed segment is a new
-// version). Bounded: when full it starts over. A key collision (about
-// 2^-128 per pair) with the same company hash would skip a match.
+// version). Bounded by miss_cache_size entries, least recently used
+// evicted (pipeline/cache "evaluate_miss"). A key collision (about 2^-128
+// per pair) with the same company hash would skip a match.
 type missCache struct {
-	mu   sync.Mutex
-	max  int
-	m    map[[2]uint64]uint64
+	c    *cache.Cache[[2]uint64, uint64]
 	seed [2]maphash.Seed
 }
 
-func newMissCache(max int) *missCache {
-	return &missCache{max: max, m: make(map[[2]uint64]uint64), seed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+func newMissCache(size int, m *cache.Metrics) (*missCache, error) {
+	c, err := cache.New[[2]uint64, uint64](size, m)
+	if err != nil {
+		return nil, err
+	}
+	return &missCache{c: c, seed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}, nil
 }
 
 // enabled reports whether the cache keeps anything.
-func (c *missCache) enabled() bool { return c.max > 0 }
+func (c *missCache) enabled() bool { return c.c.Size() > 0 }
 
 // companyHash is the hash of a company's JSON (never 0).
 func (c *missCache) companyHash(raw []byte) uint64 { return maphash.Bytes(c.seed[0], raw) | 1 }
@@ -51,22 +55,13 @@ func (c *missCache) key(ru *rule, leadKey string) [2]uint64 {
 // missed reports whether ru's segment did not match the lead's company
 // with this company hash.
 func (c *missCache) missed(ru *rule, leadKey string, company uint64) bool {
-	k := c.key(ru, leadKey)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[k] == company
+	v, ok := c.c.Get(c.key(ru, leadKey))
+	return ok && v == company
 }
 
 // put remembers that ru's segment did not match the lead's company.
 func (c *missCache) put(ru *rule, leadKey string, company uint64) {
-	if c.max == 0 {
-		return
+	if c.enabled() {
+		c.c.Add(c.key(ru, leadKey), company)
 	}
-	k := c.key(ru, leadKey)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		clear(c.m)
-	}
-	c.m[k] = company
 }

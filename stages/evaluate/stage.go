@@ -11,10 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/maphash"
-	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -143,13 +140,15 @@ func New(cfg Config, d Deps) (*Stage, error) {
 	if d.LeadTTL <= 0 {
 		d.LeadTTL = DefaultLeadTTL
 	}
-	return &Stage{
+	s := &Stage{
 		cfg: cfg, d: d, keys: keys{prefix: d.KeyPrefix},
 		rules:   &rules{ctl: d.Control, log: d.Logger},
-		fired:   newFiredCache(cfg.FiredCacheSize, d.LeadTTL/2, d.Now),
-		misses:  newMissCache(cfg.MissCacheSize),
 		metrics: newMetrics(d.Registerer),
-	}, nil
+	}
+	if err := s.newCaches(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Name is "evaluate".
@@ -178,145 +177,6 @@ type fire struct {
 	ru         *rule
 	c          claim
 	triggerKey string // lead key (new_lead) or session key (new_session)
-}
-
-// Process evaluates a batch of lead changes: filters in memory, one
-// pipelined round trip for every claim of the batch, one to complete the
-// subjects of the webhooks to send (only for what the cache of stored
-// session parts lacks), then the actions.
-func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
-	s.fired.expire()
-	var fires []fire
-	var pending []fire // this record's automations that may still fire
-	for _, rec := range b.Records {
-		// Most changes are of leads and sessions whose automations have
-		// all fired: find that from the change's head alone, and decode
-		// the whole subject only when an automation may still fire.
-		var head schemas.ChangeHead
-		if err := schemas.DecodeChangeHead(rec.Value, &head); err != nil {
-			b.DeadLetter(rec, &badChange{err})
-			continue
-		}
-		s.metrics.changes.Inc()
-		pending = pending[:0]
-		rs := s.rules.of(head.WorkspaceID)
-		self := s.fired.ownerHash(head.EventID)
-		for j := range rs {
-			ru := &rs[j]
-			if ru.never {
-				continue
-			}
-			f := fire{ru: ru, c: claim{owner: head.EventID}}
-			switch ru.auto.Trigger {
-			case control.TriggerNewLead:
-				f.triggerKey, f.c.key, f.c.field, f.c.ttl = head.LeadKey, s.keys.lead(head.LeadKey), leadClaimField(ru.auto.ID), s.d.LeadTTL
-			case control.TriggerNewSession:
-				f.triggerKey, f.c.key, f.c.ttl = head.SessionKey, s.keys.sessionClaim(head.LeadKey, ru.auto.ID, head.SessionKey), s.cfg.NewSessionClaimTTL
-			default:
-				continue
-			}
-			// A claim another input made is final; one this input made is
-			// checked again in Redis (a replay must fire again).
-			if owner, ok := s.fired.get(f.c.cacheKey()); ok && owner != self {
-				continue
-			}
-			pending = append(pending, f)
-		}
-		// A segment that tests only company fields and did not match this
-		// lead's company before cannot match the same company now.
-		var company uint64
-		if s.misses.enabled() && slices.ContainsFunc(pending, func(f fire) bool { return f.ru.filter.ReadsOnlyCompany() }) {
-			raw, err := schemas.ChangeCompanyJSON(rec.Value)
-			if err != nil {
-				b.DeadLetter(rec, &badChange{err})
-				continue
-			}
-			company = s.misses.companyHash(raw)
-			pending = slices.DeleteFunc(pending, func(f fire) bool {
-				return f.ru.filter.ReadsOnlyCompany() && s.misses.missed(f.ru, head.LeadKey, company)
-			})
-		}
-		if len(pending) == 0 {
-			continue
-		}
-		// Segment filters that test no session field are matched on the
-		// change decoded without its sessions (most of its bytes); the
-		// whole change is decoded only for an automation that fires.
-		full := false
-		for _, f := range pending {
-			full = full || f.ru.filter == nil || f.ru.filter.ReadsSessions()
-		}
-		ch := new(change)
-		var err error
-		if full {
-			err = ch.UnmarshalJSON(rec.Value)
-		} else {
-			err = schemas.DecodeChangeWithoutSessions(rec.Value, &ch.LeadChange)
-		}
-		if err != nil {
-			b.DeadLetter(rec, &badChange{err})
-			continue
-		}
-		for _, f := range pending {
-			if f.ru.filter != nil && !f.ru.filter.Match(&ch.LeadChange) {
-				if company != 0 && f.ru.filter.ReadsOnlyCompany() {
-					s.misses.put(f.ru, head.LeadKey, company)
-				}
-				continue
-			}
-			if !full {
-				if err := ch.UnmarshalJSON(rec.Value); err != nil {
-					b.DeadLetter(rec, &badChange{err})
-					break
-				}
-				full = true
-			}
-			f.ch = ch
-			fires = append(fires, f)
-		}
-	}
-	if len(fires) == 0 {
-		return nil
-	}
-	claims := make([]*claim, len(fires))
-	for i := range fires {
-		claims[i] = &fires[i].c
-	}
-	if err := claimAll(ctx, s.d.Redis, claims); err != nil {
-		return err
-	}
-	// The subjects of the webhooks about to be sent are completed in one
-	// round trip (reveals send contacts, not the lead).
-	var subjects []*schemas.LeadChange
-	for i := range fires {
-		f := &fires[i]
-		if f.c.result != claimTaken && f.ru.auto.Action.Type == control.ActionWebhook && len(f.ch.OlderSessions) > 0 {
-			subjects = append(subjects, &f.ch.LeadChange)
-		}
-	}
-	if len(subjects) > 0 {
-		missing, err := s.d.Sessions.Complete(ctx, subjects)
-		if err != nil {
-			return err
-		}
-		if missing > 0 {
-			s.metrics.missing.Add(float64(missing))
-			s.d.Logger.Warn("subject parts no longer stored, left out", zap.Int("parts", missing))
-		}
-	}
-	for i := range fires {
-		f := &fires[i]
-		s.metrics.claims.WithLabelValues(claimResultName(f.c.result)).Inc()
-		if f.c.result == claimTaken {
-			s.fired.put(f.c.cacheKey(), firedTaken)
-			continue
-		}
-		s.fired.put(f.c.cacheKey(), s.fired.ownerHash(f.ch.EventID))
-		if err := s.act(ctx, b, f); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func claimResultName(r int64) string {
@@ -420,74 +280,4 @@ func requestID(automation, triggerKey, webhook, subject string) string {
 		h.Write([]byte{0})
 	}
 	return "dr_" + hex.EncodeToString(h.Sum(nil)[:12])
-}
-
-// firedCache remembers claims already made (key -> owner), bounded: when
-// full, or older than maxAge (half the lead TTL, so that a lead that
-// expired and comes back is checked in Redis again), it starts over. It only saves round trips: Redis stays the truth.
-// It holds 128-bit hashes of keys and 64-bit hashes of owners, so its
-// hundreds of thousands of entries hold no pointers for the garbage
-// collector to follow. A key collision (about 2^-128 per pair) would skip
-// a claim; an owner collision only costs a round trip (the claim is then
-// checked in Redis).
-type firedCache struct {
-	mu      sync.Mutex
-	max     int
-	maxAge  time.Duration
-	now     func() time.Time
-	started time.Time // when m was last empty
-	m       map[[2]uint64]uint64
-	seed    [2]maphash.Seed
-}
-
-// firedTaken is the owner of a claim someone else made: never the hash of
-// an owner (ownerHash sets the lowest bit).
-const firedTaken = 0
-
-func newFiredCache(max int, maxAge time.Duration, now func() time.Time) *firedCache {
-	return &firedCache{max: max, maxAge: maxAge, now: now, started: now(),
-		m: make(map[[2]uint64]uint64), seed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
-}
-
-// expire starts over when the cache is older than maxAge. Process calls
-// it once per batch.
-func (c *firedCache) expire() {
-	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if now.Sub(c.started) > c.maxAge {
-		clear(c.m)
-		c.started = now
-	}
-}
-
-func (c *firedCache) keyHash(key string) [2]uint64 {
-	return [2]uint64{maphash.String(c.seed[0], key), maphash.String(c.seed[1], key)}
-}
-
-// ownerHash is the hash of an owner (an event id) the cache stores.
-func (c *firedCache) ownerHash(owner string) uint64 { return maphash.String(c.seed[0], owner) | 1 }
-
-// get returns the hash of the owner of key's claim (firedTaken when someone
-// else made it), if the cache remembers it.
-func (c *firedCache) get(key string) (uint64, bool) {
-	h := c.keyHash(key)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, ok := c.m[h]
-	return v, ok
-}
-
-func (c *firedCache) put(key string, owner uint64) {
-	if c.max == 0 {
-		return
-	}
-	h := c.keyHash(key)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		clear(c.m)
-		c.started = c.now()
-	}
-	c.m[h] = owner
 }

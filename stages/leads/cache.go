@@ -1,8 +1,14 @@
 package leads
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
+	"unsafe"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/leadflow/leadflow/pipeline/cache"
 )
 
 // entry is one lead known to a partition's cache: its state as in Redis
@@ -51,21 +57,37 @@ type entry struct {
 	// says that batch changed it.
 	batch uint64
 	dirty bool
-
-	prev, next *entry // LRU list, most recently used after the sentinel
 }
 
 // sessRef names the fields of one session of a written head: s<seq> and
 // the pageviews p<seq>.<from> .. p<seq>.<to-1>.
 type sessRef struct{ seq, from, to uint64 }
 
-// partCache is the cache of one partition's leads. Only the goroutine
-// processing the partition uses it (Process is never concurrent for one
-// partition); the stage drops it whole when the partition is revoked, so
-// a lead's cached state never outlives its owner.
+// cacheName names the lead cache in leadflow_cache_lookups_total and
+// leadflow_cache_evictions_total (pipeline/cache); every partition's
+// cache counts there. A lookup is every get, also a lead's second in one
+// batch (leadflow_leads_cache_lookups_total counts leads per batch).
+const cacheName = "leads_lead"
+
+// newCacheMetrics creates and registers the lead cache's metrics on reg
+// (nil: not registered).
+func newCacheMetrics(reg prometheus.Registerer) (*cache.Metrics, error) {
+	m, err := cache.NewMetrics(reg, cacheName)
+	if err != nil {
+		return nil, fmt.Errorf("leads: %w", err)
+	}
+	return m, nil
+}
+
+// partCache is the cache of one partition's leads, least recently used
+// first out (pipeline/cache.LRU). Only the goroutine processing the
+// partition uses it (Process is never concurrent for one partition); the
+// stage drops it whole when the partition is revoked, so a lead's cached
+// state never outlives its owner. It grows while a batch runs and is
+// trimmed to its bound after the batch, so no entry the batch holds is
+// evicted under it.
 type partCache struct {
-	m    map[string]*entry
-	lru  entry // sentinel: lru.next is the most recently used
+	l    *cache.LRU[string, *entry]
 	max  atomic.Int64
 	size *atomic.Int64 // the stage's total, for the cache gauge
 
@@ -73,58 +95,47 @@ type partCache struct {
 	work  work   // per-batch scratch, reused
 }
 
-func newPartCache(total *atomic.Int64) *partCache {
-	pc := &partCache{m: make(map[string]*entry), size: total}
-	pc.lru.next, pc.lru.prev = &pc.lru, &pc.lru
-	return pc
+func newPartCache(total *atomic.Int64, m *cache.Metrics) *partCache {
+	return &partCache{l: cache.NewLRU[string, *entry](m), size: total}
 }
 
 // get returns the cached entry of key, marking it used, or nil.
 func (pc *partCache) get(key []byte) *entry {
-	e := pc.m[string(key)]
-	if e != nil {
-		pc.unlink(e)
-		pc.pushFront(e)
-	}
+	// The lookup keeps no reference to the key, so the record's bytes are
+	// not copied into a string for it (a per-record allocation).
+	e, _ := pc.l.Get(unsafe.String(unsafe.SliceData(key), len(key)))
+	return e
+}
+
+// peek returns the cached entry of key without marking it used, or nil.
+func (pc *partCache) peek(key string) *entry {
+	e, _ := pc.l.Peek(key)
 	return e
 }
 
 func (pc *partCache) add(e *entry) {
-	pc.m[e.key] = e
-	pc.pushFront(e)
+	if pc.l.Remove(e.key) {
+		pc.size.Add(-1)
+	}
+	pc.l.Add(e.key, e)
 	pc.size.Add(1)
 }
 
 func (pc *partCache) remove(e *entry) {
-	if pc.m[e.key] != e {
+	if pc.peek(e.key) != e {
 		return
 	}
-	delete(pc.m, e.key)
-	pc.unlink(e)
+	pc.l.Remove(e.key)
 	pc.size.Add(-1)
 }
 
 // trim evicts least recently used entries down to the cache's bound.
 func (pc *partCache) trim() {
-	for limit := int(pc.max.Load()); len(pc.m) > limit; {
-		pc.remove(pc.lru.prev)
-	}
+	pc.size.Add(-int64(pc.l.Trim(int(pc.max.Load()))))
 }
 
 // clear drops every entry (the partition was revoked).
 func (pc *partCache) clear() {
-	pc.size.Add(-int64(len(pc.m)))
-	clear(pc.m)
-	pc.lru.next, pc.lru.prev = &pc.lru, &pc.lru
-}
-
-func (pc *partCache) unlink(e *entry) {
-	e.prev.next, e.next.prev = e.next, e.prev
-	e.prev, e.next = nil, nil
-}
-
-func (pc *partCache) pushFront(e *entry) {
-	e.prev, e.next = &pc.lru, pc.lru.next
-	pc.lru.next.prev = e
-	pc.lru.next = e
+	pc.size.Add(-int64(pc.l.Len()))
+	pc.l.Purge()
 }

@@ -91,7 +91,7 @@ func TestCompletedSubjectsAreTheLeadsState(t *testing.T) {
 		refs += len(ch.OlderSessions)
 		st := f.state(ch.LeadKey)
 		// The stored head is what the in-memory state encodes to.
-		mem := f.s.partCache(f.part).m[ch.LeadKey].st.clone()
+		mem := f.s.partCache(f.part).peek(ch.LeadKey).st.clone()
 		stored, err := f.rdb.HGet(context.Background(), f.s.store.redisKey(ch.LeadKey), headField(mem.gen)).Bytes()
 		if err != nil {
 			t.Fatal(err)

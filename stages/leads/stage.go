@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/pipeline/cache"
 	"github.com/leadflow/leadflow/schemas"
 )
 
@@ -63,6 +64,7 @@ type Stage struct {
 	mu     sync.Mutex
 	parts  map[int32]*partCache
 	cached atomic.Int64 // entries in all partition caches
+	cacheM *cache.Metrics
 }
 
 var (
@@ -101,6 +103,10 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 	}
 	s.m = newMetrics(deps.Registerer, func() float64 { return float64(s.cached.Load()) })
 	s.store = newStore(deps.Redis, deps.KeyPrefix, cfg.LeadTTL, s.m)
+	var err error
+	if s.cacheM, err = newCacheMetrics(deps.Registerer); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -117,7 +123,7 @@ func (s *Stage) PartitionAssigned(_ string, partition int32) {
 	if old := s.parts[partition]; old != nil {
 		old.clear()
 	}
-	s.parts[partition] = newPartCache(&s.cached)
+	s.parts[partition] = newPartCache(&s.cached, s.cacheM)
 	s.sizeCachesLocked()
 }
 
@@ -146,7 +152,7 @@ func (s *Stage) partCache(partition int32) *partCache {
 	defer s.mu.Unlock()
 	pc := s.parts[partition]
 	if pc == nil { // Process before PartitionAssigned: only in tests
-		pc = newPartCache(&s.cached)
+		pc = newPartCache(&s.cached, s.cacheM)
 		s.parts[partition] = pc
 		s.sizeCachesLocked()
 	}

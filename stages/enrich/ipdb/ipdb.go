@@ -41,9 +41,9 @@ import (
 	"github.com/oschwald/maxminddb-golang/v2"
 	"go.uber.org/zap"
 
+	"github.com/leadflow/leadflow/pipeline/cache"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/schemas/sampledata"
-	"github.com/leadflow/leadflow/stages/enrich/lru"
 )
 
 // ErrClosed is returned by Acquire and Reload after Close.
@@ -80,6 +80,9 @@ type Options struct {
 	// record (a record is shared by every address of its network). Default
 	// (<= 0) DefaultCacheSize.
 	CacheSize int
+	// CacheMetrics counts the lookups and evictions of the decoded-record
+	// caches (one per loaded file). Default: not counted.
+	CacheMetrics *cache.Metrics
 	// Logger logs reloads and bad records. Default: no logging.
 	Logger *zap.Logger
 	// OnReload, if set, is called after every reload attempt that found a
@@ -240,8 +243,12 @@ func (d *DB) load(fi os.FileInfo) (*generation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ipdb: opening %s: %w", d.path, err)
 	}
-	g := &generation{reader: r, info: fi, log: d.log,
-		cache: lru.New[uint64, cached](d.opts.CacheSize, lru.Uint64Hash)}
+	records, err := cache.New[uint64, cached](d.opts.CacheSize, d.opts.CacheMetrics)
+	if err != nil {
+		_ = r.Close()
+		return nil, fmt.Errorf("ipdb: %w", err)
+	}
+	g := &generation{reader: r, info: fi, log: d.log, cache: records}
 	g.refs.Store(1) // the DB's reference
 	return g, nil
 }
@@ -256,7 +263,7 @@ const dead = -1 << 62
 type generation struct {
 	reader *maxminddb.Reader
 	info   os.FileInfo
-	cache  *lru.Cache[uint64, cached]
+	cache  *cache.Cache[uint64, cached]
 	log    *zap.Logger
 	refs   atomic.Int64
 	closed atomic.Bool // for tests

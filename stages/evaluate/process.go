@@ -1,0 +1,195 @@
+package evaluate
+
+import (
+	"context"
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/schemas"
+)
+
+// Process evaluates a batch of lead changes: filters in memory, one
+// pipelined round trip for every claim of the batch, one to complete the
+// subjects of the webhooks to send (only for what the cache of stored
+// session parts lacks), then the actions.
+func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
+	s.fired.expire()
+	fires := s.matchBatch(b)
+	if len(fires) == 0 {
+		return nil
+	}
+	claims := make([]*claim, len(fires))
+	for i := range fires {
+		claims[i] = &fires[i].c
+	}
+	if err := claimAll(ctx, s.d.Redis, claims); err != nil {
+		return err
+	}
+	if err := s.completeSubjects(ctx, fires); err != nil {
+		return err
+	}
+	return s.actAll(ctx, b, fires)
+}
+
+// matchBatch returns the automations that may fire for the batch's
+// changes (their claims still to make); changes that do not decode are
+// dead-lettered.
+func (s *Stage) matchBatch(b *pipeline.Batch) []fire {
+	var fires, pending []fire // pending: one record's automations that may still fire
+	for _, rec := range b.Records {
+		var err error
+		if fires, pending, err = s.matchRecord(rec, fires, pending[:0]); err != nil {
+			b.DeadLetter(rec, &badChange{err})
+		}
+	}
+	return fires
+}
+
+// matchRecord appends to fires the automations that may fire for rec; on
+// error it returns fires as they were. pending is scratch space.
+//
+// Most changes are of leads and sessions whose automations have all
+// fired: that is found from the change's head alone, and the change is
+// decoded further only when an automation may still fire.
+func (s *Stage) matchRecord(rec *kgo.Record, fires, pending []fire) (_, _ []fire, err error) {
+	var head schemas.ChangeHead
+	if err := decodeHead(rec.Value, &head); err != nil {
+		return fires, pending, err
+	}
+	s.metrics.changes.Inc()
+	pending = s.unclaimed(&head, pending)
+	company, pending, err := s.skipMisses(rec.Value, head.LeadKey, pending)
+	if err != nil || len(pending) == 0 {
+		return fires, pending, err
+	}
+	fires, err = s.filter(rec.Value, head.LeadKey, company, pending, fires)
+	return fires, pending, err
+}
+
+// unclaimed appends to pending the automations of the head's workspace
+// whose claim for this change the fired cache does not know as taken.
+func (s *Stage) unclaimed(head *schemas.ChangeHead, pending []fire) []fire {
+	rs := s.rules.of(head.WorkspaceID)
+	self := s.fired.ownerHash(head.EventID)
+	for j := range rs {
+		ru := &rs[j]
+		if ru.never {
+			continue
+		}
+		f := fire{ru: ru, c: claim{owner: head.EventID}}
+		switch ru.auto.Trigger {
+		case control.TriggerNewLead:
+			f.triggerKey, f.c.key, f.c.field, f.c.ttl = head.LeadKey, s.keys.lead(head.LeadKey), leadClaimField(ru.auto.ID), s.d.LeadTTL
+		case control.TriggerNewSession:
+			f.triggerKey, f.c.key, f.c.ttl = head.SessionKey, s.keys.sessionClaim(head.LeadKey, ru.auto.ID, head.SessionKey), s.cfg.NewSessionClaimTTL
+		default:
+			continue
+		}
+		// A claim another input made is final; one this input made is
+		// checked again in Redis (a replay must fire again).
+		if owner, ok := s.fired.get(f.c.cacheKey()); ok && owner != self {
+			continue
+		}
+		pending = append(pending, f)
+	}
+	return pending
+}
+
+// skipMisses drops from pending the segments that test only company
+// fields and did not match this lead's company before: they cannot match
+// the same company now. It returns the company's hash (0: not computed).
+func (s *Stage) skipMisses(value []byte, leadKey string, pending []fire) (uint64, []fire, error) {
+	onlyCompany := func(f fire) bool { return f.ru.filter.ReadsOnlyCompany() }
+	if !s.misses.enabled() || !slices.ContainsFunc(pending, onlyCompany) {
+		return 0, pending, nil
+	}
+	raw, err := companyJSON(value)
+	if err != nil {
+		return 0, pending, err
+	}
+	company := s.misses.companyHash(raw)
+	pending = slices.DeleteFunc(pending, func(f fire) bool {
+		return onlyCompany(f) && s.misses.missed(f.ru, leadKey, company)
+	})
+	return company, pending, nil
+}
+
+// filter matches pending's segment filters and appends the automations
+// that fire to fires, remembering company-only misses (company != 0).
+// Filters that test no session field are matched on the change decoded
+// without its sessions (most of its bytes); the whole change is decoded
+// only for an automation that fires. On error it returns fires as they
+// were (the whole decode comes before the first append).
+func (s *Stage) filter(value []byte, leadKey string, company uint64, pending, fires []fire) ([]fire, error) {
+	full := false
+	for _, f := range pending {
+		full = full || f.ru.filter == nil || f.ru.filter.ReadsSessions()
+	}
+	ch := new(change)
+	if err := decodeChange(value, ch, full); err != nil {
+		return fires, err
+	}
+	for _, f := range pending {
+		if f.ru.filter != nil && !f.ru.filter.Match(&ch.LeadChange) {
+			if company != 0 && f.ru.filter.ReadsOnlyCompany() {
+				s.misses.put(f.ru, leadKey, company)
+			}
+			continue
+		}
+		if !full {
+			if err := decodeChange(value, ch, true); err != nil {
+				return fires, err
+			}
+			full = true
+		}
+		f.ch = ch
+		fires = append(fires, f)
+	}
+	return fires, nil
+}
+
+// completeSubjects completes, in one round trip, the subjects of the
+// webhooks about to be sent (reveals send contacts, not the lead).
+func (s *Stage) completeSubjects(ctx context.Context, fires []fire) error {
+	var subjects []*schemas.LeadChange
+	for i := range fires {
+		f := &fires[i]
+		if f.c.result != claimTaken && f.ru.auto.Action.Type == control.ActionWebhook && len(f.ch.OlderSessions) > 0 {
+			subjects = append(subjects, &f.ch.LeadChange)
+		}
+	}
+	if len(subjects) == 0 {
+		return nil
+	}
+	missing, err := s.d.Sessions.Complete(ctx, subjects)
+	if err != nil {
+		return err
+	}
+	if missing > 0 {
+		s.metrics.missing.Add(float64(missing))
+		s.d.Logger.Warn("subject parts no longer stored, left out", zap.Int("parts", missing))
+	}
+	return nil
+}
+
+// actAll remembers each claim's result and runs the actions of the
+// automations whose claim this input holds.
+func (s *Stage) actAll(ctx context.Context, b *pipeline.Batch, fires []fire) error {
+	for i := range fires {
+		f := &fires[i]
+		s.metrics.claims.WithLabelValues(claimResultName(f.c.result)).Inc()
+		if f.c.result == claimTaken {
+			s.fired.put(f.c.cacheKey(), firedTaken)
+			continue
+		}
+		s.fired.put(f.c.cacheKey(), s.fired.ownerHash(f.ch.EventID))
+		if err := s.act(ctx, b, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
