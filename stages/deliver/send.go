@@ -32,7 +32,7 @@ func (s *Stage) send(e *endpoint, r *request) {
 	if v != vAbandoned {
 		e.observeLatencyLocked(res.latency)
 	}
-	var after *handoff
+	var after handoff
 	a.Outcome, after = s.settleLocked(e, r, v, &res, now, a.Error, &p)
 	e.dispatchLocked(now, &p)
 	e.mu.Unlock()
@@ -44,8 +44,8 @@ func (s *Stage) send(e *endpoint, r *request) {
 	if v == vSuccess {
 		r.unseal(s)
 		s.release(r.items)
-	} else if after != nil {
-		s.hand(*after)
+	} else if after.r != nil {
+		s.hand(after)
 	}
 	s.run(e, &p)
 }
@@ -83,8 +83,9 @@ func (s *Stage) prepare(e *endpoint, r *request) (Endpoint, *url.URL, bool) {
 // settleLocked applies verdict v of the attempt that came to res (errText
 // is res described) to e's breaker and pause and to r, under e's lock. It
 // returns the attempt's outcome ("" when abandoned) and where r goes when
-// it is neither done nor requeued in process (nil then).
-func (s *Stage) settleLocked(e *endpoint, r *request, v verdict, res *result, now time.Time, errText string, p *plan) (string, *handoff) {
+// it is neither done nor requeued in process (the zero handoff then:
+// returned by value, so that it stays on the stack).
+func (s *Stage) settleLocked(e *endpoint, r *request, v verdict, res *result, now time.Time, errText string, p *plan) (string, handoff) {
 	switch v {
 	case vSuccess:
 		s.m.success.Inc()
@@ -92,7 +93,7 @@ func (s *Stage) settleLocked(e *endpoint, r *request, v verdict, res *result, no
 		if st, changed := e.br.success(); changed {
 			s.m.breaker.WithLabelValues(st.String()).Inc()
 		}
-		return OutcomeSuccess, nil
+		return OutcomeSuccess, handoff{}
 	case vRetry, vRefused:
 		r.failed(res, errText)
 		s.breakerFailureLocked(e, v, now, errText)
@@ -105,7 +106,7 @@ func (s *Stage) settleLocked(e *endpoint, r *request, v verdict, res *result, no
 		return OutcomeDisabled, s.goneLocked(e, r, p)
 	default: // vAbandoned
 		e.br.neutral()
-		return "", &handoff{r: r, reason: "shutdown", delay: s.cfg.SpillDelay}
+		return "", handoff{r: r, reason: "shutdown", delay: s.cfg.SpillDelay}
 	}
 }
 
@@ -143,27 +144,27 @@ func (s *Stage) breakerFailureLocked(e *endpoint, v verdict, now time.Time, errT
 // schedule's next delay, waited in process when it is at most
 // in_process_retry_max (and the stage is not stopping), in a retry tier
 // otherwise.
-func (s *Stage) retryLocked(e *endpoint, r *request, v verdict, now time.Time) (string, *handoff) {
+func (s *Stage) retryLocked(e *endpoint, r *request, v verdict, now time.Time) (string, handoff) {
 	switch {
 	case v == vRefused:
-		return OutcomeDLQ, &handoff{r: r, dlq: true, reason: ReasonPrivateAddress}
+		return OutcomeDLQ, handoff{r: r, dlq: true, reason: ReasonPrivateAddress}
 	case r.attempt > len(s.cfg.RetrySchedule):
-		return OutcomeDLQ, &handoff{r: r, dlq: true, reason: ReasonRetriesExhausted}
+		return OutcomeDLQ, handoff{r: r, dlq: true, reason: ReasonRetriesExhausted}
 	}
 	delay := s.cfg.RetrySchedule[r.attempt-1]
 	if delay <= s.cfg.InProcessRetryMax && !s.stopping.Load() {
 		r.notBefore = now.Add(delay)
 		e.requeueLocked(r)
-		return OutcomeRetry, nil
+		return OutcomeRetry, handoff{}
 	}
-	return OutcomeRetry, &handoff{r: r, delay: delay}
+	return OutcomeRetry, handoff{r: r, delay: delay}
 }
 
 // backOffLocked pauses e for the answer's Retry-After (wait) and defers r
 // without using an attempt: in process when wait is at most
 // in_process_retry_max (and the stage is not stopping), in a retry tier
 // otherwise.
-func (s *Stage) backOffLocked(e *endpoint, r *request, wait time.Duration, now time.Time) *handoff {
+func (s *Stage) backOffLocked(e *endpoint, r *request, wait time.Duration, now time.Time) handoff {
 	if until := now.Add(wait); until.After(e.pausedUntil) {
 		e.pausedUntil = until
 	}
@@ -172,15 +173,15 @@ func (s *Stage) backOffLocked(e *endpoint, r *request, wait time.Duration, now t
 		s.m.backpressure.WithLabelValues("retry_after").Inc()
 		r.notBefore = now.Add(wait)
 		e.requeueLocked(r)
-		return nil
+		return handoff{}
 	}
-	return &handoff{r: r, reason: "retry_after", delay: wait, exact: true}
+	return handoff{r: r, reason: "retry_after", delay: wait, exact: true}
 }
 
 // goneLocked handles a 410 Gone: e is disabled, everything queued on it
 // is dead-lettered (in p) with r, and, the first time, the control plane
 // is told.
-func (s *Stage) goneLocked(e *endpoint, r *request, p *plan) *handoff {
+func (s *Stage) goneLocked(e *endpoint, r *request, p *plan) handoff {
 	e.br.neutral()
 	wasDisabled := e.disabled
 	e.disabled = true
@@ -189,7 +190,7 @@ func (s *Stage) goneLocked(e *endpoint, r *request, p *plan) *handoff {
 		s.wg.Add(1)
 		go s.disable(e)
 	}
-	return &handoff{r: r, dlq: true, reason: ReasonDisabled}
+	return handoff{r: r, dlq: true, reason: ReasonDisabled}
 }
 
 // countOutcome counts an attempt's dead letter, retry, disabling or back
