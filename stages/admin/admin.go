@@ -119,6 +119,9 @@ type Deps struct {
 	// WriteTimeout bounds a write to the control topic. Default 10s,
 	// between 100ms and 5m.
 	WriteTimeout time.Duration
+	// Now is the clock that times secret rotations and portal links.
+	// Default time.Now.
+	Now func() time.Time
 }
 
 // lockStripes is how many per-workspace write locks there are.
@@ -155,6 +158,9 @@ func buildAPI(d Deps) (*api, error) {
 	}
 	if d.WriteTimeout == 0 {
 		d.WriteTimeout = 10 * time.Second
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	switch {
 	case d.SecretRotationOverlap == 0:

@@ -156,7 +156,7 @@ func (a *api) portalLinks(w http.ResponseWriter, r *http.Request) error {
 	if aerr := o.err(); aerr != nil {
 		return aerr
 	}
-	link, err := (&Service{a: a}).NewPortalLink(r.PathValue("ws"), readOnly, requestBase(r), time.Now())
+	link, err := (&Service{a: a}).NewPortalLink(r.PathValue("ws"), readOnly, requestBase(r), a.d.Now())
 	if err != nil {
 		return err
 	}

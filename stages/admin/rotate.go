@@ -81,7 +81,7 @@ func (a *api) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return webhooks.notFound(ws, id)
 	}
-	rotated := cur.Rotate(control.NewSecret(next), time.Now(), overlap)
+	rotated := cur.Rotate(control.NewSecret(next), a.d.Now(), overlap)
 	if err := a.write(r.Context(), func(ctx context.Context) error { return a.d.Store.Put(ctx, rotated) }); err != nil {
 		return err
 	}

@@ -78,29 +78,60 @@ type hitInfo struct {
 //     pageview yet it counts as orphan time.
 //   - The changed session moves to the front of the sessions.
 func (r *rules) apply(st *leadState, h *hitInfo) result {
-	for i := range st.ring {
-		if st.ring[i].hash == h.hash {
-			return result{out: duplicate}
-		}
+	if st.seen(h.hash) {
+		return result{out: duplicate}
 	}
 	res := result{out: applied, kind: kindUpdated}
+	s, tooLate := r.sessionOf(st, h, &res)
+	if tooLate {
+		return result{out: late}
+	}
+	res.sess = s
+	if r.addTime(st, s, h) {
+		res.changed = true
+	}
+	if widen(st, s, h.ts) {
+		res.changed = true
+	}
+	r.trimSessions(st)
+	r.remember(st, h, s, &res)
+	return res
+}
+
+// seen reports whether the event with hash is in st's dedup ring.
+func (st *leadState) seen(hash uint64) bool {
+	for i := range st.ring {
+		if st.ring[i].hash == hash {
+			return true
+		}
+	}
+	return false
+}
+
+// sessionOf returns the session h belongs to, moved to the front of st's
+// sessions: the most recent instance with its session_id, unless h is
+// more than the timeout after its last hit, when a new session is started
+// (res.kind new_session, or new_lead for the lead's first hit). It
+// reports tooLate (and changes nothing) for a hit more than the timeout
+// before its instance's last hit. res.changed is set when the sessions'
+// order changes or a session starts.
+func (r *rules) sessionOf(st *leadState, h *hitInfo, res *result) (s *session, tooLate bool) {
 	idx := -1
-	for i, s := range st.sessions {
-		if s.sessionID == h.SessionID {
+	for i, cand := range st.sessions {
+		if cand.sessionID == h.SessionID {
 			idx = i
 			break
 		}
 	}
 	if idx >= 0 {
-		s := st.sessions[idx]
+		last := st.sessions[idx].lastHit
 		switch {
-		case h.ts > s.lastHit+r.timeout:
+		case h.ts > last+r.timeout:
 			idx = -1 // timed out: a new instance
-		case h.ts < s.lastHit-r.timeout:
-			return result{out: late}
+		case h.ts < last-r.timeout:
+			return nil, true
 		}
 	}
-	var s *session
 	if idx < 0 {
 		st.nextSeq++
 		s = &session{seq: st.nextSeq, sessionID: strings.Clone(h.SessionID), started: h.ts, lastHit: h.ts, meta: newMeta(&h.Hit)}
@@ -114,16 +145,22 @@ func (r *rules) apply(st *leadState, h *hitInfo) result {
 		copy(st.sessions[1:], st.sessions)
 		st.sessions[0] = s
 		res.changed = true
-	} else {
-		s = st.sessions[idx]
-		if idx > 0 {
-			copy(st.sessions[1:idx+1], st.sessions[:idx])
-			st.sessions[0] = s
-			res.changed = true
-		}
+		return s, false
 	}
-	res.sess = s
+	s = st.sessions[idx]
+	if idx > 0 {
+		copy(st.sessions[1:idx+1], st.sessions[:idx])
+		st.sessions[0] = s
+		res.changed = true
+	}
+	return s, false
+}
 
+// addTime adds h to s and st's stats: a pageview appends a pageview (s
+// keeps the last maxPageviews) with its time_spent; a ping raises the
+// current pageview's time_spent (or, before any pageview, the orphan
+// time) to its own. It reports whether anything changed.
+func (r *rules) addTime(st *leadState, s *session, h *hitInfo) bool {
 	spent := max(h.TimeSpent, 0)
 	if h.Type == schemas.TypePageview {
 		s.pvs = append(s.pvs, newPageview(h))
@@ -136,41 +173,51 @@ func (r *rules) apply(st *leadState, h *hitInfo) result {
 		s.duration += spent
 		st.stats.Pageviews++
 		st.stats.TotalDuration += spent
-		res.changed = true
-	} else {
-		cur := &s.orphan
-		if n := len(s.spent); n > 0 {
-			cur = &s.spent[n-1]
-		}
-		if d := spent - *cur; d > 0 {
-			*cur = spent
-			s.duration += d
-			st.stats.TotalDuration += d
-			res.changed = true
-		}
+		return true
 	}
+	cur := &s.orphan
+	if n := len(s.spent); n > 0 {
+		cur = &s.spent[n-1]
+	}
+	d := spent - *cur
+	if d <= 0 {
+		return false
+	}
+	*cur = spent
+	s.duration += d
+	st.stats.TotalDuration += d
+	return true
+}
 
-	if h.ts < s.started {
-		s.started = h.ts
-		res.changed = true
+// widen moves s's start and st's first and last seen to include ts (the
+// session's last hit too, which is not reported). It reports whether the
+// start or first or last seen changed.
+func widen(st *leadState, s *session, ts int64) bool {
+	changed := false
+	if ts < s.started {
+		s.started = ts
+		changed = true
 	}
-	s.lastHit = max(s.lastHit, h.ts)
-	if h.ts < st.firstSeen {
-		st.firstSeen = h.ts
-		res.changed = true
+	s.lastHit = max(s.lastHit, ts)
+	if ts < st.firstSeen {
+		st.firstSeen = ts
+		changed = true
 	}
-	if h.ts > st.lastSeen {
-		st.lastSeen = h.ts
-		res.changed = true
+	if ts > st.lastSeen {
+		st.lastSeen = ts
+		changed = true
 	}
-	r.trimSessions(st)
+	return changed
+}
 
+// remember adds h to st's dedup ring (which keeps the last dedup hits),
+// with what apply made of it.
+func (r *rules) remember(st *leadState, h *hitInfo, s *session, res *result) {
 	if len(st.ring) >= r.dedup {
 		n := len(st.ring) - r.dedup + 1
 		st.ring = st.ring[:copy(st.ring, st.ring[n:])]
 	}
 	st.ring = append(st.ring, ringEntry{hash: h.hash, offset: h.offset, seq: s.seq, kind: res.kind, emitted: res.changed})
-	return res
 }
 
 // trimSessions drops the sessions st no longer keeps: beyond the recent

@@ -82,40 +82,7 @@ func (s *Stage) process(ctx context.Context, part int32, recs []*kgo.Record, out
 	}()
 	s.m.batchRecords.Observe(float64(len(recs)))
 
-	if cap(w.hits) < len(recs) {
-		w.hits = make([]hitInfo, len(recs))
-	}
-	w.hits = w.hits[:len(recs)]
-	for i, rec := range recs {
-		h := &w.hits[i]
-		if err := decodeHit(rec, h); err != nil {
-			out.DeadLetter(rec, err)
-			continue
-		}
-		if h.NetworkType != "" && h.NetworkType != schemas.NetworkBusiness {
-			s.m.skipped[skipNotBusiness].Inc()
-			continue
-		}
-		e := pc.get(rec.Key)
-		if e != nil && e.batch != pc.batch && now.Sub(e.synced) > s.cfg.CacheMaxAge {
-			pc.remove(e) // too old to trust: Redis may have expired it
-			e = nil
-		}
-		if e == nil {
-			e = s.newEntry(h, rec.Key)
-			pc.add(e)
-			w.missing = append(w.missing, e)
-			w.firsts = append(w.firsts, rec)
-			s.m.cacheMisses.Inc()
-		} else if e.batch != pc.batch {
-			s.m.cacheHits.Inc()
-		}
-		if e.batch != pc.batch {
-			e.batch, e.dirty = pc.batch, false
-			w.touched = append(w.touched, e)
-		}
-		w.items = append(w.items, item{rec: rec, e: e, hit: i})
-	}
+	s.collect(pc, w, recs, now, out)
 	s.m.batchLeads.Observe(float64(len(w.touched)))
 
 	if err := s.loadMissing(ctx, part, w, now); err != nil {
@@ -131,13 +98,8 @@ func (s *Stage) process(ctx context.Context, part int32, recs []*kgo.Record, out
 		s.handle(pc, it.e, &w.hits[it.hit], it.rec, out)
 	}
 
-	if len(w.dirty) > 0 {
-		if err := s.store.write(ctx, w.dirty, w, now); err != nil {
-			return err
-		}
-		for _, e := range w.dirty {
-			written(e, now)
-		}
+	if err := s.writeDirty(ctx, w, now); err != nil {
+		return err
 	}
 	ok = true
 	for _, e := range w.touched {
@@ -146,6 +108,69 @@ func (s *Stage) process(ctx context.Context, part int32, recs []*kgo.Record, out
 		}
 	}
 	pc.trim()
+	return nil
+}
+
+// collect decodes recs into w.hits and queues each business hit, with its
+// lead's cache entry, in w.items (dead-lettering what does not decode);
+// see entryFor.
+func (s *Stage) collect(pc *partCache, w *work, recs []*kgo.Record, now time.Time, out emitter) {
+	if cap(w.hits) < len(recs) {
+		w.hits = make([]hitInfo, len(recs))
+	}
+	w.hits = w.hits[:len(recs)]
+	for i, rec := range recs {
+		h := &w.hits[i]
+		if err := decodeHit(rec, h); err != nil {
+			out.DeadLetter(rec, err)
+			continue
+		}
+		if h.NetworkType != "" && h.NetworkType != schemas.NetworkBusiness {
+			s.m.skipped[skipNotBusiness].Inc()
+			continue
+		}
+		e := s.entryFor(pc, w, h, rec, now)
+		w.items = append(w.items, item{rec: rec, e: e, hit: i})
+	}
+}
+
+// entryFor returns the cache entry of h's lead, touched in this batch: a
+// cached one unless it was last synced with Redis more than
+// cache_max_age ago, else a new one, queued in w to be loaded from Redis.
+func (s *Stage) entryFor(pc *partCache, w *work, h *hitInfo, rec *kgo.Record, now time.Time) *entry {
+	e := pc.get(rec.Key)
+	if e != nil && e.batch != pc.batch && now.Sub(e.synced) > s.cfg.CacheMaxAge {
+		pc.remove(e) // too old to trust: Redis may have expired it
+		e = nil
+	}
+	if e == nil {
+		e = s.newEntry(h, rec.Key)
+		pc.add(e)
+		w.missing = append(w.missing, e)
+		w.firsts = append(w.firsts, rec)
+		s.m.cacheMisses.Inc()
+	} else if e.batch != pc.batch {
+		s.m.cacheHits.Inc()
+	}
+	if e.batch != pc.batch {
+		e.batch, e.dirty = pc.batch, false
+		w.touched = append(w.touched, e)
+	}
+	return e
+}
+
+// writeDirty writes the leads the batch changed to Redis in one round
+// trip and marks them synced at now.
+func (s *Stage) writeDirty(ctx context.Context, w *work, now time.Time) error {
+	if len(w.dirty) == 0 {
+		return nil
+	}
+	if err := s.store.write(ctx, w.dirty, w, now); err != nil {
+		return err
+	}
+	for _, e := range w.dirty {
+		written(e, now)
+	}
 	return nil
 }
 

@@ -84,18 +84,11 @@ var ErrSessionRead = errors.New("leads: reading sessions")
 // It returns how many sessions and pageviews were missing from Redis (see
 // SessionStore); err is a Redis failure, after which no change is altered.
 func (s *SessionStore) Complete(ctx context.Context, chs []*schemas.LeadChange) (missing int, err error) {
-	// want is every referenced session with its cached parts; reads are
-	// the parts to read, per lead.
-	type read struct {
-		rkey   string
-		fields []string
-		into   []part
-		cmd    *redis.SliceCmd
+	c := completion{
+		want:  make(map[sessionID]*storedSession),
+		fresh: make(map[sessionID]*storedSession),
+		byKey: make(map[string]*partsRead),
 	}
-	want := make(map[sessionID]*storedSession)
-	fresh := make(map[sessionID]*storedSession) // those read now
-	var reads []*read
-	byKey := make(map[string]*read)
 	s.mu.Lock()
 	for _, ch := range chs {
 		if len(ch.OlderSessions) == 0 {
@@ -103,119 +96,180 @@ func (s *SessionStore) Complete(ctx context.Context, chs []*schemas.LeadChange) 
 		}
 		rkey := LeadRedisKey(s.prefix, ch.LeadKey)
 		for _, ref := range ch.OlderSessions {
-			sid := sessionID{rkey, ch.Lead.ID, ref.Seq}
-			first := ref.Pageviews - int64(len(ref.TimeSpent))
-			// Cached sessions are never changed, only replaced: one that
-			// has every part this reference shows is used as it is, else
-			// a copy of it is completed by the read.
-			ss, earlier := want[sid], want[sid] != nil // earlier: another change of the batch refers to it
-			if ss == nil {
-				ss = s.cache[sid]
-			}
-			if fresh[sid] == nil {
-				if ss != nil && ss.covers(first, ref.Pageviews) {
-					want[sid] = ss
-					continue
-				}
-				cp := &storedSession{pvs: make(map[int64]*pageview, len(ref.TimeSpent))}
-				if ss != nil {
-					cp.meta = ss.meta
-					for n, pv := range ss.pvs {
-						// The pageviews before first slid out of the
-						// window for good, unless an earlier change of
-						// the batch still shows them.
-						if n >= first || earlier {
-							cp.pvs[n] = pv
-						}
-					}
-				}
-				ss = cp
-				want[sid], fresh[sid] = ss, ss
-			}
-			rd := byKey[rkey]
-			need := func(field string, p part) {
-				if rd == nil {
-					rd = &read{rkey: rkey}
-					byKey[rkey] = rd
-					reads = append(reads, rd)
-				}
-				rd.fields = append(rd.fields, field)
-				rd.into = append(rd.into, p)
-			}
-			if ss.meta == nil && !ss.metaAsked {
-				ss.metaAsked = true
-				need(metaField(uint64(ref.Seq)), part{sid: sid, n: -1})
-			}
-			for n := first; n < ref.Pageviews; n++ {
-				if _, ok := ss.pvs[n]; !ok {
-					ss.pvs[n] = nil // asked for once
-					need(pageviewField(uint64(ref.Seq), uint64(n)), part{sid: sid, n: n})
-				}
-			}
+			s.planLocked(&c, rkey, ch.Lead.ID, ref)
 		}
 	}
 	s.mu.Unlock()
-	if len(reads) > 0 {
-		pipe := s.rdb.Pipeline()
-		for _, rd := range reads {
-			rd.cmd = pipe.HMGet(ctx, rd.rkey, rd.fields...)
+	if len(c.reads) > 0 {
+		if err := s.read(ctx, &c); err != nil {
+			return 0, err
 		}
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return 0, fmt.Errorf("%w: %w", ErrSessionRead, err)
-		}
-		for _, rd := range reads {
-			vals, err := rd.cmd.Result()
-			if err != nil {
-				return 0, fmt.Errorf("%w: %s: %w", ErrSessionRead, rd.rkey, err)
-			}
-			for i, v := range vals {
-				raw, ok := v.(string)
-				if !ok {
-					continue // missing
-				}
-				p := rd.into[i]
-				ss := want[p.sid]
-				if p.n < 0 {
-					ss.meta, _ = decodeMeta(raw) // unusable: counted as missing
-				} else {
-					ss.pvs[p.n], _ = decodePageview(raw)
-				}
-			}
-		}
-		s.remember(fresh)
+		s.remember(c.fresh)
 	}
 	for _, ch := range chs {
-		if len(ch.OlderSessions) == 0 {
-			continue
-		}
-		rkey := LeadRedisKey(s.prefix, ch.LeadKey)
-		sessions := ch.Lead.RecentSessions
-		for _, ref := range ch.OlderSessions {
-			ss := want[sessionID{rkey, ch.Lead.ID, ref.Seq}]
-			if ss.meta == nil {
-				missing++
-				continue
-			}
-			m := ss.meta
-			out := schemas.Session{StartedAt: schemas.SessionTime{Time: time.UnixMicro(ref.StartedAt)},
-				Source: m.source, Browser: m.browser, DeviceType: m.device, OperatingSystem: m.os,
-				TotalDuration: ref.TotalDuration, Location: m.loc,
-				Pageviews: make([]schemas.Pageview, 0, len(ref.TimeSpent))}
-			first := ref.Pageviews - int64(len(ref.TimeSpent))
-			for i, spent := range ref.TimeSpent {
-				pv := ss.pvs[first+int64(i)]
-				if pv == nil {
-					missing++
-					continue
-				}
-				out.Pageviews = append(out.Pageviews, schemas.Pageview{URL: pv.url, Host: pv.host, Path: pv.path,
-					TimeSpent: spent, VisitedAt: schemas.SessionTime{Time: time.UnixMicro(pv.visitedAt)}})
-			}
-			sessions = append(sessions, out)
-		}
-		ch.Lead.RecentSessions, ch.OlderSessions = sessions, nil
+		missing += s.assemble(ch, c.want)
 	}
 	return missing, nil
+}
+
+// completion is what one Complete call works with: every referenced
+// session with its cached parts (want), those of them read now (fresh),
+// and the parts to read, per lead.
+type completion struct {
+	want  map[sessionID]*storedSession
+	fresh map[sessionID]*storedSession
+	reads []*partsRead
+	byKey map[string]*partsRead // reads by Redis key
+}
+
+// partsRead is one lead's parts to read: the hash fields, the parts they
+// are read into, and the pipelined command.
+type partsRead struct {
+	rkey   string
+	fields []string
+	into   []part
+	cmd    *redis.SliceCmd
+}
+
+// need adds field of the lead at rkey to the reads, to be read into p.
+func (c *completion) need(rkey, field string, p part) {
+	rd := c.byKey[rkey]
+	if rd == nil {
+		rd = &partsRead{rkey: rkey}
+		c.byKey[rkey] = rd
+		c.reads = append(c.reads, rd)
+	}
+	rd.fields = append(rd.fields, field)
+	rd.into = append(rd.into, p)
+}
+
+// planLocked finds the session ref refers to (of the lead at rkey with
+// id) in the batch or the cache and adds what it lacks to c's reads.
+// s.mu is held.
+func (s *SessionStore) planLocked(c *completion, rkey string, id int64, ref schemas.SessionRef) {
+	sid := sessionID{rkey, id, ref.Seq}
+	first := ref.Pageviews - int64(len(ref.TimeSpent))
+	// Cached sessions are never changed, only replaced: one that has every
+	// part this reference shows is used as it is, else a copy of it is
+	// completed by the read.
+	ss, earlier := c.want[sid], c.want[sid] != nil // earlier: another change of the batch refers to it
+	if ss == nil {
+		ss = s.cache[sid]
+	}
+	if c.fresh[sid] == nil {
+		if ss != nil && ss.covers(first, ref.Pageviews) {
+			c.want[sid] = ss
+			return
+		}
+		ss = ss.copyFrom(first, earlier, len(ref.TimeSpent))
+		c.want[sid], c.fresh[sid] = ss, ss
+	}
+	if ss.meta == nil && !ss.metaAsked {
+		ss.metaAsked = true
+		c.need(rkey, metaField(uint64(ref.Seq)), part{sid: sid, n: -1})
+	}
+	for n := first; n < ref.Pageviews; n++ {
+		if _, ok := ss.pvs[n]; !ok {
+			ss.pvs[n] = nil // asked for once
+			c.need(rkey, pageviewField(uint64(ref.Seq), uint64(n)), part{sid: sid, n: n})
+		}
+	}
+}
+
+// copyFrom returns a new storedSession to be completed by a read, holding
+// what ss (nil: nothing cached) has of it: its facts and its pageviews
+// from first on (all of them when earlier, an earlier change of the batch
+// referring to the session, may still show them); pvs is sized for size.
+func (ss *storedSession) copyFrom(first int64, earlier bool, size int) *storedSession {
+	cp := &storedSession{pvs: make(map[int64]*pageview, size)}
+	if ss == nil {
+		return cp
+	}
+	cp.meta = ss.meta
+	for n, pv := range ss.pvs {
+		// The pageviews before first slid out of the window for good,
+		// unless an earlier change of the batch still shows them.
+		if n >= first || earlier {
+			cp.pvs[n] = pv
+		}
+	}
+	return cp
+}
+
+// read reads c's parts in one pipelined round trip into c.want's
+// sessions; a part missing or unusable is left nil.
+func (s *SessionStore) read(ctx context.Context, c *completion) error {
+	pipe := s.rdb.Pipeline()
+	for _, rd := range c.reads {
+		rd.cmd = pipe.HMGet(ctx, rd.rkey, rd.fields...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("%w: %w", ErrSessionRead, err)
+	}
+	for _, rd := range c.reads {
+		vals, err := rd.cmd.Result()
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrSessionRead, rd.rkey, err)
+		}
+		for i, v := range vals {
+			raw, ok := v.(string)
+			if !ok {
+				continue // missing
+			}
+			p := rd.into[i]
+			ss := c.want[p.sid]
+			if p.n < 0 {
+				ss.meta, _ = decodeMeta(raw) // unusable: counted as missing
+			} else {
+				ss.pvs[p.n], _ = decodePageview(raw)
+			}
+		}
+	}
+	return nil
+}
+
+// assemble appends to ch's Lead.RecentSessions the sessions its
+// OlderSessions refer to, from want, clears OlderSessions and returns how
+// many sessions and pageviews were missing.
+func (s *SessionStore) assemble(ch *schemas.LeadChange, want map[sessionID]*storedSession) (missing int) {
+	if len(ch.OlderSessions) == 0 {
+		return 0
+	}
+	rkey := LeadRedisKey(s.prefix, ch.LeadKey)
+	sessions := ch.Lead.RecentSessions
+	for _, ref := range ch.OlderSessions {
+		ss := want[sessionID{rkey, ch.Lead.ID, ref.Seq}]
+		if ss.meta == nil {
+			missing++
+			continue
+		}
+		out, lost := ss.session(ref)
+		missing += lost
+		sessions = append(sessions, out)
+	}
+	ch.Lead.RecentSessions, ch.OlderSessions = sessions, nil
+	return missing
+}
+
+// session builds the session ref refers to from ss (whose facts are
+// known), and returns how many of its pageviews were missing.
+func (ss *storedSession) session(ref schemas.SessionRef) (out schemas.Session, missing int) {
+	m := ss.meta
+	out = schemas.Session{StartedAt: schemas.SessionTime{Time: time.UnixMicro(ref.StartedAt)},
+		Source: m.source, Browser: m.browser, DeviceType: m.device, OperatingSystem: m.os,
+		TotalDuration: ref.TotalDuration, Location: m.loc,
+		Pageviews: make([]schemas.Pageview, 0, len(ref.TimeSpent))}
+	first := ref.Pageviews - int64(len(ref.TimeSpent))
+	for i, spent := range ref.TimeSpent {
+		pv := ss.pvs[first+int64(i)]
+		if pv == nil {
+			missing++
+			continue
+		}
+		out.Pageviews = append(out.Pageviews, schemas.Pageview{URL: pv.url, Host: pv.host, Path: pv.path,
+			TimeSpent: spent, VisitedAt: schemas.SessionTime{Time: time.UnixMicro(pv.visitedAt)}})
+	}
+	return out, missing
 }
 
 // part is a field read into a session: its pageview n, or its facts (-1).

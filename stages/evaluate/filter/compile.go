@@ -92,33 +92,17 @@ const (
 const nodeShapes = `a group {"all": [...]}, {"any": [...]} or {"not": {...}}, ` +
 	`or a condition {"field": ..., "op": ..., "value": ...}`
 
+// node compiles the group or condition v at path, depth levels deep.
 func (c *compiler) node(v *jsonValue, path string, depth int) (node, error) {
-	if depth > MaxDepth {
-		return nil, errorf(path, fmt.Sprintf("nested deeper than %d levels (MaxDepth)", MaxDepth))
-	}
-	c.nodes++
-	if c.nodes > MaxNodes {
-		return nil, errorf(path, fmt.Sprintf("the filter has more than %d nodes (MaxNodes)", MaxNodes))
+	if err := c.count(path, depth); err != nil {
+		return nil, err
 	}
 	if v.kind != jsonObject {
 		return nil, errorf(path, "want an object: "+nodeShapes+"; got "+v.describe())
 	}
-	var group, cond []string
-	for i, m := range v.obj {
-		for _, prev := range v.obj[:i] {
-			if prev.key == m.key {
-				return nil, errorf(path+"."+m.key, "duplicate key")
-			}
-		}
-		switch m.key {
-		case keyAll, keyAny, keyNot:
-			group = append(group, m.key)
-		case keyField, keyOp, keyValue:
-			cond = append(cond, m.key)
-		default:
-			return nil, errorf(path+"."+m.key, fmt.Sprintf(
-				"unknown key %q: a group has one of all, any, not; a condition has field, op, value", m.key))
-		}
+	group, cond, err := nodeKeys(v, path)
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case len(group) > 0 && len(cond) > 0:
@@ -143,6 +127,48 @@ func (c *compiler) node(v *jsonValue, path string, depth int) (node, error) {
 		}
 		return negateNode(n), nil
 	}
+	return c.group(key, sub, subPath, depth)
+}
+
+// count counts a node at path, depth levels deep, and rejects it when
+// the filter is nested deeper than MaxDepth or has more than MaxNodes.
+func (c *compiler) count(path string, depth int) error {
+	if depth > MaxDepth {
+		return errorf(path, fmt.Sprintf("nested deeper than %d levels (MaxDepth)", MaxDepth))
+	}
+	c.nodes++
+	if c.nodes > MaxNodes {
+		return errorf(path, fmt.Sprintf("the filter has more than %d nodes (MaxNodes)", MaxNodes))
+	}
+	return nil
+}
+
+// nodeKeys sorts the keys of the object v at path into group keys (all,
+// any, not) and condition keys (field, op, value), rejecting a duplicate
+// or unknown key.
+func nodeKeys(v *jsonValue, path string) (group, cond []string, err error) {
+	for i, m := range v.obj {
+		for _, prev := range v.obj[:i] {
+			if prev.key == m.key {
+				return nil, nil, errorf(path+"."+m.key, "duplicate key")
+			}
+		}
+		switch m.key {
+		case keyAll, keyAny, keyNot:
+			group = append(group, m.key)
+		case keyField, keyOp, keyValue:
+			cond = append(cond, m.key)
+		default:
+			return nil, nil, errorf(path+"."+m.key, fmt.Sprintf(
+				"unknown key %q: a group has one of all, any, not; a condition has field, op, value", m.key))
+		}
+	}
+	return group, cond, nil
+}
+
+// group compiles the all or any group (key) whose members are the array
+// sub at subPath, the group being depth levels deep.
+func (c *compiler) group(key string, sub *jsonValue, subPath string, depth int) (node, error) {
 	if sub.kind != jsonArray {
 		return nil, errorf(subPath, "want an array of conditions and groups, got "+sub.describe())
 	}
