@@ -20,7 +20,7 @@ import (
 // by 59 s of silence). Now the partition waits for the fast endpoint
 // (backpressure): every subject arrives once, none through a retry tier,
 // in trigger order (up to the requests in flight at once), without a
-// pause of more than a second, and the slow endpoint's subjects all
+// pause of more than 2 s (the slow endpoint answers in 3 s), and the slow endpoint's subjects all
 // arrive, none dead-lettered.
 func TestBurstToHealthyEndpointGoesOutAtItsSpeed(t *testing.T) {
 	for _, tc := range []struct{ maxSubjects, inFlight, slowSubjects int }{{1, 16, 16}, {100, 1, 400}} {
@@ -48,7 +48,7 @@ func testBurst(t *testing.T, maxSubjects, inFlight, slowSubjects int) {
 	fast := newRecorder(t, nil)
 	slow := newRecorder(t, func(_ int, w http.ResponseWriter, r *http.Request) {
 		select { // the receiver's own latency, not a test wait
-		case <-time.After(2 * time.Second):
+		case <-time.After(3 * time.Second):
 		case <-r.Context().Done():
 		}
 	})
@@ -126,7 +126,10 @@ func testBurst(t *testing.T, maxSubjects, inFlight, slowSubjects int) {
 	if st := run.stage.Stats(); st.Spilled != 0 {
 		t.Errorf("%d subjects spilled to a retry tier, want 0", st.Spilled)
 	}
-	if gap > time.Second {
+	// A slow endpoint holding the fast one back shows as a silence of
+	// its 3 s latency; pauses of 1-1.5 s were seen from CPU starvation
+	// alone on a loaded 2-core machine, so the bound is 2 s.
+	if gap > 2*time.Second {
 		t.Errorf("fast endpoint's subjects paused for %s (a slow endpoint shares its partition)", gap)
 	}
 	if got := len(slow.subjectsFor("/slow")); got != slowSubjects {
