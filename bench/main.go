@@ -107,7 +107,8 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.Float64Var(&f.FailingShare, "failing-share", 0, "share of endpoints that fail")
 	fs.Float64Var(&f.FailRate, "fail-rate", 0, "share of requests failing endpoints answer with 500 (default 1)")
 	fs.BoolVar(&f.External, "external", false, "target a pipeline running elsewhere (leadflow dev/run): only set up, produce and receive")
-	fs.StringVar(&f.RedisAddr, "redis-addr", "", "Redis of the in-process pipeline (default: embedded)")
+	fs.StringVar(&f.RedisAddr, "redis-addr", "", "Redis of the in-process pipeline (default: embedded); with --external the pipeline's Redis, read for bytes per lead (default: --config's redis.addr)")
+	fs.IntVar(&f.LeadflowPID, "leadflow-pid", 0, "pid of the --external pipeline: its CPU per event and peak RSS are read from /proc")
 	fs.StringVar(&f.HTTPAddr, "http-addr", "127.0.0.1:8080", "HTTP address (admin API, /metrics, /readyz) of the --external pipeline")
 	fs.StringVar(&f.AdminToken, "admin-token", "", "admin API token of the --external pipeline (default $LEADFLOW_ADMIN_TOKEN, else dev-token)")
 	fs.StringVar(&f.ConfigFile, "config", "", "leadflow config for the in-process pipeline (stage tuning); with --external only its kafka section")
@@ -184,6 +185,7 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 		o.Burst = &Burst{Every: *burstEvery, Length: *burstLength, Factor: *burstFactor}
 	}
 	o.External, o.RedisAddr, o.HTTPAddr, o.AdminToken = f.External, f.RedisAddr, f.HTTPAddr, f.AdminToken
+	o.LeadflowPID = f.LeadflowPID
 	o.ConfigFile, o.TopicPrefix, o.Partitions, o.DataDir = f.ConfigFile, f.TopicPrefix, f.Partitions, f.DataDir
 	o.EmbeddedRetention, o.CPUProfile, o.MemProfile, o.PprofAddr = f.EmbeddedRetention, f.CPUProfile, f.MemProfile, f.PprofAddr
 	o.ReceiverAddr, o.ReceiverURL, o.Secret, o.FindMax, o.Out = f.ReceiverAddr, f.ReceiverURL, f.Secret, f.FindMax, f.Out

@@ -43,6 +43,9 @@ type target struct {
 	includesLoad bool
 	// stop stops what start started (nil for external).
 	stop func() error
+	// redisAddr is the pipeline's Redis the cost probe reads ("" for
+	// none: redisNote says why).
+	redisAddr, redisNote string
 }
 
 // resolveDataDir returns the sample data set directory to use.
@@ -84,6 +87,7 @@ func startTarget(ctx context.Context, o Options, dataDir string) (*target, error
 		if len(t.metricsURLs) == 0 {
 			t.metricsURLs = []string{t.adminURL + "/metrics"}
 		}
+		t.redisAddr, t.redisNote = redisTarget(o, cfg.Redis.Addr, false)
 		if err := waitReady(ctx, o.HTTPClient, t.adminURL, 30*time.Second); err != nil {
 			return nil, fmt.Errorf("bench: the external pipeline at %s is not ready (start it with `leadflow dev` or `leadflow run`, or point --http-addr at it): %w", o.HTTPAddr, err)
 		}
@@ -195,6 +199,7 @@ func startInProcess(ctx context.Context, o Options, cfg configs.Config, dataDir 
 	t.metricsURLs = append([]string{t.adminURL + "/metrics"}, o.MetricsURLs...)
 	t.kafka = cfg.Kafka
 	t.topics = sys.Topics()
+	t.redisAddr, t.redisNote = redisTarget(o, "", embedded && o.RedisAddr == "")
 	if err := waitReady(ctx, o.HTTPClient, t.adminURL, 90*time.Second); err != nil {
 		return nil, fmt.Errorf("bench: the in-process pipeline: %w", err)
 	}
