@@ -212,11 +212,11 @@ func TestValidateLeadflowPID(t *testing.T) {
 func TestSummaryCostRows(t *testing.T) {
 	r := &report.Result{Scenario: "steady", Mode: "external", Verdict: report.Verdict{Pass: true}}
 	r.Process.HighWaterRSSMB = 1024
-	r.Cost = report.Cost{CPUMicrosPerEvent: 37.5, CPUSource: "proc", Events: 1_200_000,
+	r.Cost = report.Cost{CPUMicrosPerEvent: 37.5, CPUSource: "proc", Events: 1_200_000, CPUDrained: true,
 		RedisUsedBefore: 1_000_000, RedisUsedAfter: 36_000_000, Leads: 10_000, Sessions: 14_000, RedisBytesPerLead: 3500, RedisBytesPerSession: 2500}
 	var b bytes.Buffer
 	report.WriteSummary(&b, r)
-	for _, want := range []string{"cpu/event", "37.5 µs", "proc, 1200000 events", "memory hwm", "1024 MiB", "redis/lead", "3500 B", "35M B over 10000 leads", "per session: 2500 B"} {
+	for _, want := range []string{"cpu/event", "37.5 µs", "proc, 1200000 events, warm-up to drain)", "memory hwm", "1024 MiB", "redis/lead", "3500 B", "35M B over 10000 leads", "per session: 2500 B"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, b.String())
 		}
@@ -225,12 +225,27 @@ func TestSummaryCostRows(t *testing.T) {
 	r.Process.HighWaterRSSMB = 0
 	b.Reset()
 	report.WriteSummary(&b, r)
-	for _, want := range []string{"incl. load generator", "not measured: give --redis-addr"} {
+	for _, want := range []string{"incl. load generator", "not measured: give --redis-addr", "NOT DRAINED"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, b.String())
 		}
 	}
 	if strings.Contains(b.String(), "memory hwm") {
 		t.Errorf("summary shows a high-water RSS it does not have:\n%s", b.String())
+	}
+}
+
+func TestCostCPUCoversTheDrain(t *testing.T) {
+	from := cumul{procCPU: 100}
+	to := cumul{procCPU: 130}
+	var c report.Cost
+	costCPU(&c, from, to, 1_000_000, true)
+	if c.CPUSource != "proc" || c.CPUMicrosPerEvent != 30 || !c.CPUDrained || c.Events != 1_000_000 {
+		t.Fatalf("%+v", c)
+	}
+	c = report.Cost{}
+	costCPU(&c, cumul{procErr: os.ErrNotExist}, to, 1000, false)
+	if c.CPUSource != "" || c.CPUDrained || c.CPUMicrosPerEvent != 0 {
+		t.Fatalf("no /proc at the start, no /metrics: %+v", c)
 	}
 }

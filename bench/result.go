@@ -38,7 +38,8 @@ func (t *trial) result(ps producer.Stats, loadEnd time.Time, drainSec float64) *
 	r.Process.IncludesLoad = t.h.tgt.includesLoad
 	r.Latency = t.chk.latency()
 	t.timelineFigures(r, drainSec)
-	t.costFigures(r, from, to)
+	t.costFigures(r)
+	r.Cost.CPUIncludesLoad = t.h.tgt.includesLoad
 	t.correctness(r)
 	r.Verdict = verdict(r, t.setupOK)
 	return r
@@ -163,18 +164,9 @@ func (t *trial) timelineFigures(r *Result, drainSec float64) {
 	r.Lag.DrainSec = drainSec
 }
 
-// costFigures fills the CPU per raw event over the measured window, the
-// Redis bytes per lead and session over the trial, and the high-water RSS.
-func (t *trial) costFigures(r *Result, from, to cumul) {
-	w := cpuWindow{events: to.acked - min(from.acked, to.acked)}
-	if from.procErr == nil && to.procErr == nil {
-		w.procFrom, w.procTo, w.procOK = from.procCPU, to.procCPU, true
-	}
-	if from.snap != nil && to.snap != nil {
-		w.metricsSecs, w.metricsOK = to.snap.CPUSeconds-from.snap.CPUSeconds, true
-	}
-	cpuPerEvent(&r.Cost, w)
-	r.Cost.CPUIncludesLoad = t.h.tgt.includesLoad
+// costFigures fills the Redis bytes per lead and session over the trial
+// and the high-water RSS (costCPU the CPU per event).
+func (t *trial) costFigures(r *Result) {
 	sessions, leads := t.gen.Ledger().Len()
 	switch {
 	case t.h.tgt.redisNote != "":
@@ -188,6 +180,23 @@ func (t *trial) costFigures(r *Result, from, to cumul) {
 	if t.highWaterErr == nil {
 		r.Process.HighWaterRSSMB = t.highWater / (1 << 20)
 	}
+}
+
+// costCPU fills the CPU per raw event of c: the pipeline's CPU from the
+// start of the trial (from) to after the drain (to) over every event
+// acked (warm-up included), so that work the pipeline deferred into the
+// drain counts; drained says the backlog reached 0 (else the figure
+// misses the work still queued).
+func costCPU(c *report.Cost, from, to cumul, acked uint64, drained bool) {
+	w := cpuWindow{events: acked}
+	if from.procErr == nil && to.procErr == nil {
+		w.procFrom, w.procTo, w.procOK = from.procCPU, to.procCPU, true
+	}
+	if from.snap != nil && to.snap != nil {
+		w.metricsSecs, w.metricsOK = to.snap.CPUSeconds-from.snap.CPUSeconds, true
+	}
+	cpuPerEvent(c, w)
+	c.CPUDrained = drained
 }
 
 // correctness fills the webhook check and the warnings about it and about

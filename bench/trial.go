@@ -48,6 +48,7 @@ type trial struct {
 	redisBeforeErr, redisAfterErr error
 	highWater                     float64
 	highWaterErr                  error
+	drained                       cumul // after the drain
 
 	loadEnded atomic.Bool
 	mu        sync.Mutex // guards what follows
@@ -111,6 +112,7 @@ func (h *harness) trial(ctx context.Context, rate float64, label string) (*Resul
 	bar.endLine()
 	t.afterDrain(ctx)
 	res := t.result(pstats, loadEnd, drainSec)
+	costCPU(&res.Cost, t.base, t.drained, pstats.Acked, drainSec >= 0)
 	if perr != nil {
 		return res, perr
 	}
@@ -234,9 +236,11 @@ func (t *trial) load(ctx context.Context) (producer.Stats, error) {
 	return pstats, perr
 }
 
-// afterDrain reads what is measured once the pipeline caught up: the
-// Redis used_memory and the process's high-water RSS.
+// afterDrain reads what is measured once the pipeline caught up: every
+// counter (for the CPU of the whole trial), the Redis used_memory and the
+// process's high-water RSS.
 func (t *trial) afterDrain(ctx context.Context) {
+	t.drained = t.capture(ctx)
 	t.redisAfter, t.redisAfterErr = t.h.cost.redisUsedMemory(ctx)
 	t.highWater, t.highWaterErr = t.h.cost.highWaterRSS()
 }

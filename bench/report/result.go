@@ -218,11 +218,14 @@ type Process struct {
 
 // Cost is what the pipeline spent for the traffic of the run.
 type Cost struct {
-	// CPUMicrosPerEvent is the pipeline's CPU time over the measured
-	// window (µs) divided by the raw events acked in that window. It
-	// assumes the pipeline kept up (a growing backlog defers work past
-	// the window and makes it look cheaper).
+	// CPUMicrosPerEvent is the pipeline's CPU time (µs) from the start of
+	// the trial to the end of the drain divided by the raw events acked
+	// (warm-up included): work a busy pipeline defers into the drain
+	// counts. Unless CPUDrained, work still queued at the end is missing
+	// and the figure is low.
 	CPUMicrosPerEvent float64 `json:"cpu_us_per_event"`
+	// CPUDrained is set when the backlog reached 0 before the end.
+	CPUDrained bool `json:"cpu_drained"`
 	// CPUSource says where the CPU time came from: "proc" (utime+stime of
 	// /proc/PID/stat of the pipeline process), "metrics"
 	// (process_cpu_seconds_total of its /metrics), "" when neither.
@@ -230,7 +233,7 @@ type Cost struct {
 	// CPUIncludesLoad is set when the pipeline shares this process, so the
 	// figure includes the load generator and the receiver.
 	CPUIncludesLoad bool `json:"cpu_includes_load_generator"`
-	// Events is the raw events acked over the measured window.
+	// Events is the raw events acked over the trial.
 	Events uint64 `json:"events"`
 	// RedisUsedBefore and RedisUsedAfter are the Redis used_memory (bytes)
 	// at the start of the trial and after its drain.

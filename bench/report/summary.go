@@ -102,7 +102,10 @@ func WriteSummary(w io.Writer, r *Result) {
 func costRows(row func(name, value, note string), r *Result) {
 	c := r.Cost
 	if c.CPUSource != "" {
-		note := fmt.Sprintf("pipeline CPU per raw event (%s, %d events in the measured window)", c.CPUSource, c.Events)
+		note := fmt.Sprintf("pipeline CPU per raw event (%s, %d events, warm-up to drain)", c.CPUSource, c.Events)
+		if !c.CPUDrained {
+			note += "; NOT DRAINED: low, queued work missing"
+		}
 		if c.CPUIncludesLoad {
 			note += "; incl. load generator"
 		}
