@@ -20,7 +20,9 @@ Generates realistic raw events into leadflow.sessions.raw at --rate events/s
 for --duration (after --warmup), runs the pipeline in this process (on an
 embedded Kafka and Redis, or --brokers/--redis-addr) or targets one running
 elsewhere (--external), receives the webhooks, and reports throughput,
-end-to-end latency, consumer lag, CPU, memory and correctness. A progress
+end-to-end latency, consumer lag, CPU, memory, the cost per event and per
+lead (pipeline CPU µs per raw event, Redis bytes per lead: give
+--leadflow-pid and --redis-addr with --external) and correctness. A progress
 bar goes to stderr, the summary to stdout, and with --out DIR a report
 (result.json, report.html with charts, summary.txt).
 
