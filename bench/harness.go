@@ -63,6 +63,7 @@ type harness struct {
 	tgt     *target
 	api     *adminapi.Client
 	scraper *scrape.Scraper
+	cost    *costProbe
 	kcl     *kgo.Client
 	srv     *http.Server
 	srvDone chan error
@@ -102,6 +103,7 @@ func startHarness(ctx context.Context, o Options) (_ *harness, err error) {
 		return nil, err
 	}
 	h.scraper = &scrape.Scraper{URLs: h.tgt.metricsURLs, Client: &http.Client{Timeout: 5 * time.Second}}
+	h.cost = newCostProbe(o, h.tgt.redisAddr, h.tgt.redisNote)
 	kopts, err := h.tgt.kafka.ClientOpts()
 	if err != nil {
 		return nil, err
@@ -144,6 +146,10 @@ func (h *harness) close() error {
 		h.kcl.Close()
 		h.kcl = nil
 	}
+	if err := h.cost.close(); err != nil {
+		errs = append(errs, fmt.Errorf("bench: cost probe: %w", err))
+	}
+	h.cost = nil
 	if h.tgt != nil && h.tgt.stop != nil {
 		errs = append(errs, h.tgt.stop())
 		h.tgt.stop = nil

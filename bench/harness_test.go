@@ -62,10 +62,13 @@ func TestRunAgainstFakePipeline(t *testing.T) {
 	o.Traffic.MalformedShare = 0.01
 	o.AutomationsPerWorkspace, o.SlowShare, o.SlowDelay, o.FailingShare = 4, 0.25, 20*time.Millisecond, 0.25
 	o.Out = out
+	o.LeadflowPID = os.Getpid()                    // the fake pipeline runs in this process
+	o.RedisAddr = os.Getenv("LEADFLOW_REDIS_ADDR") // "" on kfake/miniredis: not measured
 	res, err := Run(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkCost(t, res, o.RedisAddr != "")
 	c := res.Correctness
 	if !c.Checked || !c.Pass || c.Total.Expected == 0 || c.Total.Unexpected != 0 {
 		t.Fatalf("correctness %+v", c)
@@ -162,6 +165,10 @@ func TestRunEmbeddedSmoke(t *testing.T) {
 	if res.Mode != "embedded" || res.Produced.Events < 400 || res.Produced.Errors != 0 {
 		t.Fatalf("mode %s produced %+v", res.Mode, res.Produced)
 	}
+	checkCost(t, res, false)
+	if !res.Cost.CPUIncludesLoad || !strings.Contains(res.Cost.RedisNote, "miniredis") {
+		t.Fatalf("embedded cost %+v", res.Cost)
+	}
 	if _, err := report.ReadResult(filepath.Join(out, report.ResultFile)); err != nil {
 		t.Fatal(err)
 	}
@@ -172,4 +179,24 @@ func TestRunEmbeddedSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("warnings: %q; correctness: %+v", res.Warnings, res.Correctness.Total)
+}
+
+// checkCost checks the cost figures of a short run: CPU per event from
+// /proc, the high-water RSS, and Redis bytes per lead when redis is set
+// (else a note why they are missing).
+func checkCost(t *testing.T, res *report.Result, redis bool) {
+	t.Helper()
+	c := res.Cost
+	if c.CPUSource != "proc" || c.Events == 0 || c.CPUMicrosPerEvent <= 0 || res.Process.HighWaterRSSMB <= 0 {
+		t.Fatalf("cost %+v, high-water RSS %v MiB", c, res.Process.HighWaterRSSMB)
+	}
+	if redis {
+		if c.RedisUsedBefore <= 0 || c.RedisUsedAfter <= 0 || c.Leads == 0 || c.Sessions < c.Leads {
+			t.Fatalf("redis cost %+v", c)
+		}
+		return
+	}
+	if c.RedisNote == "" || c.RedisUsedAfter != 0 || c.Leads != 0 {
+		t.Fatalf("redis cost without a Redis: %+v", c)
+	}
 }

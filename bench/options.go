@@ -80,8 +80,15 @@ type Options struct {
 	// 127.0.0.1:9092, where `leadflow dev` listens).
 	Brokers []string
 	// RedisAddr is the Redis of an in-process pipeline; empty means an
-	// embedded miniredis.
+	// embedded miniredis. With External it is the external pipeline's
+	// Redis, only read (INFO memory) for the Redis bytes per lead; default
+	// then the redis.addr of ConfigFile (or $LEADFLOW_REDIS_ADDR).
 	RedisAddr string
+	// LeadflowPID is the external pipeline's process id (on this host):
+	// the bench then reads its CPU time and peak RSS from /proc instead of
+	// /metrics alone. Default none (CPU from process_cpu_seconds_total, no
+	// high-water RSS). In process the bench reads its own.
+	LeadflowPID int
 	// HTTPAddr is the external pipeline's HTTP address (admin API,
 	// /metrics, /readyz). Default 127.0.0.1:8080.
 	HTTPAddr string
@@ -328,8 +335,10 @@ func (o Options) validate() error {
 		return bad("p99 max %v must be positive", o.P99Max)
 	case o.Burst != nil && (o.Burst.Every <= 0 || o.Burst.Length <= 0 || o.Burst.Length > o.Burst.Every || o.Burst.Factor <= 0):
 		return bad("burst %s: every and length must be positive, length at most every, factor positive", o.Burst)
-	case o.External && o.RedisAddr != "":
-		return bad("--redis-addr is for an in-process pipeline; with --external the pipeline has its own")
+	case o.LeadflowPID < 0:
+		return bad("leadflow pid %d must not be negative", o.LeadflowPID)
+	case !o.External && o.LeadflowPID != 0:
+		return bad("--leadflow-pid is for an --external pipeline; in process the bench reads its own")
 	}
 	reveals := 0
 	for i, r := range o.Rules {

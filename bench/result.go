@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -16,30 +17,12 @@ func (t *trial) result(ps producer.Stats, loadEnd time.Time, drainSec float64) *
 	o := t.h.o
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	gcfg := t.gen.Config()
 	r := &Result{
 		FormatVersion: report.FormatVersion, Scenario: o.Scenario, Description: o.Description,
 		StartedAt: t.start.UTC().Round(0), Machine: machine(), Mode: t.h.tgt.mode,
-		Settings: report.Settings{
-			Rate: t.rate, DurationSec: o.Duration.Seconds(), WarmupSec: o.Warmup.Seconds(), Seed: gcfg.Seed, RunID: t.runID,
-			Workspaces: gcfg.Workspaces, Companies: min(len(t.h.data.Companies), max(gcfg.Companies, 0)), IdentifiableShare: gcfg.IdentifiableShare,
-			BotShare: gcfg.BotShare, SessionsPerVisitor: gcfg.SessionsPerVisitor, PageviewsPerSession: gcfg.PageviewsPerSession,
-			PingShare: gcfg.PingShare, MalformedShare: gcfg.MalformedShare, AutomationsPerWorkspace: len(o.Rules),
-			SlowShare: o.SlowShare, SlowDelayMs: durMs(o.SlowDelay), FailingShare: o.FailingShare, FailRate: o.FailRate,
-			MaxSubjects: o.MaxSubjects, Burst: o.Burst.String(), P99MaxMs: durMs(o.P99Max), Partitions: o.Partitions, ConfigFile: o.ConfigFile,
-		},
+		Settings: t.settings(),
 		Warnings: append([]string(nil), t.warnings...),
 	}
-	if r.Settings.Companies == 0 {
-		r.Settings.Companies = len(t.h.data.Companies)
-	}
-	if t.h.tgt.mode != "embedded" {
-		r.Settings.Brokers = t.h.tgt.kafka.Brokers
-	}
-	for i, rule := range o.Rules {
-		r.Settings.Automations = append(r.Settings.Automations, fmt.Sprintf("#%d %s", i+1, describeRule(rule)))
-	}
-
 	// The measured window: from the end of the warm-up to the end of the load.
 	from := t.base
 	if t.atWarm != nil {
@@ -50,14 +33,55 @@ func (t *trial) result(ps producer.Stats, loadEnd time.Time, drainSec float64) *
 		to = *t.atEnd
 		to.acked = ps.Acked // after the flush
 	}
-	window := to.at.Sub(from.at).Seconds()
-	loadWindow := min(o.Duration.Seconds(), window) // the producer stopped on schedule, then flushed
-	perSec := func(a, b float64, secs float64) float64 {
-		if secs <= 0 {
-			return 0
-		}
-		return (b - a) / secs
+	t.throughput(r, ps, from, to)
+	t.stageFigures(r, from, to)
+	r.Process.IncludesLoad = t.h.tgt.includesLoad
+	r.Latency = t.chk.latency()
+	t.timelineFigures(r, drainSec)
+	t.costFigures(r)
+	r.Cost.CPUIncludesLoad = t.h.tgt.includesLoad
+	t.correctness(r)
+	r.Verdict = verdict(r, t.setupOK)
+	return r
+}
+
+// settings returns the knobs of the trial for its Result.
+func (t *trial) settings() report.Settings {
+	o := t.h.o
+	gcfg := t.gen.Config()
+	s := report.Settings{
+		Rate: t.rate, DurationSec: o.Duration.Seconds(), WarmupSec: o.Warmup.Seconds(), Seed: gcfg.Seed, RunID: t.runID,
+		Workspaces: gcfg.Workspaces, Companies: min(len(t.h.data.Companies), max(gcfg.Companies, 0)), IdentifiableShare: gcfg.IdentifiableShare,
+		BotShare: gcfg.BotShare, SessionsPerVisitor: gcfg.SessionsPerVisitor, PageviewsPerSession: gcfg.PageviewsPerSession,
+		PingShare: gcfg.PingShare, MalformedShare: gcfg.MalformedShare, AutomationsPerWorkspace: len(o.Rules),
+		SlowShare: o.SlowShare, SlowDelayMs: durMs(o.SlowDelay), FailingShare: o.FailingShare, FailRate: o.FailRate,
+		MaxSubjects: o.MaxSubjects, Burst: o.Burst.String(), P99MaxMs: durMs(o.P99Max), Partitions: o.Partitions, ConfigFile: o.ConfigFile,
 	}
+	if s.Companies == 0 {
+		s.Companies = len(t.h.data.Companies)
+	}
+	if t.h.tgt.mode != "embedded" {
+		s.Brokers = t.h.tgt.kafka.Brokers
+	}
+	for i, rule := range o.Rules {
+		s.Automations = append(s.Automations, fmt.Sprintf("#%d %s", i+1, describeRule(rule)))
+	}
+	return s
+}
+
+// perSec is (b-a)/secs, 0 for no time.
+func perSec(a, b float64, secs float64) float64 {
+	if secs <= 0 {
+		return 0
+	}
+	return (b - a) / secs
+}
+
+// throughput fills what went in and what the receiver accepted over the
+// measured window [from, to].
+func (t *trial) throughput(r *Result, ps producer.Stats, from, to cumul) {
+	window := to.at.Sub(from.at).Seconds()
+	loadWindow := min(t.h.o.Duration.Seconds(), window) // the producer stopped on schedule, then flushed
 	r.Produced = report.Produced{
 		TargetRate: perSec(from.scheduled, to.scheduled, loadWindow), Rate: perSec(float64(from.acked), float64(to.acked), loadWindow),
 		Events: ps.Acked, Errors: ps.Errors, Skipped: ps.Skipped, Bytes: ps.Bytes, FirstError: ps.FirstError,
@@ -73,34 +97,42 @@ func (t *trial) result(ps producer.Stats, loadEnd time.Time, drainSec float64) *
 		RequestsPerSec: perSec(float64(from.requests), float64(to.requests), window),
 		SubjectsPerSec: perSec(float64(from.subjects), float64(to.subjects), window),
 		Failed:         t.failed.Load(), Rejected: t.rejected.Load()}
-	if fs := from.snap; fs != nil && to.snap != nil {
-		secs := to.snap.At.Sub(fs.At).Seconds()
-		names := map[string]bool{}
-		for k := range to.snap.RecordsIn {
-			names[k] = true
-		}
-		for k := range to.snap.RecordsOut {
-			names[k] = true
-		}
-		for _, name := range orderStages(slices.Collect(maps.Keys(names))) {
-			st := report.Stage{Name: name, In: to.snap.RecordsIn[name] - fs.RecordsIn[name], Out: to.snap.RecordsOut[name] - fs.RecordsOut[name],
-				DeadLetters: to.snap.DeadLetters[name] - fs.DeadLetters[name], OutByTopic: map[string]float64{}}
-			st.InPerSec, st.OutPerSec = perSec(0, st.In, secs), perSec(0, st.Out, secs)
-			for k, v := range to.snap.RecordsOutByTopic {
-				if len(k) > len(name) && k[:len(name)+1] == name+" " {
-					st.OutByTopic[k[len(name)+1:]] = v - fs.RecordsOutByTopic[k]
-				}
-			}
-			r.Stages = append(r.Stages, st)
-		}
-		r.Process.CPUSeconds = to.snap.CPUSeconds - fs.CPUSeconds
-		r.Process.CPUPercent = perSec(0, r.Process.CPUSeconds, secs) * 100
-		r.Lag.EndOfLoad = to.snap.TotalLag()
-	}
-	r.Process.IncludesLoad = t.h.tgt.includesLoad
-	r.Latency = t.chk.latency()
+}
 
-	// Timeline figures.
+// stageFigures fills the stages' records and the process's CPU over the
+// measured window from the /metrics scrapes at its ends.
+func (t *trial) stageFigures(r *Result, from, to cumul) {
+	fs := from.snap
+	if fs == nil || to.snap == nil {
+		return
+	}
+	secs := to.snap.At.Sub(fs.At).Seconds()
+	names := map[string]bool{}
+	for k := range to.snap.RecordsIn {
+		names[k] = true
+	}
+	for k := range to.snap.RecordsOut {
+		names[k] = true
+	}
+	for _, name := range orderStages(slices.Collect(maps.Keys(names))) {
+		st := report.Stage{Name: name, In: to.snap.RecordsIn[name] - fs.RecordsIn[name], Out: to.snap.RecordsOut[name] - fs.RecordsOut[name],
+			DeadLetters: to.snap.DeadLetters[name] - fs.DeadLetters[name], OutByTopic: map[string]float64{}}
+		st.InPerSec, st.OutPerSec = perSec(0, st.In, secs), perSec(0, st.Out, secs)
+		for k, v := range to.snap.RecordsOutByTopic {
+			if len(k) > len(name) && k[:len(name)+1] == name+" " {
+				st.OutByTopic[k[len(name)+1:]] = v - fs.RecordsOutByTopic[k]
+			}
+		}
+		r.Stages = append(r.Stages, st)
+	}
+	r.Process.CPUSeconds = to.snap.CPUSeconds - fs.CPUSeconds
+	r.Process.CPUPercent = perSec(0, r.Process.CPUSeconds, secs) * 100
+	r.Lag.EndOfLoad = to.snap.TotalLag()
+}
+
+// timelineFigures fills the lag and memory figures from the per-second
+// samples.
+func (t *trial) timelineFigures(r *Result, drainSec float64) {
 	r.Timeline = append([]report.Sample(nil), t.samples...)
 	r.Lag.MaxByStage = map[string]float64{}
 	var measureBacklog []float64
@@ -114,7 +146,7 @@ func (t *trial) result(ps producer.Stats, loadEnd time.Time, drainSec float64) *
 		r.Process.PeakHeapMB = max(r.Process.PeakHeapMB, s.HeapMB)
 		if s.Phase == phaseMeasure {
 			b := s.LagTotal + s.InflightTotal
-			if o.FailingShare > 0 {
+			if t.h.o.FailingShare > 0 {
 				// Deliveries to failing endpoints wait in flight for their
 				// retries (1 min and more) by design: judge lag alone.
 				b = s.LagTotal
@@ -130,11 +162,49 @@ func (t *trial) result(ps producer.Stats, loadEnd time.Time, drainSec float64) *
 	}
 	r.Lag.Growing = backlogGrowing(measureBacklog, t.rate)
 	r.Lag.DrainSec = drainSec
+}
 
-	// Correctness.
+// costFigures fills the Redis bytes per lead and session over the trial
+// and the high-water RSS (costCPU the CPU per event).
+func (t *trial) costFigures(r *Result) {
+	sessions, leads := t.gen.Ledger().Len()
+	switch {
+	case t.h.tgt.redisNote != "":
+		r.Cost.RedisNote = t.h.tgt.redisNote
+	case t.redisBeforeErr != nil || t.redisAfterErr != nil:
+		r.Cost.RedisNote = "not measured: " + errors.Join(t.redisBeforeErr, t.redisAfterErr).Error()
+	default:
+		redisPerLead(&r.Cost, t.redisBefore, t.redisAfter, leads, sessions)
+		r.Cost.RedisNote = "used_memory of the whole Redis: other clients' writes and expiring keys count too"
+	}
+	if t.highWaterErr == nil {
+		r.Process.HighWaterRSSMB = t.highWater / (1 << 20)
+	}
+}
+
+// costCPU fills the CPU per raw event of c: the pipeline's CPU from the
+// start of the trial (from) to after the drain (to) over every event
+// acked (warm-up included), so that work the pipeline deferred into the
+// drain counts; drained says the backlog reached 0 (else the figure
+// misses the work still queued).
+func costCPU(c *report.Cost, from, to cumul, acked uint64, drained bool) {
+	w := cpuWindow{events: acked}
+	if from.procErr == nil && to.procErr == nil {
+		w.procFrom, w.procTo, w.procOK = from.procCPU, to.procCPU, true
+	}
+	if from.snap != nil && to.snap != nil {
+		w.metricsSecs, w.metricsOK = to.snap.CPUSeconds-from.snap.CPUSeconds, true
+	}
+	cpuPerEvent(c, w)
+	c.CPUDrained = drained
+}
+
+// correctness fills the webhook check and the warnings about it and about
+// /metrics.
+func (t *trial) correctness(r *Result) {
 	if t.setupOK {
 		r.Correctness = t.chk.result()
-		if r.Correctness.Total.Expected > 0 && subj == 0 {
+		if r.Correctness.Total.Expected > 0 && r.Deliveries.Subjects == 0 {
 			r.Warnings = append(r.Warnings, "no webhook arrived: are the evaluate and deliver stages running in the pipeline?")
 		}
 	} else {
@@ -146,8 +216,6 @@ func (t *trial) result(ps producer.Stats, loadEnd time.Time, drainSec float64) *
 	if len(r.Stages) == 0 && t.scrapeErr == nil {
 		r.Warnings = append(r.Warnings, "no stage reported records in or out (are the stages running?)")
 	}
-	r.Verdict = verdict(r, t.setupOK)
-	return r
 }
 
 // orderStages sorts stage names in pipeline order, others after.

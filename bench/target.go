@@ -43,6 +43,9 @@ type target struct {
 	includesLoad bool
 	// stop stops what start started (nil for external).
 	stop func() error
+	// redisAddr is the pipeline's Redis the cost probe reads ("" for
+	// none: redisNote says why).
+	redisAddr, redisNote string
 }
 
 // resolveDataDir returns the sample data set directory to use.
@@ -84,6 +87,7 @@ func startTarget(ctx context.Context, o Options, dataDir string) (*target, error
 		if len(t.metricsURLs) == 0 {
 			t.metricsURLs = []string{t.adminURL + "/metrics"}
 		}
+		t.redisAddr, t.redisNote = redisTarget(o, cfg.Redis.Addr, false)
 		if err := waitReady(ctx, o.HTTPClient, t.adminURL, 30*time.Second); err != nil {
 			return nil, fmt.Errorf("bench: the external pipeline at %s is not ready (start it with `leadflow dev` or `leadflow run`, or point --http-addr at it): %w", o.HTTPAddr, err)
 		}
@@ -105,36 +109,14 @@ func startInProcess(ctx context.Context, o Options, cfg configs.Config, dataDir 
 		}
 	}()
 	embedded := len(o.Brokers) == 0
-	switch {
-	case embedded:
-		infra, err := system.StartDevInfra("127.0.0.1:0", o.RedisAddr)
-		if err != nil {
-			return nil, err
-		}
-		closers = append(closers, infra.Close)
-		cfg.Kafka.Brokers = []string{infra.KafkaAddr}
-		cfg.Redis.Addr = infra.RedisAddr
-		cfg.Topics.ReplicationFactor = 1
-		if o.EmbeddedRetention > 0 {
-			// Before any topic exists: kfake starts its cleaner with the
-			// interval configured when the first topic needs one.
-			if err := alterBrokerConfig(ctx, cfg.Kafka, "log.cleaner.backoff.ms", "1000"); err != nil {
-				return nil, err
-			}
-		}
-	default:
+	if !embedded {
 		t.mode = "in-process"
-		cfg.Kafka.Brokers = o.Brokers
-		cfg.Redis.Addr = o.RedisAddr
-		if o.RedisAddr == "" {
-			mr := miniredis.NewMiniRedis()
-			if err := mr.Start(); err != nil {
-				return nil, fmt.Errorf("bench: embedded redis: %w", err)
-			}
-			closers = append(closers, mr.Close)
-			cfg.Redis.Addr = mr.Addr()
-		}
 	}
+	infraClose, err := inProcessInfra(ctx, o, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, infraClose)
 	if t.token == "" {
 		t.token = "bench-" + randomHex(8)
 	}
@@ -177,24 +159,14 @@ func startInProcess(ctx context.Context, o Options, cfg configs.Config, dataDir 
 		return err
 	}
 	closers = append(closers, func() { _ = stop() }) // only on a failed start (the deferred cleanup)
-	// Wait for the HTTP server to listen.
-	deadline := time.Now().Add(90 * time.Second)
-	for sys.HTTPAddr() == nil {
-		select {
-		case err := <-done:
-			return nil, fmt.Errorf("bench: the in-process pipeline stopped at start: %w", err)
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return nil, errors.New("bench: the in-process pipeline did not start listening within 90s")
-		}
+	if err := waitListening(ctx, sys, done); err != nil {
+		return nil, err
 	}
 	t.adminURL = "http://" + sys.HTTPAddr().String()
 	t.metricsURLs = append([]string{t.adminURL + "/metrics"}, o.MetricsURLs...)
 	t.kafka = cfg.Kafka
 	t.topics = sys.Topics()
+	t.redisAddr, t.redisNote = redisTarget(o, "", embedded && o.RedisAddr == "")
 	if err := waitReady(ctx, o.HTTPClient, t.adminURL, 90*time.Second); err != nil {
 		return nil, fmt.Errorf("bench: the in-process pipeline: %w", err)
 	}
@@ -207,6 +179,73 @@ func startInProcess(ctx context.Context, o Options, cfg configs.Config, dataDir 
 	closers = closers[:len(closers)-1]
 	t.stop = stop
 	return t, nil
+}
+
+// inProcessInfra points cfg at the in-process pipeline's Kafka and Redis:
+// an embedded broker (and miniredis, or o.RedisAddr) without o.Brokers,
+// else o.Brokers with o.RedisAddr or a miniredis. It returns what stops
+// what it started.
+func inProcessInfra(ctx context.Context, o Options, cfg *configs.Config) (_ func(), err error) {
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+	switch {
+	case len(o.Brokers) == 0:
+		infra, err := system.StartDevInfra("127.0.0.1:0", o.RedisAddr)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, infra.Close)
+		cfg.Kafka.Brokers = []string{infra.KafkaAddr}
+		cfg.Redis.Addr = infra.RedisAddr
+		cfg.Topics.ReplicationFactor = 1
+		if o.EmbeddedRetention > 0 {
+			// Before any topic exists: kfake starts its cleaner with the
+			// interval configured when the first topic needs one.
+			if err := alterBrokerConfig(ctx, cfg.Kafka, "log.cleaner.backoff.ms", "1000"); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		cfg.Kafka.Brokers = o.Brokers
+		cfg.Redis.Addr = o.RedisAddr
+		if o.RedisAddr == "" {
+			mr := miniredis.NewMiniRedis()
+			if err := mr.Start(); err != nil {
+				return nil, fmt.Errorf("bench: embedded redis: %w", err)
+			}
+			closers = append(closers, mr.Close)
+			cfg.Redis.Addr = mr.Addr()
+		}
+	}
+	return closeAll, nil
+}
+
+// waitListening waits (at most 90 s) until the in-process pipeline's HTTP
+// server listens; done receives Run's result if it stops first.
+func waitListening(ctx context.Context, sys *system.System, done <-chan error) error {
+	deadline := time.Now().Add(90 * time.Second)
+	for sys.HTTPAddr() == nil {
+		select {
+		case err := <-done:
+			return fmt.Errorf("bench: the in-process pipeline stopped at start: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return errors.New("bench: the in-process pipeline did not start listening within 90s")
+		}
+	}
+	return nil
 }
 
 // alterBrokerConfig sets one broker configuration value on every broker.

@@ -40,6 +40,15 @@ type trial struct {
 	setupOK  bool
 	warnings []string
 	byKind   [traffic.NumKinds]uint64
+	classes  []uint8
+
+	// Cost probe readings (costProbe): Redis used_memory at the start and
+	// after the drain, the high-water RSS after the drain.
+	redisBefore, redisAfter       int64
+	redisBeforeErr, redisAfterErr error
+	highWater                     float64
+	highWaterErr                  error
+	drained                       cumul // after the drain
 
 	loadEnded atomic.Bool
 	mu        sync.Mutex // guards what follows
@@ -59,11 +68,63 @@ type cumul struct {
 	acked              uint64
 	scheduled          float64
 	requests, subjects uint64
+	// procCPU is the pipeline process's CPU seconds from /proc; procErr
+	// is set when it could not be read.
+	procCPU float64
+	procErr error
 }
 
 // trial runs the load at rate (label names it in the progress bar) and
 // returns its result.
 func (h *harness) trial(ctx context.Context, rate float64, label string) (*Result, error) {
+	t, err := h.newTrial(rate)
+	if err != nil {
+		return nil, err
+	}
+	bar := newProgress(h.o.Progress)
+	if err := t.setup(ctx, bar); err != nil {
+		return nil, err
+	}
+	if err := t.newProducer(); err != nil {
+		return nil, err
+	}
+	t.base = t.capture(ctx) // an external pipeline's counters do not start at 0
+	t.prev = t.base
+	t.redisBefore, t.redisBeforeErr = h.cost.redisUsedMemory(ctx)
+	t.start = time.Now()
+	t.chk.setMeasureStart(t.start.Add(h.o.Warmup))
+	samplerCtx, stopSampler := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); t.sample(samplerCtx) }()
+	go func() { defer wg.Done(); bar.run(samplerCtx, t, label, h.o.Warmup+h.o.Duration) }()
+	pstats, perr := t.load(ctx)
+	loadEnd := time.Now()
+	t.loadEnded.Store(true)
+	endCap := t.capture(ctx)
+	t.mu.Lock()
+	t.atEnd = &endCap
+	t.mu.Unlock()
+
+	drainSec := t.drain(ctx, loadEnd)
+	stopSampler()
+	wg.Wait()
+	bar.endLine()
+	t.afterDrain(ctx)
+	res := t.result(pstats, loadEnd, drainSec)
+	costCPU(&res.Cost, t.base, t.drained, pstats.Acked, drainSec >= 0)
+	if perr != nil {
+		return res, perr
+	}
+	if ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+// newTrial makes a trial's traffic, checker and receivers and registers it
+// for the receiver's routing.
+func (h *harness) newTrial(rate float64) (*trial, error) {
 	o := h.o
 	t := &trial{h: h, runID: randomHex(4), rate: rate}
 	gcfg := o.Traffic
@@ -76,8 +137,8 @@ func (h *harness) trial(ctx context.Context, rate float64, label string) (*Resul
 		return nil, err
 	}
 	nws := t.gen.Config().Workspaces
-	classes := planClasses(nws, len(o.Rules), o.SlowShare, o.FailingShare, o.Traffic.Seed)
-	t.chk = newChecker(t.gen.Ledger(), h.data, h.reveals, o.Rules, classes, nws, t.gen.WorkspaceID)
+	t.classes = planClasses(nws, len(o.Rules), o.SlowShare, o.FailingShare, o.Traffic.Seed)
+	t.chk = newChecker(t.gen.Ledger(), h.data, h.reveals, o.Rules, t.classes, nws, t.gen.WorkspaceID)
 	for c := range numClasses {
 		rc := ReceiverConfig{Class: classNames[c], Secret: h.secret, OnDelivery: t.chk.record}
 		switch c {
@@ -93,31 +154,39 @@ func (h *harness) trial(ctx context.Context, rate float64, label string) (*Resul
 	h.mu.Lock()
 	h.trials[t.runID] = t
 	h.mu.Unlock()
+	return t, nil
+}
 
-	// Workspaces, webhooks, segments and automations.
+// setup makes the trial's workspaces, webhooks, segments and automations
+// and waits for them to take effect. An unavailable admin API is a
+// warning (the load runs without webhooks), not an error.
+func (t *trial) setup(ctx context.Context, bar *progress) error {
+	o, h := t.h.o, t.h
+	nws := t.gen.Config().Workspaces
 	setupStart := time.Now()
-	bar := newProgress(o.Progress)
-	err = setupWorkspaces(ctx, h.api, t.gen, o.Rules, classes, h.recvURL, t.runID, h.secret, o.MaxSubjects,
+	err := setupWorkspaces(ctx, h.api, t.gen, o.Rules, t.classes, h.recvURL, t.runID, h.secret, o.MaxSubjects,
 		func(done, total int) { bar.setup(done, total) })
 	bar.endLine()
 	switch {
 	case errors.Is(err, adminapi.ErrUnavailable):
 		t.warnings = append(t.warnings, fmt.Sprintf("the admin API at %s is not available (%v): no webhooks were set up, so no deliveries, latency or correctness were measured", h.tgt.adminURL, err))
+		return nil
 	case err != nil:
-		return nil, err
-	default:
-		t.setupOK = true
-		bar.printf("set up %d workspaces × %d automations in %v\n", nws, len(o.Rules), time.Since(setupStart).Round(10*time.Millisecond))
-		if err := sleepCtx(ctx, o.SettleTime); err != nil {
-			return nil, err
-		}
+		return err
 	}
+	t.setupOK = true
+	bar.printf("set up %d workspaces × %d automations in %v\n", nws, len(o.Rules), time.Since(setupStart).Round(10*time.Millisecond))
+	return sleepCtx(ctx, o.SettleTime)
+}
 
-	// The load.
-	total := o.Warmup + o.Duration
+// newProducer makes the producer of the trial's load: Warmup + Duration
+// at the trial's rate (with the bursts of Options).
+func (t *trial) newProducer() error {
+	o := t.h.o
+	var err error
 	t.prod, err = producer.New(producer.Config{
-		Client: h.kcl, Topic: h.tgt.topics.Raw, Duration: total,
-		Rate: func(el time.Duration) float64 { return o.Burst.rate(rate, el) },
+		Client: t.h.kcl, Topic: t.h.tgt.topics.Raw, Duration: o.Warmup + o.Duration,
+		Rate: func(el time.Duration) float64 { return o.Burst.rate(t.rate, el) },
 		Source: func(dst []byte, now time.Time) ([]byte, []byte) {
 			v, ev := t.gen.Next(dst, now)
 			t.byKind[ev.Kind]++
@@ -125,22 +194,18 @@ func (h *harness) trial(ctx context.Context, rate float64, label string) (*Resul
 		},
 		OnError: func(key []byte, _ error) { t.gen.Ledger().MarkFailed(key) },
 	})
-	if err != nil {
-		return nil, err
-	}
-	t.base = t.capture(ctx) // an external pipeline's counters do not start at 0
-	t.prev = t.base
-	t.start = time.Now()
-	t.chk.setMeasureStart(t.start.Add(o.Warmup))
-	samplerCtx, stopSampler := context.WithCancel(ctx)
+	return err
+}
+
+// load produces the trial's load; at the end of the warm-up it captures
+// the counters (the measured window starts) and starts the CPU profile,
+// and at the end of the load it writes the profiles.
+func (t *trial) load(ctx context.Context) (producer.Stats, error) {
+	o := t.h.o
 	loadDone := make(chan struct{})
-	var prof profile
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); t.sample(samplerCtx) }()
-	go func() { defer wg.Done(); bar.run(samplerCtx, t, label, total) }()
 	warmDone := make(chan struct{})
-	go func() { // the end of the warm-up: the measured window starts
+	var prof profile
+	go func() {
 		defer close(warmDone)
 		timer := time.NewTimer(o.Warmup)
 		defer timer.Stop()
@@ -168,25 +233,16 @@ func (h *harness) trial(ctx context.Context, rate float64, label string) (*Resul
 			t.warnings = append(t.warnings, err.Error())
 		}
 	}
-	loadEnd := time.Now()
-	t.loadEnded.Store(true)
-	endCap := t.capture(ctx)
-	t.mu.Lock()
-	t.atEnd = &endCap
-	t.mu.Unlock()
+	return pstats, perr
+}
 
-	drainSec := t.drain(ctx, loadEnd)
-	stopSampler()
-	wg.Wait()
-	bar.endLine()
-	res := t.result(pstats, loadEnd, drainSec)
-	if perr != nil {
-		return res, perr
-	}
-	if ctx.Err() != nil {
-		return res, ctx.Err()
-	}
-	return res, nil
+// afterDrain reads what is measured once the pipeline caught up: every
+// counter (for the CPU of the whole trial), the Redis used_memory and the
+// process's high-water RSS.
+func (t *trial) afterDrain(ctx context.Context) {
+	t.drained = t.capture(ctx)
+	t.redisAfter, t.redisAfterErr = t.h.cost.redisUsedMemory(ctx)
+	t.highWater, t.highWaterErr = t.h.cost.highWaterRSS()
 }
 
 // capture reads every counter now.
@@ -195,6 +251,7 @@ func (t *trial) capture(ctx context.Context) cumul {
 	ps := t.prod.Stats()
 	lv := t.chk.counts()
 	c := cumul{at: time.Now(), acked: ps.Acked, scheduled: ps.Scheduled, requests: lv.requests, subjects: lv.subjects}
+	c.procCPU, c.procErr = t.h.cost.cpuSeconds()
 	if err == nil {
 		c.snap = snap
 	}

@@ -57,6 +57,8 @@ type Result struct {
 	Lag Lag `json:"lag"`
 	// Process is CPU and memory of the pipeline process(es).
 	Process Process `json:"process"`
+	// Cost is what the pipeline spent per raw event and per lead.
+	Cost Cost `json:"cost"`
 	// Correctness compares expected and received webhooks.
 	Correctness Correctness `json:"correctness"`
 	// Timeline has one sample per second.
@@ -207,6 +209,49 @@ type Process struct {
 	PeakRSSMB    float64 `json:"peak_rss_mb"`
 	PeakHeapMB   float64 `json:"peak_heap_mb"`
 	IncludesLoad bool    `json:"includes_load_generator"`
+	// HighWaterRSSMB is the process's peak RSS over its whole life
+	// (VmHWM of /proc/PID/status) read after the drain: unlike PeakRSSMB,
+	// sampled once a second, it misses no spike. 0 when the bench does not
+	// know the pipeline's pid (--leadflow-pid with --external).
+	HighWaterRSSMB float64 `json:"high_water_rss_mb,omitempty"`
+}
+
+// Cost is what the pipeline spent for the traffic of the run.
+type Cost struct {
+	// CPUMicrosPerEvent is the pipeline's CPU time (µs) from the start of
+	// the trial to the end of the drain divided by the raw events acked
+	// (warm-up included): work a busy pipeline defers into the drain
+	// counts. Unless CPUDrained, work still queued at the end is missing
+	// and the figure is low.
+	CPUMicrosPerEvent float64 `json:"cpu_us_per_event"`
+	// CPUDrained is set when the backlog reached 0 before the end.
+	CPUDrained bool `json:"cpu_drained"`
+	// CPUSource says where the CPU time came from: "proc" (utime+stime of
+	// /proc/PID/stat of the pipeline process), "metrics"
+	// (process_cpu_seconds_total of its /metrics), "" when neither.
+	CPUSource string `json:"cpu_source,omitempty"`
+	// CPUIncludesLoad is set when the pipeline shares this process, so the
+	// figure includes the load generator and the receiver.
+	CPUIncludesLoad bool `json:"cpu_includes_load_generator"`
+	// Events is the raw events acked over the trial.
+	Events uint64 `json:"events"`
+	// RedisUsedBefore and RedisUsedAfter are the Redis used_memory (bytes)
+	// at the start of the trial and after its drain.
+	RedisUsedBefore int64 `json:"redis_used_before"`
+	RedisUsedAfter  int64 `json:"redis_used_after"`
+	// Leads and Sessions are the leads and company sessions the trial's
+	// traffic created (each trial has its own workspaces, so every lead is
+	// new): the whole trial, warm-up included.
+	Leads    int `json:"leads"`
+	Sessions int `json:"sessions"`
+	// RedisBytesPerLead and RedisBytesPerSession are the used_memory growth
+	// divided by Leads and by Sessions (each the whole growth: a lead's
+	// figure includes its sessions' share).
+	RedisBytesPerLead    float64 `json:"redis_bytes_per_lead"`
+	RedisBytesPerSession float64 `json:"redis_bytes_per_session"`
+	// RedisNote says why the Redis figures are missing, or what may skew
+	// them (a Redis shared with other work).
+	RedisNote string `json:"redis_note,omitempty"`
 }
 
 // Correctness compares the webhooks the traffic should cause with those

@@ -52,6 +52,7 @@ func WriteSummary(w io.Writer, r *Result) {
 	}
 	row("cpu", trim(r.Process.CPUPercent)+"%", "mean, 100% = one core"+load)
 	row("memory", trim(r.Process.PeakRSSMB)+" MiB", fmt.Sprintf("peak RSS (Go heap %s MiB)", trim(r.Process.PeakHeapMB)))
+	costRows(row, r)
 	c := r.Correctness
 	if c.Checked {
 		state := "ok"
@@ -93,5 +94,32 @@ func WriteSummary(w io.Writer, r *Result) {
 	}
 	for _, m := range c.UnexpectedSample[:min(3, len(c.UnexpectedSample))] {
 		fmt.Fprintf(w, "  unexpected: %s\n", m)
+	}
+}
+
+// costRows writes the cost figures: CPU per raw event, the process's
+// high-water RSS and Redis bytes per lead and session.
+func costRows(row func(name, value, note string), r *Result) {
+	c := r.Cost
+	if c.CPUSource != "" {
+		note := fmt.Sprintf("pipeline CPU per raw event (%s, %d events, warm-up to drain)", c.CPUSource, c.Events)
+		if !c.CPUDrained {
+			note += "; NOT DRAINED: low, queued work missing"
+		}
+		if c.CPUIncludesLoad {
+			note += "; incl. load generator"
+		}
+		row("cpu/event", trim(c.CPUMicrosPerEvent)+" µs", note)
+	} else {
+		row("cpu/event", "-", "no CPU reading (neither /metrics nor --leadflow-pid)")
+	}
+	if r.Process.HighWaterRSSMB > 0 {
+		row("memory hwm", trim(r.Process.HighWaterRSSMB)+" MiB", "peak RSS over the process's life (VmHWM)")
+	}
+	if c.Leads > 0 || c.Sessions > 0 {
+		row("redis/lead", trim(c.RedisBytesPerLead)+" B", fmt.Sprintf("used_memory growth %s B over %d leads (per session: %s B, %d sessions)",
+			si(float64(c.RedisUsedAfter-c.RedisUsedBefore)), c.Leads, trim(c.RedisBytesPerSession), c.Sessions))
+	} else if c.RedisNote != "" {
+		row("redis/lead", "-", c.RedisNote)
 	}
 }
