@@ -9,9 +9,9 @@ import (
 // This file holds the hand-written decoder of the lead change and its parts
 // (LeadChange, Lead, Company and what they hold), and DecodeChangeHead. The
 // shape is fixed, so it is decoded by one function per type, without
-// reflection, on shapeDecoder (shapedecode.go), which reads JSON with
-// rawScanner's primitives. Calls nest only as deep as the shape; unknown
-// values are skipped iteratively.
+// reflection, on shapeDecoder (shapedecode.go), which reads JSON with the
+// package's scanner (scanner.go). Calls nest only as deep as the shape;
+// unknown values are skipped iteratively.
 //
 // Semantics, the same for every entry point:
 //

@@ -10,12 +10,21 @@
 // not by reflection: key order is the guide's, unknown values are null and
 // never missing keys, and the company is written with or without "phone"
 // depending on the payload (see Company). The encoders allocate nothing
-// beyond growing dst. Lead changes, leads and companies, which the evaluate
-// stage reads at the pipeline's highest volume, are decoded by a hand-written
-// decoder too (LeadChange.UnmarshalJSON, DecodeChangeHead; semantics at the
-// top of change_decode.go), and so are hits, which the leads stage reads
-// (Hit.UnmarshalJSON; semantics at decodeHit in hit_decode.go); the other
-// types decode with github.com/goccy/go-json.
+// beyond growing dst.
+//
+// # Decoding
+//
+// One JSON scanner (scanner.go) reads the hot internal formats; everything
+// else (control plane, admin API, contacts, sample data files) decodes with
+// github.com/goccy/go-json. On the scanner: raw events (RawDecoder, the
+// enrich stage), hits (Hit.UnmarshalJSON, the leads stage; semantics at
+// decodeHit in hit_decode.go), lead changes, leads and companies
+// (LeadChange.UnmarshalJSON, DecodeChangeWithoutSessions, DecodeChangeHead,
+// ChangeCompanyJSON, the evaluate stage; semantics at the top of
+// change_decode.go), and, through the exported Scanner, the deliver stage's
+// delivery requests and retry envelopes. Each of them stays because it beats
+// goccy's fastest API on a pre-built type by more than 20% in the same
+// benchmark run (docs/performance.md, "Decoders"; BenchmarkDecode*).
 //
 // Output is compact JSON with these choices:
 //

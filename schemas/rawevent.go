@@ -118,7 +118,7 @@ func (d RawDecoder) Decode(data []byte, ev *RawEvent) error {
 		return &tooLargeError{size: len(data), limit: limit}
 	}
 	*ev = RawEvent{}
-	sc := rawScanner{src: string(data), allowUnknown: d.AllowUnknownFields}
+	sc := rawScanner{scanner: scanner{src: string(data)}, allowUnknown: d.AllowUnknownFields}
 	if err := sc.scanEvent(ev); err != nil {
 		return err
 	}

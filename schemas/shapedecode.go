@@ -41,7 +41,7 @@ type pathSeg struct {
 // carved out of slabs (one allocation for many values), and all sessions'
 // pageviews share slabs too. Not safe for concurrent use.
 type shapeDecoder struct {
-	rawScanner
+	scanner
 	err   *DecodeError
 	depth int
 	path  [maxDecodeDepth]pathSeg

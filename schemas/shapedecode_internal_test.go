@@ -81,7 +81,7 @@ func TestScanStringWordAtATime(t *testing.T) {
 			}
 			break
 		}
-		sc := rawScanner{src: `"` + string(body) + `"`}
+		sc := scanner{src: `"` + string(body) + `"`}
 		got, reason := sc.scanString()
 		if got != want || reason != wantReason {
 			t.Fatalf("%q: got %q, %q; want %q, %q", body, got, reason, want, wantReason)

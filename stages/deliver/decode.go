@@ -41,83 +41,59 @@ type item struct {
 }
 
 // decodeRequest fills it from raw, a schemas.DeliveryRequest in JSON. It
-// copies nothing: the fields point into raw. It is a small scanner rather
-// than reflection because it runs once per subject on the hot path.
+// copies nothing but strings with escapes: the fields point into raw. It
+// reads raw with schemas.Scanner, the scanner of the hot internal formats,
+// rather than by reflection because it runs once per subject on the hot path
+// (docs/performance.md, "Decoders": 0 allocations and several times faster
+// than goccy/go-json into a struct, which copies the subject).
 func decodeRequest(raw []byte, it *item) error {
 	*it = item{raw: raw}
-	s := scanner{b: raw}
-	s.ws()
-	if !s.eat('{') {
-		return badRequest("not a JSON object")
+	var sc schemas.Scanner
+	sc.Reset(raw)
+	if !sc.Object() {
+		return badRequest("not a JSON object: %v", sc.Err())
 	}
-	s.ws()
-	if s.eat('}') {
-		return badRequest("empty object")
-	}
-	for {
-		s.ws()
-		key, ok := s.str()
-		if !ok {
-			return badRequest("bad key at byte %d", s.i)
-		}
-		s.ws()
-		if !s.eat(':') {
-			return badRequest("missing ':' at byte %d", s.i)
-		}
-		s.ws()
-		switch string(key) {
-		case "id", "workspace_id", "webhook_id", "event", "triggered_at":
-			v, ok := s.str()
+	for key, ok := sc.Member(); ok; key, ok = sc.Member() {
+		switch key {
+		case "id":
+			it.id, _ = sc.Bytes()
+		case "workspace_id":
+			it.workspaceID, _ = sc.Bytes()
+		case "webhook_id":
+			it.webhookID, _ = sc.Bytes()
+		case "event":
+			v, ok := sc.Bytes()
 			if !ok {
-				return badRequest("%s: not a string", key)
+				break
 			}
-			switch string(key) {
-			case "id":
-				it.id = v
-			case "workspace_id":
-				it.workspaceID = v
-			case "webhook_id":
-				it.webhookID = v
-			case "event":
-				switch string(v) {
-				case schemas.EventNewLead:
-					it.event = schemas.EventNewLead
-				case schemas.EventNewSession:
-					it.event = schemas.EventNewSession
-				case schemas.EventContactRevealed:
-					it.event = schemas.EventContactRevealed
-				default:
-					return badRequest("event: unknown event %q", v)
-				}
-			case "triggered_at":
-				t, err := time.Parse(time.RFC3339Nano, string(v))
-				if err != nil {
-					return badRequest("triggered_at: %v", err)
-				}
-				it.triggeredAt = t
+			switch string(v) {
+			case schemas.EventNewLead:
+				it.event = schemas.EventNewLead
+			case schemas.EventNewSession:
+				it.event = schemas.EventNewSession
+			case schemas.EventContactRevealed:
+				it.event = schemas.EventContactRevealed
+			default:
+				return badRequest("event: unknown event %q", v)
 			}
+		case "triggered_at":
+			v, ok := sc.Bytes()
+			if !ok {
+				break
+			}
+			t, err := time.Parse(time.RFC3339Nano, string(v))
+			if err != nil {
+				return badRequest("triggered_at: %v", err)
+			}
+			it.triggeredAt = t
 		case "subject":
-			start := s.i
-			if !s.skip() {
-				return badRequest("subject: malformed JSON at byte %d", s.i)
-			}
-			it.subject = raw[start:s.i]
+			it.subject, _ = sc.Skip()
 		default:
-			if !s.skip() {
-				return badRequest("%s: malformed JSON at byte %d", key, s.i)
-			}
-		}
-		s.ws()
-		if s.eat('}') {
-			break
-		}
-		if !s.eat(',') {
-			return badRequest("expected ',' or '}' at byte %d", s.i)
+			sc.Skip()
 		}
 	}
-	s.ws()
-	if s.i != len(raw) {
-		return badRequest("trailing data at byte %d", s.i)
+	if err := sc.Finish(); err != nil {
+		return badRequest("%v", err)
 	}
 	switch {
 	case len(it.id) == 0:
@@ -157,49 +133,35 @@ func envelopeSize(items []*item) int {
 	return n
 }
 
-// decodeEnvelope calls fn with each request of an envelope value, in order.
+// decodeEnvelope calls fn with each request of an envelope value, in
+// order, as a slice of v. It reads v with schemas.Scanner: goccy/go-json
+// into a []json.RawMessage copies every request and is about three times
+// slower (docs/performance.md, "Decoders").
 func decodeEnvelope(v []byte, fn func(raw []byte) error) error {
-	s := scanner{b: v}
-	s.ws()
-	if !s.eat('{') {
-		return badRequest("envelope: not a JSON object")
-	}
-	s.ws()
-	key, ok := s.str()
-	if !ok || string(key) != "requests" {
-		return badRequest(`envelope: want key "requests"`)
-	}
-	s.ws()
-	if !s.eat(':') {
-		return badRequest("envelope: missing ':'")
-	}
-	s.ws()
-	if !s.eat('[') {
-		return badRequest("envelope: requests is not an array")
-	}
-	s.ws()
-	if !s.eat(']') {
-		for {
-			s.ws()
-			start := s.i
-			if !s.skip() {
-				return badRequest("envelope: malformed request at byte %d", s.i)
+	var sc schemas.Scanner
+	sc.Reset(v)
+	if sc.Object() {
+		key, ok := sc.Member()
+		switch {
+		case !ok && sc.Err() == nil, ok && key != "requests":
+			return badRequest(`envelope: want key "requests"`)
+		case ok && sc.Array():
+			for sc.Element() {
+				raw, ok := sc.Skip()
+				if !ok {
+					break
+				}
+				if err := fn(raw); err != nil {
+					return err
+				}
 			}
-			if err := fn(v[start:s.i]); err != nil {
-				return err
-			}
-			s.ws()
-			if s.eat(']') {
-				break
-			}
-			if !s.eat(',') {
-				return badRequest("envelope: expected ',' or ']' at byte %d", s.i)
+			if _, more := sc.Member(); more {
+				return badRequest(`envelope: want only key "requests"`)
 			}
 		}
 	}
-	s.ws()
-	if !s.eat('}') {
-		return badRequest("envelope: expected '}'")
+	if err := sc.Finish(); err != nil {
+		return badRequest("envelope: %v", err)
 	}
 	return nil
 }
@@ -217,128 +179,4 @@ func DecodeEnvelope(v []byte) ([]schemas.DeliveryRequest, error) {
 		return nil
 	})
 	return out, err
-}
-
-// scanner walks JSON text. It checks structure (balanced brackets, closed
-// strings, plausible literals), not every detail of number syntax.
-type scanner struct {
-	b []byte
-	i int
-}
-
-func (s *scanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-func (s *scanner) eat(c byte) bool {
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-// str reads a string and returns its contents. A string with escapes is
-// unescaped into a new slice; one without is returned in place.
-func (s *scanner) str() ([]byte, bool) {
-	if !s.eat('"') {
-		return nil, false
-	}
-	start := s.i
-	escaped := false
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			v := s.b[start:s.i]
-			s.i++
-			if escaped {
-				var out string
-				if err := json.Unmarshal(s.b[start-1:s.i], &out); err != nil {
-					return nil, false
-				}
-				return []byte(out), true
-			}
-			return v, true
-		case c == '\\':
-			escaped = true
-			s.i += 2
-		case c < 0x20:
-			return nil, false
-		default:
-			s.i++
-		}
-	}
-	return nil, false
-}
-
-// skip moves past one JSON value.
-func (s *scanner) skip() bool {
-	if s.i >= len(s.b) {
-		return false
-	}
-	switch s.b[s.i] {
-	case '"':
-		_, ok := s.skipStr()
-		return ok
-	case '{', '[':
-		depth := 0
-		for s.i < len(s.b) {
-			switch s.b[s.i] {
-			case '"':
-				if _, ok := s.skipStr(); !ok {
-					return false
-				}
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					s.i++
-					return true
-				}
-			}
-			s.i++
-		}
-		return false
-	default:
-		start := s.i
-		for s.i < len(s.b) {
-			c := s.b[s.i]
-			if c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c == '-' || c == '+' || c == '.' || c == 'E' {
-				s.i++
-				continue
-			}
-			break
-		}
-		return s.i > start
-	}
-}
-
-// skipStr moves past a string without unescaping it.
-func (s *scanner) skipStr() (int, bool) {
-	start := s.i
-	s.i++
-	for s.i < len(s.b) {
-		switch c := s.b[s.i]; {
-		case c == '"':
-			s.i++
-			return start, true
-		case c == '\\':
-			s.i += 2
-		case c < 0x20:
-			return start, false
-		default:
-			s.i++
-		}
-	}
-	return start, false
 }
