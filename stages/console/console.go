@@ -30,8 +30,8 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/stages/admin"
-	"github.com/leadflow/leadflow/stages/deliver"
 	"github.com/leadflow/leadflow/stages/console/clusterview"
+	"github.com/leadflow/leadflow/stages/deliver"
 )
 
 //go:embed templates/*.html
