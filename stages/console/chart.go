@@ -22,20 +22,24 @@ const (
 	// chartSamples is how many samples the ring keeps: 60 at the page's
 	// 5 s refresh are the last 5 minutes.
 	chartSamples = 60
-	// chartWindow is the time the chart spans.
-	chartWindow = chartSamples * pipelineRefresh
-	chartW      = 640 // viewBox width of a panel
-	chartH      = 150 // and height
-	chartPadL   = 56  // room for the axis labels
-	chartPadB   = 18
-	chartPadT   = 8
+	// chartWindow is the most time the chart spans; chartMinSpan the
+	// least (while fewer samples were taken).
+	chartWindow  = chartSamples * pipelineRefresh
+	chartMinSpan = time.Minute
+	chartW       = 640 // viewBox width of a panel
+	chartH       = 150 // and height
+	chartPadL    = 56  // room for the axis labels
+	chartPadB    = 18
+	chartPadT    = 8
 )
 
 // chartColor is the i-th stage's colour, in pipeline order (a
-// colour-blind safe palette).
-func chartColor(i int) string {
+// colour-blind safe palette), and the legend's class of it (console.css:
+// the page's Content-Security-Policy allows no inline style).
+func chartColor(i int) (color, class string) {
 	colors := [...]string{"#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00"}
-	return colors[i%len(colors)]
+	i %= len(colors)
+	return colors[i], "c" + strconv.Itoa(i)
 }
 
 // sample is one read of every stage.
@@ -105,6 +109,7 @@ func (r *sampleRing) snapshot() []sample {
 // series is one line of a panel.
 type series struct {
 	name, color string
+	class       string // the legend's colour class
 	dashed      bool
 	pts         [][2]float64 // (unix seconds, value); NaN breaks the line
 }
@@ -124,10 +129,10 @@ func pipelineCharts(samples []sample, now time.Time) template.HTML {
 	}
 	var thr, lag []series
 	for i, n := range names {
-		c := chartColor(i)
-		in := series{name: n + " in", color: c}
-		out := series{name: n + " out", color: c, dashed: true}
-		lg := series{name: n, color: c}
+		c, cls := chartColor(i)
+		in := series{name: n + " in", color: c, class: cls}
+		out := series{name: n + " out", color: c, class: cls, dashed: true}
+		lg := series{name: n, color: c, class: cls}
 		for _, s := range samples {
 			x := float64(s.t.UnixMilli()) / 1000
 			vin, vout, vlag := math.NaN(), math.NaN(), math.NaN()
@@ -152,18 +157,26 @@ func pipelineCharts(samples []sample, now time.Time) template.HTML {
 		thr = append(thr, in, out)
 		lag = append(lag, lg)
 	}
+	// The span: from the oldest sample (at least chartMinSpan), at most
+	// chartWindow, so that a page just opened is not a sliver at the right.
+	span := chartMinSpan
+	if len(samples) > 0 {
+		span = min(max(now.Sub(samples[0].t), chartMinSpan), chartWindow)
+	}
 	var b strings.Builder
 	b.WriteString(`<div class="charts">`)
-	panel(&b, "chart-throughput", "Records per second (solid: in, dashed: out)", "/s", thr, now)
-	panel(&b, "chart-lag", "Lag (records)", "", lag, now)
+	panel(&b, "chart-throughput", "Records per second (solid: in, dashed: out)", "/s", thr, now, span)
+	panel(&b, "chart-lag", "Lag (records)", "", lag, now, span)
 	b.WriteString(`</div>`)
 	return template.HTML(b.String()) // every name in it is escaped
 }
 
-// panel writes one SVG panel of lines over the chart window ending at now.
-func panel(b *strings.Builder, id, title, unit string, ss []series, now time.Time) {
-	x0 := float64(now.Add(-chartWindow).UnixMilli()) / 1000
-	span := chartWindow.Seconds()
+// panel writes one SVG panel of lines over the window of length spanD
+// ending at now.
+func panel(b *strings.Builder, id, title, unit string, ss []series, now time.Time, spanD time.Duration) {
+	spanD = spanD.Round(time.Second)
+	x0 := float64(now.Add(-spanD).UnixMilli()) / 1000
+	span := spanD.Seconds()
 	top := 0.0
 	for _, s := range ss {
 		for _, p := range s.pts {
@@ -178,14 +191,14 @@ func panel(b *strings.Builder, id, title, unit string, ss []series, now time.Tim
 	py := func(y float64) float64 { return chartPadT + plotH - y/top*plotH }
 	fmt.Fprintf(b, `<figure class="chart"><figcaption>%s</figcaption>`, html.EscapeString(title))
 	fmt.Fprintf(b, `<svg id="%s" viewBox="0 0 %d %d" role="img" aria-label="%s over the last %s">`,
-		id, chartW, chartH, html.EscapeString(title), chartWindow)
+		id, chartW, chartH, html.EscapeString(title), spanD)
 	// Axes and grid: 0, half and top; the window's start and now.
 	for _, f := range []float64{0, 0.5, 1} {
 		y := py(top * f)
 		fmt.Fprintf(b, `<line class="grid" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, chartPadL, chartW-4, y, y)
 		fmt.Fprintf(b, `<text class="axis" x="%d" y="%.1f" text-anchor="end">%s%s</text>`, chartPadL-4, y+4, short(top*f), unit)
 	}
-	fmt.Fprintf(b, `<text class="axis" x="%d" y="%d">-%s</text>`, chartPadL, chartH-4, chartWindow)
+	fmt.Fprintf(b, `<text class="axis" x="%d" y="%d">%s ago</text>`, chartPadL, chartH-4, spanLabel(spanD))
 	fmt.Fprintf(b, `<text class="axis" x="%d" y="%d" text-anchor="end">now</text>`, chartW-4, chartH-4)
 	drawn := 0
 	for _, s := range ss {
@@ -231,7 +244,7 @@ func panel(b *strings.Builder, id, title, unit string, ss []series, now time.Tim
 		if s.dashed {
 			style = "dashed"
 		}
-		fmt.Fprintf(b, `<li><span class="swatch %s" style="border-color:%s"></span>%s</li>`, style, s.color, html.EscapeString(s.name))
+		fmt.Fprintf(b, `<li><span class="swatch %s %s"></span>%s</li>`, style, s.class, html.EscapeString(s.name))
 	}
 	b.WriteString(`</ul></figure>`)
 }
@@ -259,4 +272,12 @@ func short(v float64) string {
 		return strconv.FormatFloat(v/1e3, 'f', -1, 64) + "k"
 	}
 	return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
+}
+
+// spanLabel is a span for the axis: 5 min, 90 s.
+func spanLabel(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return strconv.Itoa(int(d/time.Minute)) + " min"
+	}
+	return strconv.Itoa(int(d.Round(time.Second)/time.Second)) + " s"
 }
