@@ -61,6 +61,9 @@ func startSystem(t *testing.T) (*system.System, configs.Config) {
 		cfg.Admin.PortalKey = testPortalKey
 		cfg.Stages.Deliver.Linger = 100 * time.Millisecond
 		cfg.Stages.Deliver.AttemptLogBodyInterval = 0
+		// A failing receiver's breaker opens within one request's attempts
+		// (the first and its immediate retry), for the Endpoints page.
+		cfg.Stages.Deliver.BreakerFailures = 2
 	})
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/stages/admin"
 	"github.com/leadflow/leadflow/stages/console/clusterview"
+	"github.com/leadflow/leadflow/stages/deliver"
 )
 
 //go:embed templates/*.html
@@ -67,6 +68,11 @@ type Deps struct {
 	// Replay re-queues one webhook's dead-lettered deliveries and returns
 	// how many (deliver.Replay). nil: the page offers no Replay.
 	Replay func(ctx context.Context, webhookID string) (int, error)
+	// WebhookStates reads the circuit breaker and queues of every webhook
+	// summed over the live deliver processes, keyed "WORKSPACE/WEBHOOK",
+	// and how many processes published (deliver.ReadWebhookStates). nil:
+	// the Endpoints page says it cannot show them.
+	WebhookStates func(ctx context.Context) (map[string]deliver.WebhookState, int, error)
 }
 
 // Console is the web console's handler. It is safe for concurrent use.
@@ -83,6 +89,9 @@ type Console struct {
 	runStages []string
 	topics    pipeline.Topics
 	replay    func(ctx context.Context, webhookID string) (int, error)
+
+	webhookStates func(ctx context.Context) (map[string]deliver.WebhookState, int, error)
+	samples       *sampleRing // the Pipeline page's chart
 }
 
 // New returns the console, serving / (mount it at "/", after /v1/).
@@ -114,7 +123,7 @@ func New(d Deps) (*Console, error) {
 	}
 	c := &Console{svc: d.Service, log: d.Logger, sessions: newSessions(d.Token, d.SessionTTL, d.Now),
 		pages: p, mux: http.NewServeMux(), now: d.Now, cluster: d.Cluster, settings: settings, runStages: d.RunStages,
-		topics: d.Topics, replay: d.Replay}
+		topics: d.Topics, replay: d.Replay, webhookStates: d.WebhookStates, samples: newSampleRing(chartSamples)}
 	static, _ := fs.Sub(assetFS, "assets")
 	c.mux.Handle("GET /assets/", http.StripPrefix("/assets/", assetHandler(static)))
 	for _, rt := range c.routes() {

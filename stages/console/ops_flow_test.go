@@ -28,7 +28,10 @@ func signIn(b *browser) {
 // shows all four stages with their groups' members and lag read from
 // Kafka and the settings without secrets; Dead letters shows a bad raw
 // event with its reason and a 410'd request, and its Replay delivers the
-// request once the receiver answers 200; Live leads shows the lead.
+// request once the receiver answers 200; the Pipeline page draws its
+// throughput and lag chart; Endpoints shows a webhook whose receiver
+// answers 500 with its breaker open and its subject retrying; Live leads
+// shows the lead.
 func TestConsoleOperations(t *testing.T) {
 	chromiumPath(t)
 	sys, cfg := startSystem(t)
@@ -46,6 +49,20 @@ func TestConsoleOperations(t *testing.T) {
 		t.Fatalf("create webhook: %d", code)
 	}
 	if code := api(t, base, "POST", "/v1/workspaces/"+testWS+"/automations", `{"name":"leads","trigger":"new_lead","action":{"type":"webhook","webhook_id":"`+hook.ID+`"}}`, nil); code != http.StatusCreated {
+		t.Fatalf("create automation: %d", code)
+	}
+	// And one to a receiver that answers 500: its breaker opens
+	// (breaker_failures 2 in these tests).
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+	var flaky struct{ ID string }
+	if code := api(t, base, "POST", "/v1/workspaces/"+testWS+"/webhooks", `{"url":"`+failing.URL+`/hook","name":"Flaky CRM"}`, &flaky); code != http.StatusCreated {
+		t.Fatalf("create webhook: %d", code)
+	}
+	if code := api(t, base, "POST", "/v1/workspaces/"+testWS+"/automations", `{"name":"leads to flaky","trigger":"new_lead","action":{"type":"webhook","webhook_id":"`+flaky.ID+`"}}`, nil); code != http.StatusCreated {
 		t.Fatalf("create automation: %d", code)
 	}
 	guide := schemas.GuideNetcontrolEvent()
@@ -81,7 +98,7 @@ func TestConsoleOperations(t *testing.T) {
 		t.Fatal("the pipeline page does not refresh itself")
 	}
 
-	testDeadLetters(t, b, base, rc, hook.ID)
+	testDeadLetters(t, b, base, rc, hook.ID, flaky.ID)
 
 	// Live leads: the guide's lead, the automation that fired and its webhook.
 	b.openUntil("/w/"+testWS+"/live", `!!document.querySelector('#leads tbody tr')`)
@@ -100,7 +117,7 @@ func TestConsoleOperations(t *testing.T) {
 // testDeadLetters: the bad raw event shows with its reason; the 410'd
 // request shows under its webhook; once the receiver answers 200 and the
 // webhook is enabled again, Replay from the page delivers it.
-func testDeadLetters(t *testing.T, b *browser, base string, rc *switchReceiver, whID string) {
+func testDeadLetters(t *testing.T, b *browser, base string, rc *switchReceiver, whID, flakyID string) {
 	b.openUntil("/ops/deadletters", `!!document.querySelector('#raw-dlq tbody tr') && !!document.querySelector('#deliveries-dlq tbody tr[data-webhook="`+whID+`"]')`)
 	raw := b.text("#raw-dlq tbody tr")
 	if !strings.Contains(raw, "not json") || eval[string](b, `document.querySelector('#raw-dlq .reason').innerText`) == "unknown" {
@@ -110,9 +127,14 @@ func testDeadLetters(t *testing.T, b *browser, base string, rc *switchReceiver, 
 		t.Fatalf("dead-lettered request: %q, want new_lead, disabled", row)
 	}
 	b.shot("ops-deadletters")
-	b.open("/ops/pipeline")
+	// The chart: a line per stage once two samples were taken (one per
+	// half refresh at most, while the page is viewed).
+	b.openUntil("/ops/pipeline", `document.querySelectorAll('#chart-lag polyline').length === 4 && document.querySelectorAll('#chart-throughput polyline').length === 8`)
 	if reasons := b.text("#dlq-reasons"); !strings.Contains(reasons, "enrich") || !strings.Contains(reasons, "disabled") {
 		t.Fatalf("pipeline page dead letters per reason: %q, want enrich's and deliver's", reasons)
+	}
+	if legend := b.text(".charts"); !strings.Contains(legend, "deliver in") || !strings.Contains(legend, "deliver out") {
+		t.Fatalf("chart legend %q: want every stage's in and out", legend)
 	}
 	b.shot("ops-pipeline")
 	b.open("/ops/deadletters")
@@ -136,6 +158,21 @@ func testDeadLetters(t *testing.T, b *browser, base string, rc *switchReceiver, 
 	b.openUntil("/ops/endpoints", `(document.querySelector('#endpoints tbody tr[data-webhook="`+whID+`"]') || {innerText: ''}).innerText.includes('50.0%')`)
 	if row := b.text(`#endpoints tbody tr[data-webhook="` + whID + `"]`); !strings.Contains(row, "Gone CRM") || !strings.Contains(row, "HTTP 200") {
 		t.Fatalf("endpoints row %q: want Gone CRM, 50%% success, last answer HTTP 200", row)
+	}
+	// The failing webhook: breaker open, first in the table, its subject
+	// retrying in the 1 m tier; the healthy one closed.
+	b.openUntil("/ops/endpoints", `(document.querySelector('#endpoints tbody tr[data-webhook="`+flakyID+`"] td.retrying') || {innerText: ''}).innerText === '1'`)
+	if got := eval[string](b, `document.querySelector('#endpoints tbody tr').dataset.webhook + ' ' + document.querySelector('#endpoints tbody tr td.breaker').dataset.breaker`); got != flakyID+" open" {
+		t.Fatalf("first endpoints row: %q, want %s open", got, flakyID)
+	}
+	if cell := b.text(`#endpoints tbody tr[data-webhook="` + flakyID + `"] td.breaker`); !strings.Contains(cell, "open") || !strings.Contains(cell, "failed attempts in a row") {
+		t.Fatalf("breaker cell %q: want open and why", cell)
+	}
+	if got := eval[string](b, `document.querySelector('#endpoints tbody tr[data-webhook="`+whID+`"] td.breaker').dataset.breaker`); got != "closed" {
+		t.Fatalf("Gone CRM's breaker %q, want closed", got)
+	}
+	if head := b.text("#endpoints thead"); !strings.Contains(head, "Breaker") || !strings.Contains(head, "Queued") || !strings.Contains(head, "Retrying") {
+		t.Fatalf("endpoints columns %q: want Breaker, Queued, Retrying", head)
 	}
 	b.shot("ops-endpoints")
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"slices"
 	"strings"
@@ -36,6 +37,9 @@ type pipelinePage struct {
 	// dead-letter topic, per stage and reason, most first.
 	DeadLetters  []reasonCount
 	PerPartition int
+	// Chart is the throughput and lag chart of the last chartWindow
+	// (inline SVG, see chart.go).
+	Chart template.HTML
 }
 
 // reasonCount is how many dead letters a stage wrote with one reason.
@@ -59,6 +63,10 @@ func (c *Console) pipeline(w http.ResponseWriter, r *http.Request, s *session) e
 		p.Error = err.Error()
 	}
 	p.Stages = st
+	if err == nil && len(st) > 0 {
+		c.samples.add(p.Read, st)
+	}
+	p.Chart = pipelineCharts(c.samples.snapshot(), p.Read)
 	p.PerPartition = deadLettersPerPartition
 	p.DeadLetters = c.reasonCounts(ctx)
 	for _, x := range st {

@@ -1,6 +1,9 @@
 package deliver
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // breakerState is a circuit breaker's state.
 type breakerState int
@@ -35,6 +38,16 @@ type breaker struct {
 	run       int           // failed attempts in a row
 	cur       time.Duration // current cooldown
 	openUntil time.Time
+
+	// since is when the state last changed and reason why (for the
+	// published status, see status.go). now is the clock of the changes
+	// that carry no time (nil: since is left zero); changed, when set, is
+	// called on every change (it must not block: the endpoint's lock is
+	// held).
+	since   time.Time
+	reason  string
+	now     func() time.Time
+	changed func()
 }
 
 func newBreaker(failures int, cooldown, maxCooldown time.Duration) breaker {
@@ -62,6 +75,7 @@ func (b *breaker) blocked(now time.Time) (bool, time.Time) {
 func (b *breaker) sending() (breakerState, bool) {
 	if b.state == breakerOpen {
 		b.state = breakerHalfOpen
+		b.note(time.Time{}, "cooldown passed: one probe request in flight")
 		return b.state, true
 	}
 	return b.state, false
@@ -74,6 +88,7 @@ func (b *breaker) success() (breakerState, bool) {
 		return b.state, false
 	}
 	b.state, b.cur = breakerClosed, b.cooldown
+	b.note(time.Time{}, "probe request succeeded")
 	return b.state, true
 }
 
@@ -91,6 +106,7 @@ func (b *breaker) failure(now time.Time) (breakerState, bool) {
 		return b.state, false // a request sent before it opened
 	}
 	b.state, b.openUntil = breakerOpen, now.Add(b.cur)
+	b.note(now, fmt.Sprintf("%d failed attempts in a row; cooldown %s", b.run, b.cur))
 	return b.state, true
 }
 
@@ -100,5 +116,17 @@ func (b *breaker) failure(now time.Time) (breakerState, bool) {
 func (b *breaker) neutral() {
 	if b.state == breakerHalfOpen {
 		b.state = breakerOpen // openUntil has passed: the next request probes
+		b.note(time.Time{}, "probe ended without a verdict; the next request probes")
+	}
+}
+
+// note records a change of state at now (zero: b.now()) and why.
+func (b *breaker) note(now time.Time, reason string) {
+	if now.IsZero() && b.now != nil {
+		now = b.now()
+	}
+	b.since, b.reason = now, reason
+	if b.changed != nil {
+		b.changed()
 	}
 }

@@ -92,6 +92,11 @@
 // producer's buffer), held tier records (tier_hold_*), and what the
 // runtime fetched (its own bounds).
 //
+// Every process publishes each webhook's breaker, queued, in-flight and
+// retrying counts to Redis every StatusInterval (status.go, at most
+// StatusMaxWebhooks per process, expiring after StatusTTL); the console's
+// Endpoints page sums them with ReadWebhookStates.
+//
 // An in-flight request keeps the input batches of its subjects unfinished,
 // and the runtime counts whole batches against partition_max_records: a
 // hanging endpoint pins at most max_in_flight requests for up to timeout.

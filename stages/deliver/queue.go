@@ -78,6 +78,7 @@ type handoff struct {
 func (s *Stage) newEndpoint(ep Endpoint) *endpoint {
 	e := &endpoint{s: s, workspaceID: ep.WorkspaceID, webhookID: ep.ID,
 		br: newBreaker(s.cfg.BreakerFailures, s.cfg.BreakerCooldown, s.cfg.BreakerCooldownMax)}
+	e.br.now, e.br.changed = s.clock.Now, s.statusChanged
 	e.setCfgLocked(ep)
 	return e
 }

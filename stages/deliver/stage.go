@@ -93,6 +93,7 @@ type Stage struct {
 	stopping    atomic.Bool
 	stopCh      chan struct{} // closed by Shutdown: wakes workers waiting for room
 	closed      atomic.Bool
+	status      *statusPublisher // status.go
 }
 
 var errBadURL = errors.New("not an absolute http(s) URL")
@@ -177,6 +178,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Stage, error) {
 		defer s.wg.Done()
 		s.janitor()
 	}()
+	s.startStatus(deps.Redis, deps.KeyPrefix)
 	return s, nil
 }
 

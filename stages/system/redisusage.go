@@ -20,6 +20,7 @@ const (
 	KindSessionClaim = "session_claim" // PREFIX {ws|domain}:fired:AUTOMATION:SESSION: a new_session claim
 	KindAttemptLog   = "attempt_log"   // PREFIX deliveries:{ws/webhook}: a webhook's recent attempts
 	KindLeadIDs      = "lead_ids"      // PREFIX lead-ids: the lead id counter (the one key without a TTL)
+	KindDeliverState = "deliver_state" // PREFIX {deliver:state}[:INSTANCE]: a deliver process's status for the console, and their registry
 	KindOther        = "other"         // anything else under the prefix
 )
 
@@ -67,6 +68,8 @@ func KeyKind(prefix, key string) string {
 		return KindLead
 	case strings.HasPrefix(rest, "deliveries:{"):
 		return KindAttemptLog
+	case strings.HasPrefix(rest, "{deliver:state}"):
+		return KindDeliverState
 	case strings.HasPrefix(rest, "{") && strings.Contains(rest, "}:fired:"):
 		return KindSessionClaim
 	}

@@ -164,6 +164,9 @@ func (s *System) mountConsole(svc *admin.Service, log *zap.Logger) error {
 		Settings: s.opts.Config, RunStages: run, Topics: s.topics,
 		Replay: func(ctx context.Context, webhookID string) (int, error) {
 			return deliver.Replay(ctx, s.opts.Config.Kafka, s.topics, webhookID, nil)
+		},
+		WebhookStates: func(ctx context.Context) (map[string]deliver.WebhookState, int, error) {
+			return deliver.ReadWebhookStates(ctx, s.redis, s.opts.Config.Redis.KeyPrefix, time.Now())
 		}})
 	if err != nil {
 		return err
