@@ -19,7 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
 	"github.com/leadflow/leadflow/configs"
@@ -275,11 +274,7 @@ func (s *System) Run(ctx context.Context) error {
 }
 
 func (s *System) ensureTopics(ctx context.Context) error {
-	opts, err := s.opts.Config.Kafka.ClientOpts()
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := pipeline.NewClient(s.opts.Config.Kafka)
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/goccy/go-json"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
 	"github.com/leadflow/leadflow/pipeline"
@@ -144,12 +142,9 @@ func toEndpoint(w control.Webhook) deliver.Endpoint {
 // mountConsole serves the web console at / and the admin API it uses at
 // /v1/ (which takes console sessions too, within their scope).
 func (s *System) mountConsole(svc *admin.Service, log *zap.Logger) error {
-	// The operations pages ask the brokers through their own client.
-	opts, err := s.opts.Config.Kafka.ClientOpts()
-	if err != nil {
-		return err
-	}
-	kcl, err := kgo.NewClient(opts...)
+	// The operations pages ask the brokers through one client of their own,
+	// kept for the process's life.
+	kcl, err := pipeline.NewClient(s.opts.Config.Kafka)
 	if err != nil {
 		return err
 	}
@@ -160,7 +155,7 @@ func (s *System) mountConsole(svc *admin.Service, log *zap.Logger) error {
 	}
 	c, err := console.New(console.Deps{Service: svc, Token: s.opts.Config.Admin.Token,
 		SessionTTL: s.opts.Config.Admin.ConsoleSessionTTL, Logger: log.With(zap.String("component", "console")),
-		Cluster:  clusterview.New(kadm.NewClient(kcl), opts, s.topics, consumerStages()),
+		Cluster:  clusterview.New(kcl, s.topics, consumerStages()),
 		Settings: s.opts.Config, RunStages: run, Topics: s.topics,
 		Replay: func(ctx context.Context, webhookID string) (int, error) {
 			return deliver.Replay(ctx, s.opts.Config.Kafka, s.topics, webhookID, nil)
