@@ -68,6 +68,7 @@ type Runner struct {
 
 	joined  atomic.Bool
 	workers sync.WaitGroup
+	stopped chan struct{} // closed once Run has finished every partition
 }
 
 // NewRunner validates cfg and builds the Kafka client for stage. It does
@@ -88,6 +89,7 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 		metrics: deps.Metrics, topics: deps.Topics,
 		parts:    make(map[string]map[int32]*partition),
 		released: make(chan struct{}, 1),
+		stopped:  make(chan struct{}),
 	}
 	r.listen, _ = stage.(PartitionListener)
 	r.watch = NewWatch(r.name, deps.Grace, r.log, deps.Metrics)
@@ -117,6 +119,11 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 	)
 	codec, _ := cfg.compression() // validated above
 	opts = append(opts, kgo.ProducerBatchCompression(codec))
+	if sz, ok := stage.(OutputSizer); ok {
+		if n := sz.MaxOutputBytes(); n > 0 {
+			opts = append(opts, kgo.ProducerBatchMaxBytes(n))
+		}
+	}
 	if r.iid != "" {
 		opts = append(opts, kgo.InstanceID(r.iid))
 	}
@@ -130,9 +137,6 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 
 // Name is the stage's name.
 func (r *Runner) Name() string { return r.name }
-
-// Client is the runner's Kafka client, for producing outside of batches.
-func (r *Runner) Client() *kgo.Client { return r.client }
 
 // Ready reports nil once the runner has joined its group and while no
 // dependency has failed, and no input waited unprocessed, for longer than
@@ -185,6 +189,7 @@ func (r *Runner) Run(ctx context.Context, shutdownTimeout time.Duration) error {
 	parts := r.detachAll()
 	r.finish(soft, parts, shutdownTimeout, true)
 	r.workers.Wait()
+	close(r.stopped)
 	r.client.Close() // leaves the group (a dynamic member); nothing is left to revoke
 	r.leaveStatic(soft)
 	r.log.Info("stage stopped")

@@ -53,7 +53,7 @@ func (s *System) buildStage(ctx context.Context, name string) (pipeline.Stage, p
 	case "deliver":
 		dc := s.deliverConfig()
 		st, err := deliver.New(ctx, dc, deliver.Deps{
-			Topics: s.topics, Kafka: cfg.Kafka, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix,
+			Topics: s.topics, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix,
 			Logger: log, Registerer: s.registry, Endpoints: endpoints{s.control}, Version: s.opts.Version,
 		})
 		if err != nil {
