@@ -153,8 +153,10 @@ func (r *Runner) Ready() error {
 func (r *Runner) Watch() *Watch { return r.watch }
 
 // Run consumes until ctx is canceled, then shuts down: it stops fetching,
-// lets in-flight work finish for up to shutdownTimeout, commits what is
-// finished, and leaves the group. It returns nil after a clean shutdown.
+// asks the stage to drain (Drainer), lets in-flight work finish for up to
+// shutdownTimeout, commits what is finished, leaves the group, and closes
+// the stage (Closer). It returns nil after a clean shutdown, or the
+// stage's Close error.
 func (r *Runner) Run(ctx context.Context, shutdownTimeout time.Duration) error {
 	r.log.Info("stage starting", zap.Strings("inputs", r.stage.Inputs()), zap.String("group", r.group), zap.String("instance_id", r.iid))
 	commitCtx, stopCommitter := context.WithCancel(ctx)
@@ -186,14 +188,27 @@ func (r *Runner) Run(ctx context.Context, shutdownTimeout time.Duration) error {
 	stopCommitter()
 	committer.Wait()
 	soft := context.WithoutCancel(ctx)
+	if d, ok := r.stage.(Drainer); ok {
+		if err := d.Drain(soft); err != nil {
+			r.log.Warn("stage drain failed; what it did not hand on is processed again by the next owner", zap.Error(err))
+		}
+	}
 	parts := r.detachAll()
 	r.finish(soft, parts, shutdownTimeout, true)
 	r.workers.Wait()
 	close(r.stopped)
 	r.client.Close() // leaves the group (a dynamic member); nothing is left to revoke
 	r.leaveStatic(soft)
+	var err error
+	if c, ok := r.stage.(Closer); ok {
+		cctx, cancel := context.WithTimeout(soft, 5*time.Second)
+		if err = c.Close(cctx); err != nil {
+			err = fmt.Errorf("pipeline: closing stage %s: %w", r.name, err)
+		}
+		cancel()
+	}
 	r.log.Info("stage stopped")
-	return nil
+	return err
 }
 
 // waitCapacity blocks while the stage's in-flight bounds are exceeded.

@@ -80,7 +80,15 @@ func (s *Stage) Shutdown() {
 	}
 }
 
-// Close stops the stage after its runner has returned: it cancels what is
+// Drain is Shutdown, for the runner (pipeline.Drainer): it calls it when
+// its Run context is canceled.
+func (s *Stage) Drain(context.Context) error {
+	s.Shutdown()
+	return nil
+}
+
+// Close stops the stage after its runner has returned (the runner calls
+// it, pipeline.Closer; calling it again does nothing): it cancels what is
 // still in flight (abandoned, so processed again by the next owner),
 // writes the last attempt log entries, and waits for every goroutine the
 // stage started. Its hand-offs were produced by the runner, which has

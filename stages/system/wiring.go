@@ -31,11 +31,7 @@ func (s *System) buildStage(ctx context.Context, name string) (pipeline.Stage, p
 			Topics: s.topics, Logger: log, Registerer: s.registry,
 			IPDatabase: s.data.Files.IPDatabase, Companies: s.data.Companies,
 		})
-		if err != nil {
-			return nil, pipeline.RuntimeConfig{}, err
-		}
-		s.closers = append(s.closers, func(context.Context) error { return st.Close() })
-		return st, cfg.Stages.Enrich.Runtime, nil
+		return st, cfg.Stages.Enrich.Runtime, err
 	case "leads":
 		st, err := leads.New(cfg.Stages.Leads, leads.Deps{
 			Topics: s.topics, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix,
@@ -56,12 +52,7 @@ func (s *System) buildStage(ctx context.Context, name string) (pipeline.Stage, p
 			Topics: s.topics, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix,
 			Logger: log, Registerer: s.registry, Endpoints: endpoints{s.control}, Version: s.opts.Version,
 		})
-		if err != nil {
-			return nil, pipeline.RuntimeConfig{}, err
-		}
-		s.stoppers = append(s.stoppers, st.Shutdown)
-		s.closers = append(s.closers, st.Close)
-		return st, dc.Runtime, nil
+		return st, dc.Runtime, err
 	case "admin":
 		return nil, pipeline.RuntimeConfig{}, s.mountAdmin(log)
 	}
@@ -148,7 +139,7 @@ func (s *System) mountConsole(svc *admin.Service, log *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	s.closers = append(s.closers, func(context.Context) error { kcl.Close(); return nil })
+	s.opsClient = kcl
 	run := s.opts.Stages
 	if len(run) == 0 {
 		run = StageNames()
