@@ -57,8 +57,9 @@ type Runner struct {
 
 	produceWaitSince time.Time // first tick that saw records waiting to be produced; only probe uses it
 
-	mu    sync.Mutex
-	parts map[string]map[int32]*partition
+	mu      sync.Mutex
+	parts   map[string]map[int32]*partition
+	closing bool // set by detachAll: an assignment arriving during shutdown starts no worker
 
 	inflightRecords atomic.Int64
 	inflightBytes   atomic.Int64
@@ -281,6 +282,12 @@ func (r *Runner) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.joined.Store(true)
+	if r.closing {
+		// The group's callbacks run until the client is closed, after the
+		// shutdown drained: a worker started now would never be stopped.
+		r.log.Info("partitions assigned during shutdown; not processed here", zap.Any("partitions", assigned))
+		return
+	}
 	for topic, ps := range assigned {
 		m := r.parts[topic]
 		if m == nil {
@@ -346,6 +353,7 @@ func (r *Runner) detach(tps map[string][]int32) []*partition {
 func (r *Runner) detachAll() []*partition {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closing = true
 	var out []*partition
 	for topic, m := range r.parts {
 		for _, p := range m {
