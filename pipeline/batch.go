@@ -120,6 +120,23 @@ func (h *Hold) DeadLetter(rec *kgo.Record, reason error) {
 	h.b.produce(h.b.part.r.deadLetter(rec, reason))
 }
 
+// EmitShared produces rec now as an output that several batches own: one
+// record that carries the work of records of many batches (a deliver
+// retry record carries the subjects of many input batches). The owners
+// keep their own Holds and release them in acked, which is called once,
+// when Kafka has rec; none of them is committed before. rec is produced
+// through h's batch and goes through the runtime's one classifier: a
+// transient failure is retried every runtime.retry_backoff for as long as
+// the runner runs (not only as long as h's partition: other owners may
+// outlive it); a refusal for good (too large, invalid) dead-letters a stub
+// of rec (its key and headers) as an output of h's batch and then calls
+// acked, so that the owners go on; if the runner stops first acked is
+// never called and the owners are processed again by their next owner.
+// h must not be released before acked is called.
+func (h *Hold) EmitShared(rec *kgo.Record, acked func()) {
+	h.b.part.r.produceShared(rec, h.b, acked)
+}
+
 // Done releases the hold.
 func (h *Hold) Done() {
 	if h.done.CompareAndSwap(false, true) {
@@ -150,15 +167,28 @@ func reasonOf(err error) string {
 	return "invalid"
 }
 
+// AppendReasonHeaders appends to hs the headers that say why a record was
+// dead-lettered: leadflow-error (reason's text), leadflow-reason (its
+// Reasoned reason, else "invalid") and leadflow-stage. Every dead letter
+// carries them; those built by the runtime (Batch.DeadLetter) add the
+// source headers, while a stage's own dead-letter topic whose records
+// carry the work of many input records (deliveries.dlq) has no single
+// source and uses this alone.
+func AppendReasonHeaders(hs []kgo.RecordHeader, stage string, reason error) []kgo.RecordHeader {
+	return append(hs,
+		kgo.RecordHeader{Key: HeaderError, Value: []byte(reason.Error())},
+		kgo.RecordHeader{Key: HeaderReason, Value: []byte(reasonOf(reason))},
+		kgo.RecordHeader{Key: HeaderStage, Value: []byte(stage)},
+	)
+}
+
 // deadLetterRecord builds the dead-letter copy of rec: same key and value,
 // the original headers, and headers naming the error, stage and source.
 func deadLetterRecord(topic, stage string, rec *kgo.Record, reason error) *kgo.Record {
 	hs := make([]kgo.RecordHeader, 0, len(rec.Headers)+6)
 	hs = append(hs, rec.Headers...)
+	hs = AppendReasonHeaders(hs, stage, reason)
 	hs = append(hs,
-		kgo.RecordHeader{Key: HeaderError, Value: []byte(reason.Error())},
-		kgo.RecordHeader{Key: HeaderReason, Value: []byte(reasonOf(reason))},
-		kgo.RecordHeader{Key: HeaderStage, Value: []byte(stage)},
 		kgo.RecordHeader{Key: HeaderSourceTopic, Value: []byte(rec.Topic)},
 		kgo.RecordHeader{Key: HeaderSourcePartition, Value: strconv.AppendInt(nil, int64(rec.Partition), 10)},
 		kgo.RecordHeader{Key: HeaderSourceOffset, Value: strconv.AppendInt(nil, rec.Offset, 10)},

@@ -73,3 +73,19 @@ func (c TLSConfig) Config() (*tls.Config, error) {
 	}
 	return tc, nil
 }
+
+// NewClient builds a franz-go client for c with extra appended to its
+// options (ClientOpts): the one way a leadflow process or command makes a
+// Kafka client outside of a Runner, which builds its own from the same
+// options. It does not connect; the caller closes it.
+func NewClient(c KafkaConfig, extra ...kgo.Opt) (*kgo.Client, error) {
+	opts, err := c.ClientOpts()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append(opts, extra...)...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	return cl, nil
+}

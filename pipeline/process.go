@@ -114,36 +114,55 @@ func (r *Runner) produce(ctx context.Context, rec *kgo.Record, b *Batch) {
 	r.client.Produce(ctx, rec, func(rec *kgo.Record, err error) { r.produced(ctx, rec, b, err) })
 }
 
-// produced is the one place that classifies produce errors.
-func (r *Runner) produced(ctx context.Context, rec *kgo.Record, b *Batch, err error) {
+// produceOutcome is what the classifier makes of a produce result.
+type produceOutcome int
+
+const (
+	produceAcked     produceOutcome = iota // Kafka has the record
+	produceAbandoned                       // the owner went away first
+	produceRefused                         // Kafka will never take this record
+	produceTransient                       // worth another try
+)
+
+// classifyProduce is the one place that classifies produce errors; every
+// output of the runtime (batch outputs, held outputs, shared outputs)
+// goes through it.
+func classifyProduce(ctx context.Context, err error) produceOutcome {
 	switch {
 	case err == nil:
+		return produceAcked
+	case ctx.Err() != nil || errors.Is(err, kgo.ErrClientClosed) || errors.Is(err, kgo.ErrAborting):
+		// The partition was revoked or the process is stopping: what the
+		// output belongs to is abandoned and processed again by the next owner.
+		return produceAbandoned
+	case errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) || errors.Is(err, kerr.InvalidRecord):
+		// Permanent: this output can never be written.
+		return produceRefused
+	default:
+		// Transient (the client's own retries ran out): try again.
+		return produceTransient
+	}
+}
+
+// produced handles the result of a batch output.
+func (r *Runner) produced(ctx context.Context, rec *kgo.Record, b *Batch, err error) {
+	switch classifyProduce(ctx, err) {
+	case produceAcked:
 		r.watch.OK(DepProduce)
 		r.countOut(rec.Topic)
 		b.release()
-	case ctx.Err() != nil || errors.Is(err, kgo.ErrClientClosed) || errors.Is(err, kgo.ErrAborting):
-		// The partition was revoked or the process is stopping: the batch
-		// is abandoned and will be processed again by the next owner.
+	case produceAbandoned:
 		b.failed.Store(true)
-	case errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) || errors.Is(err, kerr.InvalidRecord):
-		// Permanent: this output can never be written. Dead-letter it (its
-		// value cut to a stub if it is the size that failed) so the
-		// partition goes on.
-		if rec.Topic == r.topics.DLQ {
-			r.log.Error("dead letter could not be written; dropped", zap.String("topic", rec.Topic), zap.Error(err))
-			r.metrics.deadLetters.WithLabelValues(r.name, "dropped").Inc()
-			b.release()
+	case produceRefused:
+		// Dead-letter it (its value cut to a stub if it is the size that
+		// failed) so the partition goes on; the stub takes over rec's count.
+		if dl := r.refused(rec, err); dl != nil {
+			r.produce(ctx, dl, b)
 			return
 		}
-		r.log.Error("output rejected by Kafka; dead-lettered", zap.String("topic", rec.Topic), zap.Int("bytes", len(rec.Value)), zap.Error(err))
-		dl := r.deadLetter(&kgo.Record{Topic: rec.Topic, Partition: -1, Offset: -1, Key: rec.Key, Headers: rec.Headers},
-			fmt.Errorf("output to %s rejected (%d bytes): %w", rec.Topic, len(rec.Value), err))
-		r.produce(ctx, dl, b)
-	default:
-		// Transient (the client's own retries ran out): try again.
-		r.metrics.produceErrors.WithLabelValues(r.name).Inc()
-		r.watch.Fail(DepProduce, err)
-		r.log.Warn("produce failed; retrying", zap.String("topic", rec.Topic), zap.Error(err))
+		b.release()
+	case produceTransient:
+		r.produceFailed(rec, err)
 		time.AfterFunc(r.cfg.RetryBackoff, func() {
 			if ctx.Err() != nil {
 				b.failed.Store(true)
@@ -153,6 +172,61 @@ func (r *Runner) produced(ctx context.Context, rec *kgo.Record, b *Batch, err er
 			r.produce(ctx, rec, b)
 		})
 	}
+}
+
+// refused logs an output Kafka refused for good and returns the stub
+// dead letter to produce in its place (nil for a dead letter itself,
+// which is dropped).
+func (r *Runner) refused(rec *kgo.Record, err error) *kgo.Record {
+	if rec.Topic == r.topics.DLQ {
+		r.log.Error("dead letter could not be written; dropped", zap.String("topic", rec.Topic), zap.Error(err))
+		r.metrics.deadLetters.WithLabelValues(r.name, "dropped").Inc()
+		return nil
+	}
+	r.log.Error("output rejected by Kafka; dead-lettered (raise the topic's max.message.bytes if it is the size)",
+		zap.String("topic", rec.Topic), zap.Int("bytes", len(rec.Value)), zap.Error(err))
+	return r.deadLetter(&kgo.Record{Topic: rec.Topic, Partition: -1, Offset: -1, Key: rec.Key, Headers: rec.Headers},
+		fmt.Errorf("output to %s rejected (%d bytes): %w", rec.Topic, len(rec.Value), err))
+}
+
+// produceFailed counts and reports a transient produce failure.
+func (r *Runner) produceFailed(rec *kgo.Record, err error) {
+	r.metrics.produceErrors.WithLabelValues(r.name).Inc()
+	r.watch.Fail(DepProduce, err)
+	r.log.Warn("produce failed; retrying", zap.String("topic", rec.Topic), zap.Error(err))
+}
+
+// produceShared sends rec, an output several batches own, through via's
+// batch (see Hold.EmitShared). It lives as long as the runner, not as
+// via's partition: the other owners' partitions may outlive via's.
+func (r *Runner) produceShared(rec *kgo.Record, via *Batch, acked func()) {
+	ctx := context.WithoutCancel(via.ctx)
+	r.client.Produce(ctx, rec, func(rec *kgo.Record, err error) {
+		switch classifyProduce(ctx, err) {
+		case produceAcked:
+			r.watch.OK(DepProduce)
+			r.countOut(rec.Topic)
+			acked()
+		case produceAbandoned:
+			// The runner stopped: no owner is committed past; the next
+			// owners process their records again.
+		case produceRefused:
+			if dl := r.refused(rec, err); dl != nil {
+				via.produce(dl)
+			}
+			acked()
+		case produceTransient:
+			r.produceFailed(rec, err)
+			time.AfterFunc(r.cfg.RetryBackoff, func() {
+				select {
+				case <-r.stopped:
+					return
+				default:
+				}
+				r.produceShared(&kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: rec.Value, Headers: rec.Headers}, via, acked)
+			})
+		}
+	})
 }
 
 // countOut counts one acknowledged output; the counter per topic is cached

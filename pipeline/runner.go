@@ -57,8 +57,9 @@ type Runner struct {
 
 	produceWaitSince time.Time // first tick that saw records waiting to be produced; only probe uses it
 
-	mu    sync.Mutex
-	parts map[string]map[int32]*partition
+	mu      sync.Mutex
+	parts   map[string]map[int32]*partition
+	closing bool // set by detachAll: an assignment arriving during shutdown starts no worker
 
 	inflightRecords atomic.Int64
 	inflightBytes   atomic.Int64
@@ -68,6 +69,7 @@ type Runner struct {
 
 	joined  atomic.Bool
 	workers sync.WaitGroup
+	stopped chan struct{} // closed once Run has finished every partition
 }
 
 // NewRunner validates cfg and builds the Kafka client for stage. It does
@@ -88,6 +90,7 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 		metrics: deps.Metrics, topics: deps.Topics,
 		parts:    make(map[string]map[int32]*partition),
 		released: make(chan struct{}, 1),
+		stopped:  make(chan struct{}),
 	}
 	r.listen, _ = stage.(PartitionListener)
 	r.watch = NewWatch(r.name, deps.Grace, r.log, deps.Metrics)
@@ -117,6 +120,11 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 	)
 	codec, _ := cfg.compression() // validated above
 	opts = append(opts, kgo.ProducerBatchCompression(codec))
+	if sz, ok := stage.(OutputSizer); ok {
+		if n := sz.MaxOutputBytes(); n > 0 {
+			opts = append(opts, kgo.ProducerBatchMaxBytes(n))
+		}
+	}
 	if r.iid != "" {
 		opts = append(opts, kgo.InstanceID(r.iid))
 	}
@@ -130,9 +138,6 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 
 // Name is the stage's name.
 func (r *Runner) Name() string { return r.name }
-
-// Client is the runner's Kafka client, for producing outside of batches.
-func (r *Runner) Client() *kgo.Client { return r.client }
 
 // Ready reports nil once the runner has joined its group and while no
 // dependency has failed, and no input waited unprocessed, for longer than
@@ -149,8 +154,10 @@ func (r *Runner) Ready() error {
 func (r *Runner) Watch() *Watch { return r.watch }
 
 // Run consumes until ctx is canceled, then shuts down: it stops fetching,
-// lets in-flight work finish for up to shutdownTimeout, commits what is
-// finished, and leaves the group. It returns nil after a clean shutdown.
+// asks the stage to drain (Drainer), lets in-flight work finish for up to
+// shutdownTimeout, commits what is finished, leaves the group, and closes
+// the stage (Closer). It returns nil after a clean shutdown, or the
+// stage's Close error.
 func (r *Runner) Run(ctx context.Context, shutdownTimeout time.Duration) error {
 	r.log.Info("stage starting", zap.Strings("inputs", r.stage.Inputs()), zap.String("group", r.group), zap.String("instance_id", r.iid))
 	commitCtx, stopCommitter := context.WithCancel(ctx)
@@ -182,13 +189,27 @@ func (r *Runner) Run(ctx context.Context, shutdownTimeout time.Duration) error {
 	stopCommitter()
 	committer.Wait()
 	soft := context.WithoutCancel(ctx)
+	if d, ok := r.stage.(Drainer); ok {
+		if err := d.Drain(soft); err != nil {
+			r.log.Warn("stage drain failed; what it did not hand on is processed again by the next owner", zap.Error(err))
+		}
+	}
 	parts := r.detachAll()
 	r.finish(soft, parts, shutdownTimeout, true)
 	r.workers.Wait()
+	close(r.stopped)
 	r.client.Close() // leaves the group (a dynamic member); nothing is left to revoke
 	r.leaveStatic(soft)
+	var err error
+	if c, ok := r.stage.(Closer); ok {
+		cctx, cancel := context.WithTimeout(soft, 5*time.Second)
+		if err = c.Close(cctx); err != nil {
+			err = fmt.Errorf("pipeline: closing stage %s: %w", r.name, err)
+		}
+		cancel()
+	}
 	r.log.Info("stage stopped")
-	return nil
+	return err
 }
 
 // waitCapacity blocks while the stage's in-flight bounds are exceeded.
@@ -261,6 +282,12 @@ func (r *Runner) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.joined.Store(true)
+	if r.closing {
+		// The group's callbacks run until the client is closed, after the
+		// shutdown drained: a worker started now would never be stopped.
+		r.log.Info("partitions assigned during shutdown; not processed here", zap.Any("partitions", assigned))
+		return
+	}
 	for topic, ps := range assigned {
 		m := r.parts[topic]
 		if m == nil {
@@ -326,6 +353,7 @@ func (r *Runner) detach(tps map[string][]int32) []*partition {
 func (r *Runner) detachAll() []*partition {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closing = true
 	var out []*partition
 	for topic, m := range r.parts {
 		for _, p := range m {

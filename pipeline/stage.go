@@ -60,3 +60,12 @@ type PartitionListener interface {
 	// can have committed past this process. Drop any cached state for it.
 	PartitionRevoked(topic string, partition int32)
 }
+
+// OutputSizer is implemented by stages whose outputs can be larger than
+// franz-go's default producer batch limit (about 1 MB): the runner's
+// producer then accepts batches of up to MaxOutputBytes bytes (the
+// broker's limit is still the topic's max.message.bytes). NewRunner calls
+// it once.
+type OutputSizer interface {
+	MaxOutputBytes() int32
+}

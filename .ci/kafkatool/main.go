@@ -21,6 +21,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/leadflow/leadflow/pipeline"
 )
 
 func main() {
@@ -39,7 +41,7 @@ func main() {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...))
+	cl, err := pipeline.NewClient(pipeline.KafkaConfig{Brokers: strings.Split(*brokers, ",")})
 	if err == nil {
 		defer cl.Close()
 		switch os.Args[1] {

@@ -73,13 +73,9 @@ func reach(ctx context.Context, cl *kgo.Client, brokers []string) error {
 
 // newKafkaClient makes a client for cfg.Kafka and checks it reaches a broker.
 func newKafkaClient(ctx context.Context, kc pipeline.KafkaConfig, extra ...kgo.Opt) (*kgo.Client, error) {
-	opts, err := kc.ClientOpts()
+	cl, err := pipeline.NewClient(kc, extra...)
 	if err != nil {
 		return nil, err
-	}
-	cl, err := kgo.NewClient(append(opts, extra...)...)
-	if err != nil {
-		return nil, fmt.Errorf("kafka client: %w", err)
 	}
 	if err := reach(ctx, cl, kc.Brokers); err != nil {
 		cl.Close()

@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
@@ -44,8 +42,8 @@ func Loading(err error) bool {
 // automations from it, the admin API writes through it.
 //
 // Start reads the topic to its end before it returns (and Ready reports
-// nil), then a goroutine owned by the Store follows new records until
-// Close, so a change written by any process is in effect here within
+// nil), then a goroutine owned by the Store's pipeline.Table follows new
+// records until Close, so a change written by any process is in effect here within
 // about the fetch max wait (default 100ms). Reads (Workspace and the
 // lookups) are lock-free: an atomic load of an immutable snapshot. Writes
 // (Put, Delete, DisableWebhook) produce to the topic synchronously and
@@ -75,10 +73,9 @@ type Store struct {
 	subs     map[int]func(Change)
 	nextSub  int
 
-	mem    bool        // NewInMemory: no Kafka
-	client *kgo.Client // nil in memory
-	stop   context.CancelFunc
-	done   chan struct{} // closed when the follower has stopped
+	mem   bool            // NewInMemory: no Kafka
+	table *pipeline.Table // the control topic read to its end, then followed; nil in memory
+	done  chan struct{}   // closed by Close (at once in memory)
 
 	memOffset int64         // in memory: the next offset
 	memLog    []*kgo.Record // in memory: every record written, for tests
@@ -188,54 +185,25 @@ func (s *Store) Start(ctx context.Context) error {
 
 func (s *Store) start(ctx context.Context) error {
 	begin := time.Now()
-	base, err := s.kafka.ClientOpts()
+	tbl, err := pipeline.NewTable(s.kafka, pipeline.TableConfig{
+		Topic: s.topic, FetchMaxWait: s.o.fetchMaxWait, TopicWait: s.o.topicWait,
+		ProduceTimeout: produceTimeout, ExtraOpts: s.o.kafkaOpts,
+	}, s.apply, s.fetchFailed)
 	if err != nil {
-		return err
-	}
-	opts := append(base,
-		kgo.ConsumeTopics(s.topic), // direct: every partition, no group
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchMaxWait(s.o.fetchMaxWait),
-		kgo.DefaultProduceTopic(s.topic),
-		kgo.ProducerLinger(0),
-		kgo.RecordDeliveryTimeout(produceTimeout),
-	)
-	opts = append(opts, s.o.kafkaOpts...)
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return fmt.Errorf("control: kafka client: %w", err)
+		return fmt.Errorf("control: %w", err)
 	}
 	s.mu.Lock()
-	s.client = cl
+	s.table = tbl
 	s.mu.Unlock()
-
-	// A topic created a moment ago can be unknown to the broker answering
-	// for a short while: retry retriable errors for a bounded time.
-	var target map[int32]int64
-	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-		target, err = s.endOffsets(ctx, cl)
-		if err == nil {
-			break
-		}
-		if !kerr.IsRetriable(err) || time.Since(begin)+wait > s.o.topicWait {
-			return err
-		}
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return err
-		}
+	target, err := tbl.Open(ctx)
+	if err != nil {
+		return fmt.Errorf("control: %w", err)
 	}
 	s.mu.Lock()
 	s.target = target
 	s.checkCaughtUpLocked()
 	s.mu.Unlock()
-
-	fctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	s.mu.Lock()
-	s.stop = stop
-	s.mu.Unlock()
-	go s.follow(fctx)
+	tbl.Follow(ctx)
 
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
@@ -270,68 +238,13 @@ func (s *Store) start(ctx context.Context) error {
 	}
 }
 
-// endOffsets returns the end offset of every partition that has records
-// to read.
-func (s *Store) endOffsets(ctx context.Context, cl *kgo.Client) (map[int32]int64, error) {
-	adm := kadm.NewClient(cl)
-	starts, err := adm.ListStartOffsets(ctx, s.topic)
-	if err != nil {
-		return nil, fmt.Errorf("control: listing offsets of %s: %w", s.topic, err)
-	}
-	ends, err := adm.ListEndOffsets(ctx, s.topic)
-	if err != nil {
-		return nil, fmt.Errorf("control: listing offsets of %s: %w", s.topic, err)
-	}
-	target := map[int32]int64{}
-	var errs []error
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err != nil {
-			errs = append(errs, o.Err)
-			return
-		}
-		if st, ok := starts.Lookup(s.topic, o.Partition); ok && st.Err == nil && st.Offset >= o.Offset {
-			return // nothing to read
-		}
-		if o.Offset > 0 {
-			target[o.Partition] = o.Offset
-		}
-	})
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("control: control topic %s: %w (is it created? topics.create)", s.topic, errors.Join(errs...))
-	}
-	if len(ends[s.topic]) == 0 {
-		return nil, fmt.Errorf("control: control topic %s has no partitions (is it created? topics.create)", s.topic)
-	}
-	return target, nil
-}
-
-// follow applies fetched records until ctx ends.
-func (s *Store) follow(ctx context.Context) {
-	defer close(s.done)
-	for {
-		fetches := s.client.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		var ferr error
-		fetches.EachError(func(topic string, p int32, err error) {
-			if errors.Is(err, context.Canceled) || errors.Is(err, kgo.ErrClientClosed) {
-				return
-			}
-			ferr = errors.Join(ferr, fmt.Errorf("fetching %s[%d]: %w", topic, p, err))
-		})
-		if ferr != nil {
-			s.log.Error("control: fetch failed", zap.Error(ferr))
-			s.mu.Lock()
-			s.fetchErr = ferr
-			s.mu.Unlock()
-		}
-		var recs []*kgo.Record
-		fetches.EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
-		if len(recs) > 0 {
-			s.apply(recs)
-		}
-	}
+// fetchFailed records a failed fetch of the follower (Ready reports it
+// until the next apply).
+func (s *Store) fetchFailed(err error) {
+	s.log.Error("control: fetch failed", zap.Error(err))
+	s.mu.Lock()
+	s.fetchErr = err
+	s.mu.Unlock()
 }
 
 // apply applies records in order and publishes one new snapshot.
@@ -484,7 +397,7 @@ func (s *Store) Ready() error {
 }
 
 // Close stops following the topic, waits for the follower to stop and
-// closes the Kafka client. The last snapshot stays readable; writes fail
+// closes the Kafka client (the table's). The last snapshot stays readable; writes fail
 // with ErrClosed. Close is idempotent.
 func (s *Store) Close() {
 	s.mu.Lock()
@@ -493,14 +406,13 @@ func (s *Store) Close() {
 		return
 	}
 	s.closed = true
-	stop, cl := s.stop, s.client
+	tbl := s.table
 	s.mu.Unlock()
-	if stop != nil {
-		stop()
-		<-s.done
+	if tbl != nil {
+		tbl.Close() // waits for the follower
 	}
-	if cl != nil {
-		cl.Close()
+	if !s.mem {
+		close(s.done)
 	}
 }
 

@@ -127,8 +127,14 @@ func (s *Store) write(ctx context.Context, r Ref, value []byte) error {
 	// Not ProduceSync: it waits for the broker however long that takes
 	// (an idempotent producer cannot drop a record in flight). The record
 	// may still be written after ctx ends, within produceTimeout.
+	s.mu.Lock()
+	tbl := s.table
+	s.mu.Unlock()
+	if tbl == nil || tbl.Client() == nil {
+		return ErrNotStarted
+	}
 	produced := make(chan error, 1)
-	s.client.Produce(ctx, rec, func(_ *kgo.Record, err error) { produced <- err })
+	tbl.Client().Produce(ctx, rec, func(_ *kgo.Record, err error) { produced <- err })
 	select {
 	case err := <-produced:
 		if err != nil {

@@ -89,7 +89,7 @@
 // request is dead-lettered with reason "expired". So what is in memory is:
 // queued subjects (bounded), requests in flight (max_in_flight per
 // endpoint, each up to max_bytes), hand-offs awaiting Kafka's ack (the
-// producer's buffer), held tier records (tier_hold_*), and what the
+// runner's producer buffer), held tier records (tier_hold_*), and what the
 // runtime fetched (its own bounds).
 //
 // Every process publishes each webhook's breaker, queued, in-flight and
@@ -108,8 +108,10 @@
 // Offsets are committed only for records whose subjects were delivered or
 // handed to a tier or the dead-letter topic (Kafka acknowledged the record).
 // Retry and dead-letter records hold subjects of many input batches, so the
-// stage produces them with its own client and releases every one of those
-// batches in the produce callback. A crash loses nothing: the next owner
+// stage produces them as shared outputs of the runtime
+// (pipeline.Hold.EmitShared, through the runner's client and its one
+// produce classifier) and releases every one of those batches once Kafka
+// acknowledges the record. A crash loses nothing: the next owner
 // reads the unfinished records again and sends them again (at least once;
 // the same batch gets the same webhook-id, and subjects carry natural ids).
 // Shutdown makes a graceful stop fast: it seals open batches and hands

@@ -1,11 +1,9 @@
 package deliver
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
@@ -76,12 +74,7 @@ func (s *Stage) hand(h handoff) {
 	}
 	var rec *kgo.Record
 	if h.dlq {
-		hs := r.stateHeaders(time.Time{})
-		hs = append(hs,
-			kgo.RecordHeader{Key: pipeline.HeaderError, Value: []byte(s.dlqError(r, h.reason))},
-			kgo.RecordHeader{Key: pipeline.HeaderReason, Value: []byte(h.reason)},
-			kgo.RecordHeader{Key: pipeline.HeaderStage, Value: []byte("deliver")},
-		)
+		hs := pipeline.AppendReasonHeaders(r.stateHeaders(time.Time{}), "deliver", &dlqReason{reason: h.reason, text: s.dlqError(r, h.reason)})
 		rec = &kgo.Record{Topic: s.topics.DeliveriesDLQ, Headers: hs}
 		s.log.Debug("request dead-lettered", zap.String("webhook", r.webhookID), zap.String("reason", h.reason), zap.Int("subjects", len(r.items)))
 	} else {
@@ -99,9 +92,28 @@ func (s *Stage) hand(h handoff) {
 	rec.Key = []byte(r.webhookID)
 	rec.Value = appendEnvelope(make([]byte, 0, envelopeSize(r.items)), r.items)
 	s.handedBytes.Add(int64(len(rec.Value)))
-	items := r.items
-	s.produce(rec, func() { s.release(items) }, func(err error) { s.tooLarge(rec, items, err) })
+	s.emitShared(rec, r.items)
 }
+
+// emitShared produces rec, which carries items of possibly many input
+// batches, through the runtime (pipeline.Hold.EmitShared): every item is
+// released once Kafka has rec. The runtime's classifier retries transient
+// failures, and dead-letters a stub through the first item's batch if the
+// broker refuses rec for good (raise the topic's max.message.bytes or
+// lower deliver.retry_record_max_bytes); its subjects are lost then.
+func (s *Stage) emitShared(rec *kgo.Record, items []*item) {
+	if len(items) == 0 {
+		return
+	}
+	items[0].hold.h.EmitShared(rec, func() { s.release(items) })
+}
+
+// dlqReason is why a request is dead-lettered: text is its leadflow-error
+// header and reason (one of the Reason constants) its leadflow-reason.
+type dlqReason struct{ reason, text string }
+
+func (e *dlqReason) Error() string  { return e.text }
+func (e *dlqReason) Reason() string { return e.reason }
 
 func idsOf(items []*item) [][]byte {
 	ids := make([][]byte, len(items))
@@ -125,44 +137,4 @@ func (s *Stage) dlqError(r *request, reason string) string {
 		return fmt.Sprintf("%d attempts failed; last: %s", r.attempt, r.lastErr)
 	}
 	return r.lastErr
-}
-
-// produce writes rec with the stage's producer and calls acked once Kafka
-// has it. A transient failure is retried; a record too large for the broker
-// goes to tooLarge; when the stage is closing the record is abandoned (its
-// input records are not committed, so they are processed again).
-func (s *Stage) produce(rec *kgo.Record, acked func(), tooLarge func(error)) {
-	s.wg.Add(1)
-	s.producer.Produce(s.ctx, rec, func(rec *kgo.Record, err error) {
-		defer s.wg.Done()
-		switch {
-		case err == nil:
-			acked()
-		case s.ctx.Err() != nil || errors.Is(err, kgo.ErrClientClosed):
-			// Abandoned with the process; redelivered by the next owner.
-		case errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge):
-			tooLarge(err)
-			acked()
-		default:
-			s.log.Warn("hand-off produce failed; retrying", zap.String("topic", rec.Topic), zap.Error(err))
-			s.wg.Add(1)
-			time.AfterFunc(s.cfg.Runtime.RetryBackoff, func() {
-				defer s.wg.Done()
-				if s.ctx.Err() == nil {
-					s.produce(&kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: rec.Value, Headers: rec.Headers}, acked, tooLarge)
-				}
-			})
-		}
-	})
-}
-
-// tooLarge dead-letters a stub (headers, no value) of a record the broker
-// refused, through the input batch, so that the refusal is visible.
-func (s *Stage) tooLarge(rec *kgo.Record, items []*item, err error) {
-	s.log.Error("hand-off record too large for the broker; its subjects are lost (raise the topic's max.message.bytes or lower deliver.retry_record_max_bytes)",
-		zap.String("topic", rec.Topic), zap.Int("bytes", len(rec.Value)), zap.Error(err))
-	if len(items) > 0 {
-		items[0].hold.h.DeadLetter(&kgo.Record{Topic: rec.Topic, Partition: -1, Offset: -1, Key: rec.Key, Headers: rec.Headers},
-			fmt.Errorf("deliver: %s record of %d bytes refused: %w", rec.Topic, len(rec.Value), err))
-	}
 }

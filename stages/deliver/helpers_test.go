@@ -124,7 +124,7 @@ func startStage(t testing.TB, env *testEnv, cfg deliver.Config, eps deliver.Endp
 	t.Helper()
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	st, err := deliver.New(t.Context(), cfg, deliver.Deps{
-		Topics: env.Topics, Kafka: env.Kafka, Redis: env.redis, KeyPrefix: env.Topics.Prefix,
+		Topics: env.Topics, Redis: env.redis, KeyPrefix: env.Topics.Prefix,
 		Logger: log, Registerer: prometheus.NewRegistry(), Endpoints: eps, Version: "test-1.2",
 	})
 	if err != nil {

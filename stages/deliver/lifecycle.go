@@ -80,23 +80,28 @@ func (s *Stage) Shutdown() {
 	}
 }
 
-// Close stops the stage after its runner has returned: it cancels what is
+// Drain is Shutdown, for the runner (pipeline.Drainer): it calls it when
+// its Run context is canceled.
+func (s *Stage) Drain(context.Context) error {
+	s.Shutdown()
+	return nil
+}
+
+// Close stops the stage after its runner has returned (the runner calls
+// it, pipeline.Closer; calling it again does nothing): it cancels what is
 // still in flight (abandoned, so processed again by the next owner),
-// flushes the producer for up to a few seconds, writes the last attempt
-// log entries, and waits for every goroutine the stage started.
-func (s *Stage) Close(ctx context.Context) error {
+// writes the last attempt log entries, and waits for every goroutine the
+// stage started. Its hand-offs were produced by the runner, which has
+// drained them (or abandoned them, uncommitted) before it returned.
+func (s *Stage) Close(context.Context) error {
 	s.Shutdown()
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err := s.producer.Flush(fctx)
-	cancel()
 	s.cancel()
-	s.producer.Close()
 	s.wg.Wait()
 	close(s.logw.ch)
 	s.logWG.Wait()
 	s.sender.close()
-	return err
+	return nil
 }

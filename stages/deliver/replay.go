@@ -34,16 +34,13 @@ const ReplayGroup = "deliver-replay"
 // letter is not replayed twice (a crash mid-chunk may replay that chunk
 // again). Do not run two replays at once.
 func Replay(ctx context.Context, kafka pipeline.KafkaConfig, topics pipeline.Topics, webhookID string, progress func(replayed int)) (int, error) {
-	opts, err := kafka.ClientOpts()
+	cl, err := pipeline.NewClient(kafka)
 	if err != nil {
 		return 0, err
 	}
-	admCl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return 0, err
-	}
-	defer admCl.Close()
-	adm := kadm.NewClient(admCl)
+	defer cl.Close()
+	rr := pipeline.NewRangeReader(cl)
+	adm := rr.Admin()
 	topic := topics.DeliveriesDLQ
 	allGroup := topics.Group(ReplayGroup)
 
@@ -82,8 +79,7 @@ func Replay(ctx context.Context, kafka pipeline.KafkaConfig, topics pipeline.Top
 		}
 	}
 
-	from := map[int32]kgo.Offset{}
-	end := map[int32]int64{}
+	rng := pipeline.Range{From: map[int32]int64{}, End: map[int32]int64{}}
 	ends.Each(func(o kadm.ListedOffset) {
 		start := committedAll[o.Partition]
 		if s, ok := starts.Lookup(topic, o.Partition); ok && s.Offset > start {
@@ -92,82 +88,31 @@ func Replay(ctx context.Context, kafka pipeline.KafkaConfig, topics pipeline.Top
 		if webhookID != "" {
 			start = max(start, perWebhook[webhookID][o.Partition])
 		}
-		if start < o.Offset {
-			from[o.Partition] = kgo.NewOffset().At(start)
-			end[o.Partition] = o.Offset
-		}
+		rng.From[o.Partition], rng.End[o.Partition] = start, o.Offset
 	})
-	if len(from) == 0 {
-		return 0, nil
-	}
 	group := allGroup
 	if webhookID != "" {
 		group += "." + webhookID
 	}
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))...)
-	if err != nil {
-		return 0, err
-	}
-	defer cl.Close()
-
-	n := 0
-	for len(end) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		var errs []error
-		fs.EachError(func(t string, p int32, err error) { errs = append(errs, fmt.Errorf("%s[%d]: %w", t, p, err)) })
-		if len(errs) > 0 {
-			return n, fmt.Errorf("deliver: replay: fetch: %w", errors.Join(errs...))
-		}
-		var out []*kgo.Record
-		done := map[int32]int64{}
-		fs.EachRecord(func(rec *kgo.Record) {
-			stop, ok := end[rec.Partition]
-			if !ok || rec.Offset >= stop {
-				return
-			}
-			done[rec.Partition] = rec.Offset + 1
+	n, err := rr.MoveOnce(ctx, pipeline.Move{Topic: topic, Range: rng, Group: group, Progress: progress,
+		Map: func(rec *kgo.Record, out []*kgo.Record) []*kgo.Record {
 			wh := webhookOf(rec)
 			if webhookID != "" && wh != webhookID {
-				return
+				return out
 			}
 			if webhookID == "" && rec.Offset < perWebhook[wh][rec.Partition] {
-				return // replayed already by a replay of this webhook
+				return out // replayed already by a replay of this webhook
 			}
 			_ = decodeEnvelope(rec.Value, func(raw []byte) error {
 				out = append(out, &kgo.Record{Topic: topics.Deliveries, Key: []byte(wh), Value: raw})
 				return nil
 			}) // a dead letter that is not an envelope (a stub) has nothing to replay
-		})
-		if len(out) > 0 {
-			if err := cl.ProduceSync(ctx, out...).FirstErr(); err != nil {
-				return n, fmt.Errorf("deliver: replay: produce to %s: %w", topics.Deliveries, err)
-			}
-			n += len(out)
-		}
-		if len(done) > 0 {
-			offs := kadm.Offsets{}
-			for p, o := range done {
-				offs.Add(kadm.Offset{Topic: topic, Partition: p, At: o, LeaderEpoch: -1})
-				if o >= end[p] {
-					delete(end, p)
-				}
-			}
-			resp, err := adm.CommitOffsets(ctx, group, offs)
-			if err == nil {
-				err = resp.Error()
-			}
-			if err != nil {
-				return n, fmt.Errorf("deliver: replay: commit %s: %w", group, err)
-			}
-			if progress != nil && len(out) > 0 {
-				progress(n)
-			}
-		}
+			return out
+		}})
+	if err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("deliver: replay: %w", err)
 	}
-	return n, nil
+	return n, err
 }
 
 func committedOf(ctx context.Context, adm *kadm.Client, group, topic string) (map[int32]int64, error) {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
 	"github.com/leadflow/leadflow/pipeline"
@@ -20,14 +19,6 @@ import (
 type Deps struct {
 	// Topics names deliveries, the retry tiers and deliveries.dlq. Required.
 	Topics pipeline.Topics
-	// Kafka is how the stage's own producer reaches the brokers: retry and
-	// dead-letter records carry the subjects of many input records (from
-	// many input batches), so they are produced with a callback that
-	// releases every one of those batches once Kafka has the record.
-	// Required (Brokers at least).
-	Kafka pipeline.KafkaConfig
-	// KafkaOpts are appended to the producer's options (tests use them).
-	KafkaOpts []kgo.Opt
 	// Redis holds the attempt log. Required.
 	Redis redis.UniversalClient
 	// KeyPrefix starts every Redis key (redis.key_prefix). Default "".
@@ -59,7 +50,6 @@ type Stage struct {
 	sender    *sender
 	attempts  *AttemptLog
 	logw      *logWriter
-	producer  *kgo.Client
 
 	inputs      []string
 	tiers       []time.Duration
@@ -127,28 +117,11 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Stage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deliver: metrics: %w", err)
 	}
-	opts, err := deps.Kafka.ClientOpts()
-	if err != nil {
-		return nil, fmt.Errorf("deliver: %w", err)
-	}
-	opts = append(opts,
-		kgo.ProducerLinger(cfg.Runtime.ProducerLinger),
-		kgo.MaxBufferedRecords(cfg.Runtime.ProducerMaxBufferedRecords),
-		// Retry records hold whole requests (up to retry_record_max_bytes
-		// plus headers); the broker's limit is checked on the compressed batch.
-		kgo.ProducerBatchMaxBytes(int32(min(cfg.RetryRecordMaxBytes+64<<10, 1<<30))),
-	)
-	opts = append(opts, deps.KafkaOpts...)
-	producer, err := kgo.NewClient(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("deliver: kafka producer: %w", err)
-	}
 	s := &Stage{
 		cfg: cfg, topics: deps.Topics, log: deps.Logger.With(zap.String("stage", "deliver")),
 		clock: deps.Clock, m: m, endpoints: deps.Endpoints,
 		sender:      newSender(cfg, deps.Version, deps.Clock),
 		attempts:    NewAttemptLogFor(deps.Redis, deps.KeyPrefix, cfg),
-		producer:    producer,
 		tierByTopic: make(map[string]time.Duration),
 		eps:         make(map[string]map[string]*endpoint),
 		tparts:      make(map[tierKey]*tierPart),
@@ -187,6 +160,13 @@ func (s *Stage) Name() string { return "deliver" }
 
 // Inputs are deliveries and one retry topic per delay tier.
 func (s *Stage) Inputs() []string { return s.inputs }
+
+// MaxOutputBytes lets the runner's producer take retry records, which hold
+// whole requests (up to retry_record_max_bytes plus headers); the broker's
+// limit is checked on the compressed batch (pipeline.OutputSizer).
+func (s *Stage) MaxOutputBytes() int32 {
+	return int32(min(s.cfg.RetryRecordMaxBytes+64<<10, 1<<30))
+}
 
 // AttemptLog is the stage's attempt log (for the admin API).
 func (s *Stage) AttemptLog() *AttemptLog { return s.attempts }

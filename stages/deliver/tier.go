@@ -192,7 +192,7 @@ func requestOf(items []*item, st retryState) *request {
 // headers, so the same due time) and releases it once Kafka has it.
 func (s *Stage) requeueTier(rec *kgo.Record, ref *holdRef) {
 	ref.add()
-	s.produce(&kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: rec.Value, Headers: rec.Headers}, ref.release, func(error) {})
+	ref.h.EmitShared(&kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: rec.Value, Headers: rec.Headers}, ref.release)
 }
 
 func (s *Stage) untrackTier(rec *kgo.Record) {

@@ -50,7 +50,7 @@ func benchEvents(b *testing.B, n int, guideURL bool) (*Stage, []*kgo.Record) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = s.Close() })
+	b.Cleanup(func() { _ = s.Close(context.Background()) })
 	uas := []string{
 		safariMac, chromeWin, chromeAnd,
 		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.67",

@@ -600,7 +600,7 @@ func TestNewErrors(t *testing.T) {
 
 func TestProcessAfterClose(t *testing.T) {
 	f := newFixture(t, DefaultConfig(), "", nil)
-	if err := f.s.Close(); err != nil {
+	if err := f.s.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	var sk fakeSink

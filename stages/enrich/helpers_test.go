@@ -74,7 +74,7 @@ func newFixture(t testing.TB, cfg Config, ipdbPath string, companies Companies) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = s.Close() })
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	return &fixture{s: s, reg: reg, dir: dir, companies: CompanyMap(cm), nets: nets}
 }
 

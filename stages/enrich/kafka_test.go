@@ -140,7 +140,7 @@ func TestThroughKafka(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer st.Close(context.Background())
 	r, err := pipeline.NewRunner(st, cfg.Runtime, pipeline.Deps{Logger: log, Metrics: pipeline.NewMetrics(reg),
 		Topics: env.Topics, Kafka: env.Kafka})
 	if err != nil {

@@ -225,8 +225,9 @@ func (s *Stage) Process(_ context.Context, b *pipeline.Batch) error {
 }
 
 // Close releases the IP database; batches still running finish with the
-// file they started with. Process fails afterwards.
-func (s *Stage) Close() error { return s.db.Close() }
+// file they started with. Process fails afterwards. The runner calls it
+// once it stopped (pipeline.Closer); calling it again does nothing.
+func (s *Stage) Close(context.Context) error { return s.db.Close() }
 
 // ReloadIPDatabase checks the IP database file now and loads it if it was
 // replaced, as the stage does on its own every ip_database_reload.

@@ -176,6 +176,12 @@ func reveal(ctx context.Context, rdb redis.UniversalClient, leadHash, countField
 	return out, nil
 }
 
+// Preflight checks, before the stage consumes, that Redis takes the
+// claims' commands (CheckClaims; pipeline.Preflighter).
+func (s *Stage) Preflight(ctx context.Context) error {
+	return CheckClaims(ctx, s.d.Redis, s.d.KeyPrefix)
+}
+
 // CheckClaims checks that rdb takes the claims' SET ... NX GET (Redis 7.0
 // or later), so that an older Redis is named at start instead of failing
 // every batch. It returns an error only when Redis answered and refused

@@ -25,7 +25,6 @@ import (
 	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/control"
-	"github.com/leadflow/leadflow/stages/evaluate"
 )
 
 // StageNames returns the stages a process can run, in pipeline order.
@@ -63,8 +62,10 @@ type System struct {
 	redis    redis.UniversalClient
 	redisW   *pipeline.Watch // the process's Redis calls, pings included
 	control  *control.Store
-	stoppers []func()                      // called when shutdown starts
-	closers  []func(context.Context) error // called after the runners stop
+	stages   []pipeline.Stage // built stages; their runners drain and close them
+	// opsClient is the Kafka client of the operations pages (nil without
+	// the admin stage); closed when Run ends.
+	opsClient *kgo.Client
 
 	listenMu sync.Mutex
 	addr     net.Addr // set once the HTTP server listens
@@ -134,6 +135,7 @@ func New(ctx context.Context, opts Options) (*System, error) {
 		if stage == nil {
 			continue // not a Kafka-consuming stage (admin) or not built yet
 		}
+		s.stages = append(s.stages, stage)
 		r, err := pipeline.NewRunner(stage, rt, pipeline.Deps{
 			Logger: s.log, Metrics: s.metrics, Topics: s.topics, Kafka: opts.Config.Kafka,
 			InstanceID: opts.Config.Kafka.InstanceID(name), Grace: opts.Config.Health.Grace,
@@ -212,12 +214,17 @@ func (s *System) Run(ctx context.Context) error {
 		return fmt.Errorf("control plane: %w", err)
 	}
 	defer s.control.Close()
-	if slices.Contains(s.opts.Stages, "evaluate") {
-		probeCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := evaluate.CheckClaims(probeCtx, s.redis, cfg.Redis.KeyPrefix)
-		cancel()
-		if err != nil {
-			return err
+	if s.opsClient != nil {
+		defer s.opsClient.Close()
+	}
+	for _, st := range s.stages {
+		if p, ok := st.(pipeline.Preflighter); ok {
+			probeCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := p.Preflight(probeCtx)
+			cancel()
+			if err != nil {
+				return err
+			}
 		}
 	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
@@ -254,10 +261,7 @@ func (s *System) Run(ctx context.Context) error {
 	case err := <-httpDone:
 		runErr = fmt.Errorf("http server: %w", err)
 	}
-	for _, stop := range s.stoppers {
-		stop()
-	}
-	wg.Wait()
+	wg.Wait() // each runner drains and closes its stage (pipeline.Drainer, Closer)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
@@ -265,21 +269,12 @@ func (s *System) Run(ctx context.Context) error {
 	for err := range errs {
 		runErr = errors.Join(runErr, err)
 	}
-	for _, c := range s.closers {
-		if err := c(shutdownCtx); err != nil {
-			runErr = errors.Join(runErr, err)
-		}
-	}
 	_ = s.redis.Close()
 	return runErr
 }
 
 func (s *System) ensureTopics(ctx context.Context) error {
-	opts, err := s.opts.Config.Kafka.ClientOpts()
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := pipeline.NewClient(s.opts.Config.Kafka)
 	if err != nil {
 		return err
 	}

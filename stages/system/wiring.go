@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/goccy/go-json"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
 	"github.com/leadflow/leadflow/pipeline"
@@ -33,11 +31,7 @@ func (s *System) buildStage(ctx context.Context, name string) (pipeline.Stage, p
 			Topics: s.topics, Logger: log, Registerer: s.registry,
 			IPDatabase: s.data.Files.IPDatabase, Companies: s.data.Companies,
 		})
-		if err != nil {
-			return nil, pipeline.RuntimeConfig{}, err
-		}
-		s.closers = append(s.closers, func(context.Context) error { return st.Close() })
-		return st, cfg.Stages.Enrich.Runtime, nil
+		return st, cfg.Stages.Enrich.Runtime, err
 	case "leads":
 		st, err := leads.New(cfg.Stages.Leads, leads.Deps{
 			Topics: s.topics, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix,
@@ -55,15 +49,10 @@ func (s *System) buildStage(ctx context.Context, name string) (pipeline.Stage, p
 	case "deliver":
 		dc := s.deliverConfig()
 		st, err := deliver.New(ctx, dc, deliver.Deps{
-			Topics: s.topics, Kafka: cfg.Kafka, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix,
+			Topics: s.topics, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix,
 			Logger: log, Registerer: s.registry, Endpoints: endpoints{s.control}, Version: s.opts.Version,
 		})
-		if err != nil {
-			return nil, pipeline.RuntimeConfig{}, err
-		}
-		s.stoppers = append(s.stoppers, st.Shutdown)
-		s.closers = append(s.closers, st.Close)
-		return st, dc.Runtime, nil
+		return st, dc.Runtime, err
 	case "admin":
 		return nil, pipeline.RuntimeConfig{}, s.mountAdmin(log)
 	}
@@ -144,23 +133,20 @@ func toEndpoint(w control.Webhook) deliver.Endpoint {
 // mountConsole serves the web console at / and the admin API it uses at
 // /v1/ (which takes console sessions too, within their scope).
 func (s *System) mountConsole(svc *admin.Service, log *zap.Logger) error {
-	// The operations pages ask the brokers through their own client.
-	opts, err := s.opts.Config.Kafka.ClientOpts()
+	// The operations pages ask the brokers through one client of their own,
+	// kept for the process's life.
+	kcl, err := pipeline.NewClient(s.opts.Config.Kafka)
 	if err != nil {
 		return err
 	}
-	kcl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return err
-	}
-	s.closers = append(s.closers, func(context.Context) error { kcl.Close(); return nil })
+	s.opsClient = kcl
 	run := s.opts.Stages
 	if len(run) == 0 {
 		run = StageNames()
 	}
 	c, err := console.New(console.Deps{Service: svc, Token: s.opts.Config.Admin.Token,
 		SessionTTL: s.opts.Config.Admin.ConsoleSessionTTL, Logger: log.With(zap.String("component", "console")),
-		Cluster:  clusterview.New(kadm.NewClient(kcl), opts, s.topics, consumerStages()),
+		Cluster:  clusterview.New(kcl, s.topics, consumerStages()),
 		Settings: s.opts.Config, RunStages: run, Topics: s.topics,
 		Replay: func(ctx context.Context, webhookID string) (int, error) {
 			return deliver.Replay(ctx, s.opts.Config.Kafka, s.topics, webhookID, nil)

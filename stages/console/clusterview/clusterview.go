@@ -69,11 +69,11 @@ type Stage struct {
 // Reader reads the stages' groups. It remembers the previous read of each
 // stage for the rates; it is safe for concurrent use.
 type Reader struct {
-	adm        *kadm.Client
-	clientOpts []kgo.Opt
-	topics     pipeline.Topics
-	stages     []string
-	now        func() time.Time
+	adm    *kadm.Client
+	ranges *pipeline.RangeReader
+	topics pipeline.Topics
+	stages []string
+	now    func() time.Time
 
 	mu   sync.Mutex
 	prev map[string]sample
@@ -86,11 +86,12 @@ type sample struct {
 }
 
 // New returns a reader of the groups of stages (named as in
-// pipeline.Topics.Group) through adm; the caller owns adm's client.
-// clientOpts (the seed brokers, TLS, SASL) make the short-lived clients
-// of Latest.
-func New(adm *kadm.Client, clientOpts []kgo.Opt, topics pipeline.Topics, stages []string) *Reader {
-	return &Reader{adm: adm, clientOpts: clientOpts, topics: topics, stages: stages, now: time.Now, prev: map[string]sample{}}
+// pipeline.Topics.Group) through cl, a client the process keeps for the
+// operations pages (pipeline.NewClient; not a group member), which also
+// serves Latest's reads: no client is made per page. The caller owns cl.
+func New(cl *kgo.Client, topics pipeline.Topics, stages []string) *Reader {
+	rr := pipeline.NewRangeReader(cl)
+	return &Reader{adm: rr.Admin(), ranges: rr, topics: topics, stages: stages, now: time.Now, prev: map[string]sample{}}
 }
 
 // Stages reads every stage's group, in the order New was given. An error

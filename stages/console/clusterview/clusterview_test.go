@@ -54,7 +54,7 @@ func TestStagesLagAndRates(t *testing.T) {
 	produceN(t, env, env.Topics.Raw, 10)
 	commitAt(t, env, enrich, env.Topics.Raw, func(int64) int64 { return 0 })
 
-	r := New(env.Admin, nil, env.Topics, []string{"enrich", "leads"})
+	r := New(env.Client, env.Topics, []string{"enrich", "leads"})
 	clock := time.Unix(1_700_000_000, 0)
 	r.now = func() time.Time { return clock }
 	st, err := r.Stages(context.Background())
@@ -97,7 +97,7 @@ func TestStagesLagAndRates(t *testing.T) {
 // empty topic is no records.
 func TestLatestIsBounded(t *testing.T) {
 	env := kafkatest.New(t, 2)
-	r := New(env.Admin, []kgo.Opt{kgo.SeedBrokers(env.Brokers...)}, env.Topics, nil)
+	r := New(env.Client, env.Topics, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	kafkatest.Eventually(t, 30*time.Second, "the new topic is listed", func() bool {

@@ -2,13 +2,14 @@ package clusterview
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/leadflow/leadflow/pipeline"
 )
 
 // Record is one record of a bounded read, its value cut to the read's
@@ -28,8 +29,8 @@ type Record struct {
 // Latest reads the last perPartition records of every partition of topic
 // (at most), newest first, each value cut to maxValue bytes. It reads
 // from the offsets the brokers list as the end at the start of the call,
-// never further, through a client of its own that it closes; ctx bounds
-// it. perPartition is between 1 and 1000.
+// never further, through the reader's client (reads are one at a time);
+// ctx bounds it. perPartition is between 1 and 1000.
 func (r *Reader) Latest(ctx context.Context, topic string, perPartition, maxValue int) ([]Record, error) {
 	if perPartition < 1 || perPartition > 1000 {
 		return nil, fmt.Errorf("clusterview: perPartition %d is not between 1 and 1000", perPartition)
@@ -48,48 +49,23 @@ func (r *Reader) Latest(ctx context.Context, topic string, perPartition, maxValu
 	if err != nil {
 		return nil, fmt.Errorf("clusterview: end offsets of %s: %w", topic, err)
 	}
-	from := map[int32]kgo.Offset{}
-	end := map[int32]int64{}
+	rng := pipeline.Range{From: map[int32]int64{}, End: map[int32]int64{}}
 	ends.Each(func(o kadm.ListedOffset) {
 		start := max(o.Offset-int64(perPartition), 0)
 		if s, ok := starts.Lookup(topic, o.Partition); ok && s.Offset > start {
 			start = s.Offset
 		}
-		if start < o.Offset {
-			from[o.Partition] = kgo.NewOffset().At(start)
-			end[o.Partition] = o.Offset
-		}
+		rng.From[o.Partition], rng.End[o.Partition] = start, o.Offset
 	})
-	if len(from) == 0 {
-		return nil, nil
-	}
-	cl, err := kgo.NewClient(append(append([]kgo.Opt(nil), r.clientOpts...),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))...)
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
 	var out []Record
-	for len(end) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return out, fmt.Errorf("clusterview: reading %s: %w", topic, err)
-		}
-		var errs []error
-		fs.EachError(func(t string, p int32, err error) { errs = append(errs, fmt.Errorf("%s[%d]: %w", t, p, err)) })
-		if len(errs) > 0 {
-			return out, fmt.Errorf("clusterview: reading %s: %w", topic, errors.Join(errs...))
-		}
-		fs.EachRecord(func(rec *kgo.Record) {
-			stop, ok := end[rec.Partition]
-			if !ok || rec.Offset >= stop {
-				return
-			}
-			if rec.Offset+1 >= stop {
-				delete(end, rec.Partition)
-			}
+	err = r.ranges.Read(ctx, topic, rng, func(recs []*kgo.Record) error {
+		for _, rec := range recs {
 			out = append(out, recordOf(rec, maxValue))
-		})
+		}
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("clusterview: reading %s: %w", topic, err)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Time.Equal(out[j].Time) {
