@@ -12,7 +12,7 @@ import (
 	"github.com/leadflow/leadflow/bench/report"
 	"github.com/leadflow/leadflow/bench/traffic"
 	"github.com/leadflow/leadflow/schemas"
-	"github.com/leadflow/leadflow/schemas/sampledata"
+	"github.com/leadflow/leadflow/schemas/dataset"
 )
 
 // revealRule is the index of the reveal rule in DefaultRules(5): new_lead
@@ -25,7 +25,7 @@ const revealRule = 4
 // of traffic.Reveals.
 type revealFixture struct {
 	*checkerFixture
-	contacts map[string][]sampledata.ContactRecord // by company domain
+	contacts map[string][]dataset.ContactRecord // by company domain
 	// want[lead] is the number of contacts expected for a lead of the
 	// segment (absent: none expected).
 	want map[int]int
@@ -34,7 +34,7 @@ type revealFixture struct {
 
 // salesLeader is DefaultReveal's persona, written out independently:
 // seniority vp, director or c_level, department sales or executive.
-func salesLeader(c *sampledata.ContactRecord) bool {
+func salesLeader(c *dataset.ContactRecord) bool {
 	return (c.Seniority == "vp" || c.Seniority == "director" || c.Seniority == "c_level") &&
 		(c.Department == "sales" || c.Department == "executive")
 }
@@ -48,7 +48,7 @@ func newRevealFixture(t *testing.T) *revealFixture {
 	t.Helper()
 	f := &revealFixture{checkerFixture: newCheckerFixtureRules(t, DefaultRules(5), nil), want: map[int]int{}}
 	var err error
-	if f.contacts, err = sampledata.LoadContacts(filepath.Join(testDataDir(t), sampledata.ContactsFile)); err != nil {
+	if f.contacts, err = dataset.LoadContacts(filepath.Join(testDataDir(t), dataset.ContactsFile)); err != nil {
 		t.Fatal(err)
 	}
 	l := f.gen.Ledger()
@@ -69,8 +69,8 @@ func newRevealFixture(t *testing.T) *revealFixture {
 
 // fitting returns the contacts of domain that fit the persona (fit true)
 // or do not (fit false).
-func (f *revealFixture) fitting(domain string, fit bool) []sampledata.ContactRecord {
-	var out []sampledata.ContactRecord
+func (f *revealFixture) fitting(domain string, fit bool) []dataset.ContactRecord {
+	var out []dataset.ContactRecord
 	for i := range f.contacts[domain] {
 		if salesLeader(&f.contacts[domain][i]) == fit {
 			out = append(out, f.contacts[domain][i])
@@ -80,14 +80,14 @@ func (f *revealFixture) fitting(domain string, fit bool) []sampledata.ContactRec
 }
 
 // contactSubject encodes c as a contact_revealed subject at company domain.
-func contactSubject(c sampledata.ContactRecord, domain string) json.RawMessage {
+func contactSubject(c dataset.ContactRecord, domain string) json.RawMessage {
 	subj := c.Contact(schemas.Company{Name: domain, Domain: domain})
 	return subj.AppendJSON(nil)
 }
 
 // reveal sends contact c as a subject for company domain to rule's webhook
 // in ws, 300ms after the start of lead li's first session.
-func (f *revealFixture) reveal(ws, rule, li int, c sampledata.ContactRecord, domain, msgID string) {
+func (f *revealFixture) reveal(ws, rule, li int, c dataset.ContactRecord, domain, msgID string) {
 	l := f.gen.Ledger()
 	arrived := l.Session(int(l.Lead(li).FirstSession)).StartTime().Add(300 * time.Millisecond)
 	f.chk.record(fakeDelivery(ws, rule, schemas.EventContactRevealed, msgID, arrived, contactSubject(c, domain)))

@@ -27,7 +27,7 @@ import (
 	"github.com/leadflow/leadflow/bench/adminapi"
 	"github.com/leadflow/leadflow/bench/traffic"
 	"github.com/leadflow/leadflow/schemas"
-	"github.com/leadflow/leadflow/schemas/sampledata"
+	"github.com/leadflow/leadflow/schemas/dataset"
 )
 
 // fakePipeline stands in for a leadflow process in tests of the harness:
@@ -50,8 +50,8 @@ type fakePipeline struct {
 	automations map[string][]adminapi.Automation // by workspace
 	leads       map[string]int64                 // workspace|domain
 	sessions    map[string]bool
-	contacts    map[string][]sampledata.ContactRecord // by company domain
-	revealed    map[string]bool                       // workspace|email
+	contacts    map[string][]dataset.ContactRecord // by company domain
+	revealed    map[string]bool                    // workspace|email
 	nextID      int
 
 	recordsIn, recordsOut *prometheus.CounterVec
@@ -63,7 +63,7 @@ func newFakePipeline(t *testing.T, data *traffic.Data, brokers []string, rawTopi
 		webhooks: map[string]adminapi.Webhook{}, segments: map[string][]string{}, personas: map[string]adminapi.Persona{}, automations: map[string][]adminapi.Automation{},
 		leads: map[string]int64{}, sessions: map[string]bool{}, revealed: map[string]bool{}}
 	var err error
-	if f.contacts, err = sampledata.LoadContacts(filepath.Join(testDataDir(t), sampledata.ContactsFile)); err != nil {
+	if f.contacts, err = dataset.LoadContacts(filepath.Join(testDataDir(t), dataset.ContactsFile)); err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
@@ -268,7 +268,7 @@ func (f *fakePipeline) revealLocked(ws, domain string, act adminapi.Action) [][]
 // personaFits is the evaluate stage's persona rule, written out again: every
 // non-empty list must hold, job titles by keyword, the rest by value, all
 // case-insensitively.
-func personaFits(pe adminapi.Persona, c *sampledata.ContactRecord) bool {
+func personaFits(pe adminapi.Persona, c *dataset.ContactRecord) bool {
 	in := func(set []string, v string) bool {
 		return len(set) == 0 || slices.ContainsFunc(set, func(s string) bool { return strings.EqualFold(s, v) })
 	}

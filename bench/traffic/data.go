@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/leadflow/leadflow/schemas"
-	"github.com/leadflow/leadflow/schemas/sampledata"
+	"github.com/leadflow/leadflow/schemas/dataset"
 )
 
 // Data is what a Generator needs of a sample data set: the companies with
@@ -17,7 +17,7 @@ type Data struct {
 	// networks.jsonl order (the guide's Netcontrol and MDX first).
 	Companies []Company
 	// ISP, Hosting and Education are the non-business networks.
-	ISP, Hosting, Education []sampledata.NetworkRecord
+	ISP, Hosting, Education []dataset.NetworkRecord
 
 	byDomain map[string]int
 	// dir is the data set's directory (LoadData), where LoadReveals finds
@@ -32,19 +32,19 @@ type Company struct {
 	// Industry is the company's industry ("" when unknown), for segments.
 	Industry string
 	// Networks are the company's business networks.
-	Networks []sampledata.NetworkRecord
+	Networks []dataset.NetworkRecord
 }
 
 // LoadData reads networks.jsonl and companies.jsonl of a sample data set
 // directory (see sampledata.Ensure). It remembers the directory, so that
 // LoadReveals can read its contacts.jsonl when a rule reveals contacts.
 func LoadData(dir string) (*Data, error) {
-	nets, err := sampledata.LoadNetworks(filepath.Join(dir, sampledata.NetworksFile))
+	nets, err := dataset.LoadNetworks(filepath.Join(dir, dataset.NetworksFile))
 	if err != nil {
 		return nil, fmt.Errorf("traffic: %w", err)
 	}
 	industries := map[string]string{}
-	for c, err := range sampledata.ReadCompanies(filepath.Join(dir, sampledata.CompaniesFile)) {
+	for c, err := range dataset.ReadCompanies(filepath.Join(dir, dataset.CompaniesFile)) {
 		if err != nil {
 			return nil, fmt.Errorf("traffic: %w", err)
 		}
@@ -64,7 +64,7 @@ func LoadData(dir string) (*Data, error) {
 
 // NewData builds Data from network records and an industry per company
 // domain (every business network's domain must be in industries).
-func NewData(nets []sampledata.NetworkRecord, industries map[string]string) (*Data, error) {
+func NewData(nets []dataset.NetworkRecord, industries map[string]string) (*Data, error) {
 	d := &Data{byDomain: map[string]int{}}
 	for _, n := range nets {
 		switch n.NetworkType {

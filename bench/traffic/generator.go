@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/leadflow/leadflow/schemas"
-	"github.com/leadflow/leadflow/schemas/sampledata"
+	"github.com/leadflow/leadflow/schemas/dataset"
 )
 
 // Kind is what kind of visitor an event comes from.
@@ -100,8 +100,8 @@ const (
 // sample data set (which uses only documentation ranges, 240.0.0.0/4 and
 // 2001:db8::/32).
 var (
-	unknownV4 = sampledata.NetworkRecord{Network: netip.MustParsePrefix("11.0.0.0/8")}
-	unknownV6 = sampledata.NetworkRecord{Network: netip.MustParsePrefix("3fff::/20")}
+	unknownV4 = dataset.NetworkRecord{Network: netip.MustParsePrefix("11.0.0.0/8")}
+	unknownV6 = dataset.NetworkRecord{Network: netip.MustParsePrefix("3fff::/20")}
 )
 
 // visitor is one browser (or crawler).
@@ -486,6 +486,6 @@ func (g *Generator) companyAddr(i int) netip.Addr {
 	return hostAddr(g.data.Companies[i].Networks, g.rng)
 }
 
-func hostAddr(nets []sampledata.NetworkRecord, r *rand.Rand) netip.Addr {
+func hostAddr(nets []dataset.NetworkRecord, r *rand.Rand) netip.Addr {
 	return nets[r.IntN(len(nets))].HostAddr(r.Uint64())
 }

@@ -8,16 +8,16 @@ import (
 	"time"
 
 	"github.com/leadflow/leadflow/schemas"
-	"github.com/leadflow/leadflow/schemas/sampledata"
+	"github.com/leadflow/leadflow/schemas/dataset"
 )
 
 // tinyData has two companies: a.example (Software) and b.example (Retail).
 func tinyData(t *testing.T) *Data {
 	t.Helper()
-	rec := func(cidr, typ, domain string) sampledata.NetworkRecord {
-		return sampledata.NetworkRecord{Network: netip.MustParsePrefix(cidr), NetworkType: typ, CompanyDomain: domain}
+	rec := func(cidr, typ, domain string) dataset.NetworkRecord {
+		return dataset.NetworkRecord{Network: netip.MustParsePrefix(cidr), NetworkType: typ, CompanyDomain: domain}
 	}
-	d, err := NewData([]sampledata.NetworkRecord{
+	d, err := NewData([]dataset.NetworkRecord{
 		rec("198.51.100.0/24", schemas.NetworkBusiness, "a.example"),
 		rec("203.0.113.0/24", schemas.NetworkBusiness, "b.example"),
 		rec("192.0.2.0/24", schemas.NetworkISP, ""),

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/leadflow/leadflow/schemas/sampledata"
+	"github.com/leadflow/leadflow/schemas/dataset"
 )
 
 // MaxRevealLimit is the largest Reveal.Limit (the admin API's bound).
@@ -33,7 +33,7 @@ type Reveal struct {
 // Seniorities and its department one of Departments (each unless empty),
 // compared case-insensitively after trimming the lists' values, as
 // stages/evaluate's persona.fits does.
-func (r *Reveal) Fits(c *sampledata.ContactRecord) bool {
+func (r *Reveal) Fits(c *dataset.ContactRecord) bool {
 	return inFold(r.Seniorities, c.Seniority) && inFold(r.Departments, c.Department)
 }
 
@@ -96,13 +96,13 @@ func LoadReveals(d *Data, rules []Rule) (*Reveals, error) {
 	if d.dir == "" {
 		return nil, errors.New("traffic: a reveal rule needs the data set's contacts file: load the data with LoadData")
 	}
-	return NewReveals(d, rules, sampledata.ReadContacts(filepath.Join(d.dir, sampledata.ContactsFile)))
+	return NewReveals(d, rules, dataset.ReadContacts(filepath.Join(d.dir, dataset.ContactsFile)))
 }
 
 // NewReveals indexes contacts for the reveal rules of rules. Contacts of
 // companies that are not in d (no business network) are skipped; contacts
 // may be nil when no rule reveals.
-func NewReveals(d *Data, rules []Rule, contacts iter.Seq2[sampledata.ContactRecord, error]) (*Reveals, error) {
+func NewReveals(d *Data, rules []Rule, contacts iter.Seq2[dataset.ContactRecord, error]) (*Reveals, error) {
 	if len(rules) > maxRevealRules {
 		return nil, fmt.Errorf("traffic: %d rules: at most %d can be indexed for reveals", len(rules), maxRevealRules)
 	}

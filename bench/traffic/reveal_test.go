@@ -6,19 +6,19 @@ import (
 	"testing"
 
 	"github.com/leadflow/leadflow/schemas"
-	"github.com/leadflow/leadflow/schemas/sampledata"
+	"github.com/leadflow/leadflow/schemas/dataset"
 )
 
 // contactsOf yields recs, then err if not nil.
-func contactsOf(err error, recs ...sampledata.ContactRecord) iter.Seq2[sampledata.ContactRecord, error] {
-	return func(yield func(sampledata.ContactRecord, error) bool) {
+func contactsOf(err error, recs ...dataset.ContactRecord) iter.Seq2[dataset.ContactRecord, error] {
+	return func(yield func(dataset.ContactRecord, error) bool) {
 		for _, r := range recs {
 			if !yield(r, nil) {
 				return
 			}
 		}
 		if err != nil {
-			yield(sampledata.ContactRecord{}, err)
+			yield(dataset.ContactRecord{}, err)
 		}
 	}
 }
@@ -32,8 +32,8 @@ func TestRevealsHandChecked(t *testing.T) {
 		{Trigger: schemas.EventNewLead},
 		{Trigger: schemas.EventNewLead, Reveal: &Reveal{Seniorities: []string{" VP ", "c_level", ""}, Departments: []string{"Sales"}, Limit: 1}},
 	}
-	c := func(email, seniority, department string) sampledata.ContactRecord {
-		return sampledata.ContactRecord{Email: email, CompanyDomain: email[len(email)-len("x.example"):], Seniority: seniority, Department: department}
+	c := func(email, seniority, department string) dataset.ContactRecord {
+		return dataset.ContactRecord{Email: email, CompanyDomain: email[len(email)-len("x.example"):], Seniority: seniority, Department: department}
 	}
 	rv, err := NewReveals(d, rules, contactsOf(nil,
 		c("a1@a.example", "vp", "sales"),          // fits

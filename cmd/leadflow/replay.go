@@ -4,9 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/stages/deliver"
-	"io"
 )
 
 func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

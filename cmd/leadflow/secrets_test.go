@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // secrets reseal re-encrypts a secret sealed with the previous key under

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/leadflow/leadflow/schemas/dataset"
 )
 
 // ErrIncomplete is returned by CheckSet for a directory that is not a
@@ -29,7 +31,7 @@ func EnsureDefault(ctx context.Context, cacheDir string) (string, error) {
 // removes once it is an hour old). Concurrent callers may both
 // generate; the first rename wins and the others use its result.
 func Ensure(ctx context.Context, cacheDir string, seed int64, companies int) (string, error) {
-	dir := filepath.Join(cacheDir, fmt.Sprintf("sample-v%d-seed%d-n%d", FormatVersion, seed, companies))
+	dir := filepath.Join(cacheDir, fmt.Sprintf("sample-v%d-seed%d-n%d", dataset.FormatVersion, seed, companies))
 	if CheckSet(dir, seed, companies) == nil {
 		return dir, nil
 	}
@@ -64,13 +66,13 @@ func Ensure(ctx context.Context, cacheDir string, seed int64, companies int) (st
 // companies by this FormatVersion: the manifest matches and every file has
 // the size it lists. Errors wrap ErrIncomplete.
 func CheckSet(dir string, seed int64, companies int) error {
-	m, err := ReadManifest(dir)
+	m, err := dataset.ReadManifest(dir)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrIncomplete, err)
 	}
-	if m.FormatVersion != FormatVersion || m.Seed != seed || m.Companies != companies {
+	if m.FormatVersion != dataset.FormatVersion || m.Seed != seed || m.Companies != companies {
 		return fmt.Errorf("%w: %s has format %d, seed %d, %d companies; want %d, %d, %d", ErrIncomplete,
-			dir, m.FormatVersion, m.Seed, m.Companies, FormatVersion, seed, companies)
+			dir, m.FormatVersion, m.Seed, m.Companies, dataset.FormatVersion, seed, companies)
 	}
 	if len(m.Files) == 0 {
 		return fmt.Errorf("%w: %s: manifest lists no files", ErrIncomplete, dir)

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/schemas/dataset"
 )
 
 // weighted is a name with its share.
@@ -23,36 +24,36 @@ type contactVocab struct {
 func newContactVocab() contactVocab {
 	v := contactVocab{
 		seniorities: []weighted{
-			{SeniorityCLevel, 5}, {SeniorityVP, 8}, {SeniorityDirector, 15},
-			{SeniorityManager, 25}, {SenioritySenior, 22}, {SeniorityEntry, 25},
+			{dataset.SeniorityCLevel, 5}, {dataset.SeniorityVP, 8}, {dataset.SeniorityDirector, 15},
+			{dataset.SeniorityManager, 25}, {dataset.SenioritySenior, 22}, {dataset.SeniorityEntry, 25},
 		},
 		departments: []weighted{
-			{DepartmentSales, 22}, {DepartmentMarketing, 14}, {DepartmentEngineering, 20},
-			{DepartmentProduct, 8}, {DepartmentFinance, 9}, {DepartmentOperations, 11},
-			{DepartmentHR, 6}, {DepartmentIT, 7}, {DepartmentLegal, 3},
+			{dataset.DepartmentSales, 22}, {dataset.DepartmentMarketing, 14}, {dataset.DepartmentEngineering, 20},
+			{dataset.DepartmentProduct, 8}, {dataset.DepartmentFinance, 9}, {dataset.DepartmentOperations, 11},
+			{dataset.DepartmentHR, 6}, {dataset.DepartmentIT, 7}, {dataset.DepartmentLegal, 3},
 		},
 		titles: map[string][]string{},
 	}
 	// Per department: its name in titles, then the c_level, manager, senior
 	// and entry titles.
 	for _, d := range [][6]string{
-		{DepartmentSales, "Sales", "Chief Revenue Officer", "Sales Manager", "Senior Account Executive", "Sales Development Representative"},
-		{DepartmentMarketing, "Marketing", "Chief Marketing Officer", "Marketing Manager", "Senior Marketing Specialist", "Marketing Coordinator"},
-		{DepartmentEngineering, "Engineering", "Chief Technology Officer", "Engineering Manager", "Senior Software Engineer", "Software Engineer"},
-		{DepartmentProduct, "Product", "Chief Product Officer", "Product Manager", "Senior Product Designer", "Associate Product Manager"},
-		{DepartmentFinance, "Finance", "Chief Financial Officer", "Finance Manager", "Senior Accountant", "Accountant"},
-		{DepartmentOperations, "Operations", "Chief Operating Officer", "Operations Manager", "Senior Operations Analyst", "Operations Coordinator"},
-		{DepartmentHR, "People", "Chief People Officer", "HR Manager", "Senior HR Business Partner", "HR Coordinator"},
-		{DepartmentIT, "IT", "Chief Information Officer", "IT Manager", "Senior Systems Administrator", "IT Support Specialist"},
-		{DepartmentLegal, "Legal", "General Counsel", "Legal Counsel", "Senior Legal Counsel", "Paralegal"},
+		{dataset.DepartmentSales, "Sales", "Chief Revenue Officer", "Sales Manager", "Senior Account Executive", "Sales Development Representative"},
+		{dataset.DepartmentMarketing, "Marketing", "Chief Marketing Officer", "Marketing Manager", "Senior Marketing Specialist", "Marketing Coordinator"},
+		{dataset.DepartmentEngineering, "Engineering", "Chief Technology Officer", "Engineering Manager", "Senior Software Engineer", "Software Engineer"},
+		{dataset.DepartmentProduct, "Product", "Chief Product Officer", "Product Manager", "Senior Product Designer", "Associate Product Manager"},
+		{dataset.DepartmentFinance, "Finance", "Chief Financial Officer", "Finance Manager", "Senior Accountant", "Accountant"},
+		{dataset.DepartmentOperations, "Operations", "Chief Operating Officer", "Operations Manager", "Senior Operations Analyst", "Operations Coordinator"},
+		{dataset.DepartmentHR, "People", "Chief People Officer", "HR Manager", "Senior HR Business Partner", "HR Coordinator"},
+		{dataset.DepartmentIT, "IT", "Chief Information Officer", "IT Manager", "Senior Systems Administrator", "IT Support Specialist"},
+		{dataset.DepartmentLegal, "Legal", "General Counsel", "Legal Counsel", "Senior Legal Counsel", "Paralegal"},
 	} {
 		dept, word := d[0], d[1]
-		v.titles[SeniorityCLevel+"/"+dept] = []string{d[2]}
-		v.titles[SeniorityVP+"/"+dept] = []string{"VP, " + word}
-		v.titles[SeniorityDirector+"/"+dept] = []string{"Director of " + word, "Head of " + word}
-		v.titles[SeniorityManager+"/"+dept] = []string{d[3]}
-		v.titles[SenioritySenior+"/"+dept] = []string{d[4]}
-		v.titles[SeniorityEntry+"/"+dept] = []string{d[5]}
+		v.titles[dataset.SeniorityCLevel+"/"+dept] = []string{d[2]}
+		v.titles[dataset.SeniorityVP+"/"+dept] = []string{"VP, " + word}
+		v.titles[dataset.SeniorityDirector+"/"+dept] = []string{"Director of " + word, "Head of " + word}
+		v.titles[dataset.SeniorityManager+"/"+dept] = []string{d[3]}
+		v.titles[dataset.SenioritySenior+"/"+dept] = []string{d[4]}
+		v.titles[dataset.SeniorityEntry+"/"+dept] = []string{d[5]}
 	}
 	return v
 }
@@ -78,10 +79,10 @@ func (g *generator) contactCount(employees int) int {
 }
 
 // newContacts generates the contacts of a company; the first one is its CEO.
-func (g *generator) newContacts(gc *genCompany) []ContactRecord {
+func (g *generator) newContacts(gc *genCompany) []dataset.ContactRecord {
 	r := g.rng
 	n := g.contactCount(gc.employees)
-	out := make([]ContactRecord, 0, n)
+	out := make([]dataset.ContactRecord, 0, n)
 	emails := make(map[string]struct{}, n)
 	for i := range n {
 		ctry := gc.country
@@ -93,7 +94,7 @@ func (g *generator) newContacts(gc *genCompany) []ContactRecord {
 			cty = &ctry.cities[r.IntN(len(ctry.cities))]
 		}
 		first, last := pick(r, ctry.firstNames), pick(r, ctry.lastNames)
-		seniority, department, title := SeniorityCLevel, DepartmentExecutive, "Chief Executive Officer"
+		seniority, department, title := dataset.SeniorityCLevel, dataset.DepartmentExecutive, "Chief Executive Officer"
 		if i == 0 {
 			if gc.employees > 0 && gc.employees <= 50 && chance(r, 0.5) {
 				title = "Co-Founder & CEO"
@@ -118,7 +119,7 @@ func (g *generator) newContacts(gc *genCompany) []ContactRecord {
 		}
 		emails[email] = struct{}{}
 
-		rec := ContactRecord{
+		rec := dataset.ContactRecord{
 			FirstName: first, LastName: last, Email: email, Title: new(title),
 			CompanyDomain: gc.company.Domain, Seniority: seniority, Department: department, CountryCode: ctry.code,
 		}
@@ -140,16 +141,16 @@ func (g *generator) newContacts(gc *genCompany) []ContactRecord {
 // guideContacts returns the fixed contacts of the guide's companies: John
 // Doe exactly as the guide shows him, and a few colleagues at MDX and at
 // Netcontrol (invented, for persona tests).
-func guideContacts() []ContactRecord {
+func guideContacts() []dataset.ContactRecord {
 	jd := schemas.GuideJohnDoe()
-	john := ContactRecord{
+	john := dataset.ContactRecord{
 		FirstName: jd.FirstName, LastName: jd.LastName, Headline: jd.Headline, LinkedInURL: jd.LinkedInURL,
 		Email: jd.Email, Title: jd.Title, Location: jd.Location,
-		CompanyDomain: jd.Company.Domain, Seniority: SeniorityVP, Department: DepartmentSales, CountryCode: "GB",
+		CompanyDomain: jd.Company.Domain, Seniority: dataset.SeniorityVP, Department: dataset.DepartmentSales, CountryCode: "GB",
 	}
-	c := func(first, last, title, seniority, department, location, cc, domain, short string) ContactRecord {
+	c := func(first, last, title, seniority, department, location, cc, domain, short string) dataset.ContactRecord {
 		local := slug(first) + "." + slug(last)
-		return ContactRecord{
+		return dataset.ContactRecord{
 			FirstName: first, LastName: last, Headline: new(title + " at " + short),
 			LinkedInURL: new("http://www.linkedin.com/in/" + slug(first) + "-" + slug(last)),
 			Email:       local + "@" + domain, Title: new(title), Location: new(location),
@@ -162,21 +163,21 @@ func guideContacts() []ContactRecord {
 		mdx      = "mdxtechnology.com"
 		nc       = "netcontrol.com"
 	)
-	return []ContactRecord{
+	return []dataset.ContactRecord{
 		john,
-		c("Jane", "Roe", "Chief Executive Officer", SeniorityCLevel, DepartmentExecutive, london, "GB", mdx, "MDX Technology"),
-		c("Alex", "Smith", "Director of Engineering", SeniorityDirector, DepartmentEngineering, london, "GB", mdx, "MDX Technology"),
-		c("Priya", "Patel", "Marketing Manager", SeniorityManager, DepartmentMarketing, london, "GB", mdx, "MDX Technology"),
-		c("Tom", "Baker", "Senior Account Executive", SenioritySenior, DepartmentSales, london, "GB", mdx, "MDX Technology"),
-		c("Maria", "Garcia", "Sales Development Representative", SeniorityEntry, DepartmentSales,
+		c("Jane", "Roe", "Chief Executive Officer", dataset.SeniorityCLevel, dataset.DepartmentExecutive, london, "GB", mdx, "MDX Technology"),
+		c("Alex", "Smith", "Director of Engineering", dataset.SeniorityDirector, dataset.DepartmentEngineering, london, "GB", mdx, "MDX Technology"),
+		c("Priya", "Patel", "Marketing Manager", dataset.SeniorityManager, dataset.DepartmentMarketing, london, "GB", mdx, "MDX Technology"),
+		c("Tom", "Baker", "Senior Account Executive", dataset.SenioritySenior, dataset.DepartmentSales, london, "GB", mdx, "MDX Technology"),
+		c("Maria", "Garcia", "Sales Development Representative", dataset.SeniorityEntry, dataset.DepartmentSales,
 			"New York, New York, United States", "US", mdx, "MDX Technology"),
-		c("Mikko", "Virtanen", "Chief Executive Officer", SeniorityCLevel, DepartmentExecutive, helsinki, "FI", nc, "Netcontrol"),
-		c("Anna", "Korhonen", "VP, Sales", SeniorityVP, DepartmentSales, helsinki, "FI", nc, "Netcontrol"),
-		c("Sanna", "Heikkinen", "Chief Financial Officer", SeniorityCLevel, DepartmentFinance, helsinki, "FI", nc, "Netcontrol"),
-		c("Jukka", "Nieminen", "Director of R&D", SeniorityDirector, DepartmentEngineering, helsinki, "FI", nc, "Netcontrol"),
-		c("Laura", "Mäkinen", "Marketing Manager", SeniorityManager, DepartmentMarketing, helsinki, "FI", nc, "Netcontrol"),
-		c("Ville", "Koskinen", "Key Account Manager", SeniorityManager, DepartmentSales,
+		c("Mikko", "Virtanen", "Chief Executive Officer", dataset.SeniorityCLevel, dataset.DepartmentExecutive, helsinki, "FI", nc, "Netcontrol"),
+		c("Anna", "Korhonen", "VP, Sales", dataset.SeniorityVP, dataset.DepartmentSales, helsinki, "FI", nc, "Netcontrol"),
+		c("Sanna", "Heikkinen", "Chief Financial Officer", dataset.SeniorityCLevel, dataset.DepartmentFinance, helsinki, "FI", nc, "Netcontrol"),
+		c("Jukka", "Nieminen", "Director of R&D", dataset.SeniorityDirector, dataset.DepartmentEngineering, helsinki, "FI", nc, "Netcontrol"),
+		c("Laura", "Mäkinen", "Marketing Manager", dataset.SeniorityManager, dataset.DepartmentMarketing, helsinki, "FI", nc, "Netcontrol"),
+		c("Ville", "Koskinen", "Key Account Manager", dataset.SeniorityManager, dataset.DepartmentSales,
 			"Tampere, Pirkanmaa, Finland", "FI", nc, "Netcontrol"),
-		c("Timo", "Laine", "Senior Sales Engineer", SenioritySenior, DepartmentSales, helsinki, "FI", nc, "Netcontrol"),
+		c("Timo", "Laine", "Senior Sales Engineer", dataset.SenioritySenior, dataset.DepartmentSales, helsinki, "FI", nc, "Netcontrol"),
 	}
 }

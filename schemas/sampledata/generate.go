@@ -1,12 +1,14 @@
-// Package sampledata generates and reads leadflow's deterministic sample
-// data set (DESIGN 1.6): an IP database in MaxMind DB format, company
-// firmographics and contacts, always including the guide's two companies
-// exactly as the guide shows them. `leadflow dev` uses the small default set
-// (EnsureDefault), `leadflow datagen` any size, tests and benchmarks either.
+// Package sampledata generates leadflow's deterministic sample data set
+// (docs/contract.md, "Sample data"): an IP database in MaxMind DB format,
+// company firmographics and contacts, always including the guide's two
+// companies exactly as the guide shows them. `leadflow dev` uses the small
+// default set (EnsureDefault), `leadflow datagen` any size, tests and
+// benchmarks either.
 //
-// A set is a directory with IPDBFile, CompaniesFile, ContactsFile,
-// NetworksFile and ManifestFile. The same seed and size always give
-// byte-identical files.
+// A set is a directory in the formats of schemas/dataset (dataset.IPDBFile,
+// CompaniesFile, ContactsFile, NetworksFile and ManifestFile), which is also
+// what production reads; this package only writes them. The same seed and
+// size always give byte-identical files.
 package sampledata
 
 import (
@@ -21,6 +23,7 @@ import (
 	"github.com/goccy/go-json"
 
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/schemas/dataset"
 )
 
 // Limits and defaults of Generate.
@@ -75,7 +78,7 @@ type generator struct {
 	tree    *ipTree
 	out     map[string]*outFile
 	buf     []byte
-	m       Manifest
+	m       dataset.Manifest
 }
 
 // outFile is one buffered output file.
@@ -109,7 +112,7 @@ func Generate(ctx context.Context, opts Options) (err error) {
 		alloc:   newAllocator(),
 		tree:    tree,
 		out:     map[string]*outFile{},
-		m:       Manifest{FormatVersion: FormatVersion, Seed: opts.Seed, Companies: opts.Companies},
+		m:       dataset.Manifest{FormatVersion: dataset.FormatVersion, Seed: opts.Seed, Companies: opts.Companies},
 	}
 	defer func() {
 		for _, o := range g.out {
@@ -118,7 +121,7 @@ func Generate(ctx context.Context, opts Options) (err error) {
 			}
 		}
 	}()
-	for _, name := range []string{CompaniesFile, ContactsFile, NetworksFile} {
+	for _, name := range []string{dataset.CompaniesFile, dataset.ContactsFile, dataset.NetworksFile} {
 		f, err := os.Create(filepath.Join(opts.OutDir, name))
 		if err != nil {
 			return fmt.Errorf("sampledata: %w", err)
@@ -143,12 +146,12 @@ func Generate(ctx context.Context, opts Options) (err error) {
 			opts.Progress(i+3, total)
 		}
 	}
-	for _, name := range []string{CompaniesFile, ContactsFile, NetworksFile} {
+	for _, name := range []string{dataset.CompaniesFile, dataset.ContactsFile, dataset.NetworksFile} {
 		if err := g.closeFile(name); err != nil {
 			return err
 		}
 	}
-	if err := g.writeTree(filepath.Join(opts.OutDir, IPDBFile)); err != nil {
+	if err := g.writeTree(filepath.Join(opts.OutDir, dataset.IPDBFile)); err != nil {
 		return err
 	}
 	if err := g.writeManifest(opts.OutDir); err != nil {
@@ -170,7 +173,7 @@ func (g *generator) writeFixed() error {
 		}
 	}
 	for _, rec := range guideContacts() {
-		if err := g.writeJSONLine(ContactsFile, &rec); err != nil {
+		if err := g.writeJSONLine(dataset.ContactsFile, &rec); err != nil {
 			return err
 		}
 		g.m.Contacts++
@@ -201,7 +204,7 @@ func (g *generator) writeGenerated() error {
 	}
 	contacts := g.newContacts(&gc)
 	for i := range contacts {
-		if err := g.writeJSONLine(ContactsFile, &contacts[i]); err != nil {
+		if err := g.writeJSONLine(dataset.ContactsFile, &contacts[i]); err != nil {
 			return err
 		}
 	}
@@ -246,14 +249,14 @@ func (g *generator) addCompanyNetworks(gc *genCompany) error {
 		if err != nil {
 			return err
 		}
-		rec := NetworkRecord{Network: p, NetworkType: schemas.NetworkBusiness, CompanyDomain: gc.company.Domain}
+		rec := dataset.NetworkRecord{Network: p, NetworkType: schemas.NetworkBusiness, CompanyDomain: gc.company.Domain}
 		if err := g.addNetwork(network{rec, geoOf(gc.country, cty)}); err != nil {
 			return err
 		}
 	}
 	if chance(r, 0.1) {
 		if p, ok := g.alloc.v6(); ok {
-			rec := NetworkRecord{Network: p, NetworkType: schemas.NetworkBusiness, CompanyDomain: gc.company.Domain}
+			rec := dataset.NetworkRecord{Network: p, NetworkType: schemas.NetworkBusiness, CompanyDomain: gc.company.Domain}
 			return g.addNetwork(network{rec, geoOf(gc.country, gc.city)})
 		}
 	}
@@ -270,19 +273,19 @@ func (g *generator) addOtherNetwork(typ string) error {
 	if err != nil {
 		return err
 	}
-	if err := g.addNetwork(network{NetworkRecord{Network: p, NetworkType: typ}, geo}); err != nil {
+	if err := g.addNetwork(network{dataset.NetworkRecord{Network: p, NetworkType: typ}, geo}); err != nil {
 		return err
 	}
 	if typ == schemas.NetworkISP && chance(r, 0.3) {
 		if p, ok := g.alloc.v6(); ok {
-			return g.addNetwork(network{NetworkRecord{Network: p, NetworkType: typ}, geo})
+			return g.addNetwork(network{dataset.NetworkRecord{Network: p, NetworkType: typ}, geo})
 		}
 	}
 	return nil
 }
 
-func geoOf(ctry *country, cty *city) IPGeo {
-	return IPGeo{City: cty.name, CountryCode: ctry.code, Region: cty.state, Latitude: cty.lat, Longitude: cty.lon}
+func geoOf(ctry *country, cty *city) dataset.IPGeo {
+	return dataset.IPGeo{City: cty.name, CountryCode: ctry.code, Region: cty.state, Latitude: cty.lat, Longitude: cty.lon}
 }
 
 func (g *generator) addNetwork(n network) error {
@@ -290,14 +293,14 @@ func (g *generator) addNetwork(n network) error {
 		return err
 	}
 	g.m.Networks++
-	return g.writeJSONLine(NetworksFile, &n.rec)
+	return g.writeJSONLine(dataset.NetworksFile, &n.rec)
 }
 
 func (g *generator) writeCompany(c *schemas.Company) error {
 	g.buf = append(c.AppendJSON(g.buf[:0]), '\n')
 	g.m.TotalCompanies++
-	if _, err := g.out[CompaniesFile].w.Write(g.buf); err != nil {
-		return fmt.Errorf("sampledata: writing %s: %w", CompaniesFile, err)
+	if _, err := g.out[dataset.CompaniesFile].w.Write(g.buf); err != nil {
+		return fmt.Errorf("sampledata: writing %s: %w", dataset.CompaniesFile, err)
 	}
 	return nil
 }
@@ -345,25 +348,25 @@ func (g *generator) writeTree(path string) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("sampledata: writing %s: %w", IPDBFile, err)
+		return fmt.Errorf("sampledata: writing %s: %w", dataset.IPDBFile, err)
 	}
 	return nil
 }
 
 // writeManifest records the files' sizes and writes ManifestFile last.
 func (g *generator) writeManifest(dir string) error {
-	for _, name := range []string{IPDBFile, CompaniesFile, ContactsFile, NetworksFile} {
+	for _, name := range []string{dataset.IPDBFile, dataset.CompaniesFile, dataset.ContactsFile, dataset.NetworksFile} {
 		st, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
 			return fmt.Errorf("sampledata: %w", err)
 		}
-		g.m.Files = append(g.m.Files, ManifestEntry{Name: name, Size: st.Size()})
+		g.m.Files = append(g.m.Files, dataset.ManifestEntry{Name: name, Size: st.Size()})
 	}
 	data, err := json.MarshalIndent(g.m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("sampledata: encoding the manifest: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, ManifestFile), append(data, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, dataset.ManifestFile), append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("sampledata: %w", err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/schemas/dataset"
 )
 
 // Address space of the sample IP database.
@@ -35,19 +36,19 @@ const (
 
 // network is a network with its visitor geolocation.
 type network struct {
-	rec NetworkRecord
-	geo IPGeo
+	rec dataset.NetworkRecord
+	geo dataset.IPGeo
 }
 
 // fixedNetworks returns the always-present networks.
 func fixedNetworks() []network {
 	guide := schemas.GuideNetcontrolVisitorLocation()
-	lahti := IPGeo{City: *guide.City, CountryCode: *guide.CountryCode, Region: *guide.Region,
+	lahti := dataset.IPGeo{City: *guide.City, CountryCode: *guide.CountryCode, Region: *guide.Region,
 		Latitude: *guide.Latitude, Longitude: *guide.Longitude}
-	london := IPGeo{City: "London", CountryCode: "GB", Region: "England", Latitude: 51.5072, Longitude: -0.1276}
-	amsterdam := IPGeo{City: "Amsterdam", CountryCode: "NL", Region: "Noord-Holland", Latitude: 52.3676, Longitude: 4.9041}
-	n := func(cidr, typ, domain string, g IPGeo) network {
-		return network{NetworkRecord{netip.MustParsePrefix(cidr), typ, domain}, g}
+	london := dataset.IPGeo{City: "London", CountryCode: "GB", Region: "England", Latitude: 51.5072, Longitude: -0.1276}
+	amsterdam := dataset.IPGeo{City: "Amsterdam", CountryCode: "NL", Region: "Noord-Holland", Latitude: 52.3676, Longitude: 4.9041}
+	n := func(cidr, typ, domain string, g dataset.IPGeo) network {
+		return network{dataset.NetworkRecord{Network: netip.MustParsePrefix(cidr), NetworkType: typ, CompanyDomain: domain}, g}
 	}
 	return []network{
 		n("198.51.100.0/24", schemas.NetworkBusiness, "netcontrol.com", lahti),
@@ -103,7 +104,7 @@ const buildEpoch = 1715770550
 
 func newIPTree(seed int64) (*ipTree, error) {
 	tree, err := mmdbwriter.New(mmdbwriter.Options{
-		DatabaseType:            DatabaseType,
+		DatabaseType:            dataset.DatabaseType,
 		Description:             map[string]string{"en": fmt.Sprintf("leadflow synthetic sample IP database (seed %d)", seed)},
 		IncludeReservedNetworks: true,
 		IPVersion:               6,

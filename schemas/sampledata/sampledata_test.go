@@ -14,6 +14,7 @@ import (
 	"github.com/oschwald/maxminddb-golang/v2"
 
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/schemas/sampledata"
 )
 
@@ -55,8 +56,8 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	if err := sampledata.Generate(ctx, sampledata.Options{Seed: 43, Companies: 300, OutDir: c}); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{sampledata.IPDBFile, sampledata.CompaniesFile, sampledata.ContactsFile,
-		sampledata.NetworksFile, sampledata.ManifestFile} {
+	for _, name := range []string{dataset.IPDBFile, dataset.CompaniesFile, dataset.ContactsFile,
+		dataset.NetworksFile, dataset.ManifestFile} {
 		da, err := os.ReadFile(filepath.Join(a, name))
 		if err != nil {
 			t.Fatal(err)
@@ -68,7 +69,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 		if !bytes.Equal(da, db) {
 			t.Errorf("%s differs between two runs with the same seed", name)
 		}
-		if name == sampledata.CompaniesFile {
+		if name == dataset.CompaniesFile {
 			dc, _ := os.ReadFile(filepath.Join(c, name))
 			if bytes.Equal(da, dc) {
 				t.Errorf("%s is the same for seeds 42 and 43", name)
@@ -79,32 +80,32 @@ func TestGenerateIsDeterministic(t *testing.T) {
 
 func TestIPDatabaseFixedNetworks(t *testing.T) {
 	dir := testSet(t)
-	db, err := maxminddb.Open(filepath.Join(dir, sampledata.IPDBFile))
+	db, err := maxminddb.Open(filepath.Join(dir, dataset.IPDBFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if db.Metadata.DatabaseType != sampledata.DatabaseType || db.Metadata.IPVersion != 6 {
+	if db.Metadata.DatabaseType != dataset.DatabaseType || db.Metadata.IPVersion != 6 {
 		t.Errorf("metadata = %+v", db.Metadata)
 	}
 	guide := schemas.GuideNetcontrolVisitorLocation()
-	lahti := sampledata.IPGeo{City: "Lahti", CountryCode: "FI", Region: "Etela-Pohjanmaa", Latitude: 63.216671, Longitude: 22.85}
-	london := sampledata.IPGeo{City: "London", CountryCode: "GB", Region: "England", Latitude: 51.5072, Longitude: -0.1276}
+	lahti := dataset.IPGeo{City: "Lahti", CountryCode: "FI", Region: "Etela-Pohjanmaa", Latitude: 63.216671, Longitude: 22.85}
+	london := dataset.IPGeo{City: "London", CountryCode: "GB", Region: "England", Latitude: 51.5072, Longitude: -0.1276}
 	for _, tc := range []struct {
 		ip     string
-		want   sampledata.IPRecord
+		want   dataset.IPRecord
 		prefix string
 	}{
-		{"198.51.100.23", sampledata.IPRecord{NetworkType: "business", CompanyDomain: "netcontrol.com", Geo: lahti}, "198.51.100.0/24"},
-		{"198.51.100.255", sampledata.IPRecord{NetworkType: "business", CompanyDomain: "netcontrol.com", Geo: lahti}, "198.51.100.0/24"},
-		{"203.0.113.9", sampledata.IPRecord{NetworkType: "business", CompanyDomain: "mdxtechnology.com", Geo: london}, "203.0.113.0/24"},
-		{"192.0.2.1", sampledata.IPRecord{NetworkType: "isp", Geo: sampledata.IPGeo{City: "Amsterdam", CountryCode: "NL",
+		{"198.51.100.23", dataset.IPRecord{NetworkType: "business", CompanyDomain: "netcontrol.com", Geo: lahti}, "198.51.100.0/24"},
+		{"198.51.100.255", dataset.IPRecord{NetworkType: "business", CompanyDomain: "netcontrol.com", Geo: lahti}, "198.51.100.0/24"},
+		{"203.0.113.9", dataset.IPRecord{NetworkType: "business", CompanyDomain: "mdxtechnology.com", Geo: london}, "203.0.113.0/24"},
+		{"192.0.2.1", dataset.IPRecord{NetworkType: "isp", Geo: dataset.IPGeo{City: "Amsterdam", CountryCode: "NL",
 			Region: "Noord-Holland", Latitude: 52.3676, Longitude: 4.9041}}, "192.0.2.0/24"},
-		{"2001:db8::17", sampledata.IPRecord{NetworkType: "business", CompanyDomain: "netcontrol.com", Geo: lahti}, "2001:db8::/48"},
-		{"2001:db8:1:2::3", sampledata.IPRecord{NetworkType: "business", CompanyDomain: "mdxtechnology.com", Geo: london}, "2001:db8:1::/48"},
+		{"2001:db8::17", dataset.IPRecord{NetworkType: "business", CompanyDomain: "netcontrol.com", Geo: lahti}, "2001:db8::/48"},
+		{"2001:db8:1:2::3", dataset.IPRecord{NetworkType: "business", CompanyDomain: "mdxtechnology.com", Geo: london}, "2001:db8:1::/48"},
 	} {
 		res := db.Lookup(netip.MustParseAddr(tc.ip))
-		var got sampledata.IPRecord
+		var got dataset.IPRecord
 		if err := res.Decode(&got); err != nil {
 			t.Fatalf("%s: %v", tc.ip, err)
 		}
@@ -128,15 +129,15 @@ func TestIPDatabaseFixedNetworks(t *testing.T) {
 
 func TestNetworksFileMatchesIPDatabase(t *testing.T) {
 	dir := testSet(t)
-	nets, err := sampledata.LoadNetworks(filepath.Join(dir, sampledata.NetworksFile))
+	nets, err := dataset.LoadNetworks(filepath.Join(dir, dataset.NetworksFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	companies, err := sampledata.LoadCompanies(filepath.Join(dir, sampledata.CompaniesFile))
+	companies, err := dataset.LoadCompanies(filepath.Join(dir, dataset.CompaniesFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := maxminddb.Open(filepath.Join(dir, sampledata.IPDBFile))
+	db, err := maxminddb.Open(filepath.Join(dir, dataset.IPDBFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestNetworksFileMatchesIPDatabase(t *testing.T) {
 			if !n.Network.Contains(addr) {
 				t.Fatalf("HostAddr(%d) = %s is outside %s", k, addr, n.Network)
 			}
-			var rec sampledata.IPRecord
+			var rec dataset.IPRecord
 			res := db.Lookup(addr)
 			// The writer merges neighbours with equal records into one
 			// prefix, so the found prefix may be wider.
@@ -182,7 +183,7 @@ func TestNetworksFileMatchesIPDatabase(t *testing.T) {
 
 func TestCompaniesFileHasGuideCompaniesFirst(t *testing.T) {
 	dir := testSet(t)
-	data, err := os.ReadFile(filepath.Join(dir, sampledata.CompaniesFile))
+	data, err := os.ReadFile(filepath.Join(dir, dataset.CompaniesFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func TestCompaniesFileHasGuideCompaniesFirst(t *testing.T) {
 	if !bytes.Equal(lines[1], mdx.AppendJSON(nil)) || !bytes.Contains(lines[1], []byte(`"phone":"+44 20 7469 2610"`)) {
 		t.Errorf("line 2 is not the guide's MDX:\n%s", lines[1])
 	}
-	companies, err := sampledata.LoadCompanies(filepath.Join(dir, sampledata.CompaniesFile))
+	companies, err := dataset.LoadCompanies(filepath.Join(dir, dataset.CompaniesFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,11 +241,11 @@ func TestCompaniesFileHasGuideCompaniesFirst(t *testing.T) {
 
 func TestContactsFile(t *testing.T) {
 	dir := testSet(t)
-	companies, err := sampledata.LoadCompanies(filepath.Join(dir, sampledata.CompaniesFile))
+	companies, err := dataset.LoadCompanies(filepath.Join(dir, dataset.CompaniesFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	byDomain, err := sampledata.LoadContacts(filepath.Join(dir, sampledata.ContactsFile))
+	byDomain, err := dataset.LoadContacts(filepath.Join(dir, dataset.ContactsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +254,7 @@ func TestContactsFile(t *testing.T) {
 	if got := john.Contact(companies["mdxtechnology.com"]); !bytes.Equal(got.AppendJSON(nil), want.AppendJSON(nil)) {
 		t.Errorf("John Doe differs from the guide:\n got  %s\n want %s", got.AppendJSON(nil), want.AppendJSON(nil))
 	}
-	if john.Seniority != sampledata.SeniorityVP || john.Department != sampledata.DepartmentSales || john.CountryCode != "GB" {
+	if john.Seniority != dataset.SeniorityVP || john.Department != dataset.DepartmentSales || john.CountryCode != "GB" {
 		t.Errorf("John Doe persona fields: %+v", john)
 	}
 	if n := len(byDomain["mdxtechnology.com"]); n < 4 {
@@ -303,7 +304,7 @@ func TestContactsFile(t *testing.T) {
 	if len(seniorities) != 6 || len(departments) < 9 {
 		t.Errorf("seniorities %v, departments %v", seniorities, departments)
 	}
-	m, err := sampledata.ReadManifest(dir)
+	m, err := dataset.ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +315,7 @@ func TestContactsFile(t *testing.T) {
 
 func TestLoadersRejectBadLines(t *testing.T) {
 	dir := t.TempDir()
-	good, err := os.ReadFile(filepath.Join(testSet(t), sampledata.CompaniesFile))
+	good, err := os.ReadFile(filepath.Join(testSet(t), dataset.CompaniesFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,14 +325,14 @@ func TestLoadersRejectBadLines(t *testing.T) {
 		name, file, content, want string
 		load                      func(path string) error
 	}{
-		{"company not JSON", sampledata.CompaniesFile, firstLine + "{not json\n", ":2: bad record: invalid JSON", loadCompanies},
-		{"company without domain", sampledata.CompaniesFile, firstLine + "\n" + `{"name":"X"}` + "\n", ":3: bad record: missing domain", loadCompanies},
-		{"repeated domain", sampledata.CompaniesFile, firstLine + firstLine, `:2: bad record: domain "netcontrol.com" repeats`, loadCompanies},
-		{"long line", sampledata.CompaniesFile, firstLine + `{"name":"` + strings.Repeat("x", 2<<20) + "\"}\n", ":2: bad record: line longer", loadCompanies},
-		{"contact without email", sampledata.ContactsFile, contact + `{"first_name":"A","company_domain":"x.com"}` + "\n", ":2: bad record: missing email", loadContacts},
-		{"contact wrong type", sampledata.ContactsFile, contact + contact + `{"email":1}` + "\n", ":3: bad record: invalid JSON", loadContacts},
-		{"network bad type", sampledata.NetworksFile, `{"network":"1.2.3.0/24","network_type":"cafe"}` + "\n", `:1: bad record: unknown network_type "cafe"`, loadNetworks},
-		{"network bad cidr", sampledata.NetworksFile, `{"network":"1.2.3.0/33","network_type":"isp"}` + "\n", ":1: bad record: invalid JSON", loadNetworks},
+		{"company not JSON", dataset.CompaniesFile, firstLine + "{not json\n", ":2: bad record: invalid JSON", loadCompanies},
+		{"company without domain", dataset.CompaniesFile, firstLine + "\n" + `{"name":"X"}` + "\n", ":3: bad record: missing domain", loadCompanies},
+		{"repeated domain", dataset.CompaniesFile, firstLine + firstLine, `:2: bad record: domain "netcontrol.com" repeats`, loadCompanies},
+		{"long line", dataset.CompaniesFile, firstLine + `{"name":"` + strings.Repeat("x", 2<<20) + "\"}\n", ":2: bad record: line longer", loadCompanies},
+		{"contact without email", dataset.ContactsFile, contact + `{"first_name":"A","company_domain":"x.com"}` + "\n", ":2: bad record: missing email", loadContacts},
+		{"contact wrong type", dataset.ContactsFile, contact + contact + `{"email":1}` + "\n", ":3: bad record: invalid JSON", loadContacts},
+		{"network bad type", dataset.NetworksFile, `{"network":"1.2.3.0/24","network_type":"cafe"}` + "\n", `:1: bad record: unknown network_type "cafe"`, loadNetworks},
+		{"network bad cidr", dataset.NetworksFile, `{"network":"1.2.3.0/33","network_type":"isp"}` + "\n", ":1: bad record: invalid JSON", loadNetworks},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, tc.file)
@@ -339,23 +340,23 @@ func TestLoadersRejectBadLines(t *testing.T) {
 				t.Fatal(err)
 			}
 			err := tc.load(path)
-			var le *sampledata.LineError
-			if !errors.Is(err, sampledata.ErrBadRecord) || !errors.As(err, &le) || le.File != path {
-				t.Fatalf("err = %v, want a LineError for %s wrapping ErrBadRecord", err, path)
+			var le *dataset.LineError
+			if !errors.Is(err, dataset.ErrBadRecord) || !errors.As(err, &le) || le.File != path {
+				t.Fatalf("err = %v, want a dataset.LineError for %s wrapping dataset.ErrBadRecord", err, path)
 			}
 			if !strings.Contains(err.Error(), path+tc.want) {
 				t.Errorf("err = %q, want it to contain %q", err, path+tc.want)
 			}
 		})
 	}
-	if _, err := sampledata.LoadCompanies(filepath.Join(dir, "missing.jsonl")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := dataset.LoadCompanies(filepath.Join(dir, "missing.jsonl")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
 }
 
-func loadCompanies(path string) error { _, err := sampledata.LoadCompanies(path); return err }
-func loadContacts(path string) error  { _, err := sampledata.LoadContacts(path); return err }
-func loadNetworks(path string) error  { _, err := sampledata.LoadNetworks(path); return err }
+func loadCompanies(path string) error { _, err := dataset.LoadCompanies(path); return err }
+func loadContacts(path string) error  { _, err := dataset.LoadContacts(path); return err }
+func loadNetworks(path string) error  { _, err := dataset.LoadNetworks(path); return err }
 
 func TestGenerateOptionsProgressAndCancel(t *testing.T) {
 	ctx := context.Background()
@@ -390,7 +391,7 @@ func TestGenerateOptionsProgressAndCancel(t *testing.T) {
 	if err := sampledata.Generate(ctx, sampledata.Options{OutDir: dir}); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := sampledata.ReadManifest(dir); err != nil || m.TotalCompanies != 2 {
+	if m, err := dataset.ReadManifest(dir); err != nil || m.TotalCompanies != 2 {
 		t.Errorf("zero companies: manifest %+v, %v", m, err)
 	}
 
@@ -401,7 +402,7 @@ func TestGenerateOptionsProgressAndCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: err = %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, sampledata.ManifestFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, dataset.ManifestFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("cancelled run wrote a manifest: %v", err)
 	}
 }
@@ -432,7 +433,7 @@ func TestEnsureGeneratesOnceAndRepairs(t *testing.T) {
 	}
 
 	// A truncated file makes the set incomplete; Ensure replaces it.
-	if err := os.Truncate(filepath.Join(dir, sampledata.ContactsFile), 10); err != nil {
+	if err := os.Truncate(filepath.Join(dir, dataset.ContactsFile), 10); err != nil {
 		t.Fatal(err)
 	}
 	if err := sampledata.CheckSet(dir, 5, 40); !errors.Is(err, sampledata.ErrIncomplete) {
@@ -464,7 +465,7 @@ func TestHostAddr(t *testing.T) {
 		{"192.0.2.7/32", 9, "192.0.2.7"},
 		{"240.0.0.0/16", 256, "240.0.1.1"},
 	} {
-		r := sampledata.NetworkRecord{Network: netip.MustParsePrefix(tc.cidr)}
+		r := dataset.NetworkRecord{Network: netip.MustParsePrefix(tc.cidr)}
 		if got := r.HostAddr(tc.n).String(); got != tc.want {
 			t.Errorf("HostAddr(%s, %d) = %s, want %s", tc.cidr, tc.n, got, tc.want)
 		}

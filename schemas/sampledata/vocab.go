@@ -352,3 +352,14 @@ func newIndustries() []industry {
 			split("pharmaceutical companies|hospitals|research institutes")},
 	}
 }
+
+// CountryCodes returns the ISO 3166-1 alpha-2 codes of the sample data's
+// contacts and companies (the guide's FI and GB among them).
+func CountryCodes() []string {
+	cs := newCountries()
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.code
+	}
+	return out
+}

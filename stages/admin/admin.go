@@ -1,6 +1,6 @@
 // Package admin is leadflow's admin API (DESIGN 1.4): the dashboard's
 // Integrations → Webhooks and Automations as JSON over HTTP under /v1.
-// It reads and writes the control plane (pipeline/control) and answers
+// It reads and writes the control plane (stages/control) and answers
 // errors as {"error": {"code", "message", "fields"}}.
 //
 // Every request needs Authorization: Bearer TOKEN (admin.token,
@@ -27,7 +27,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leadflow/leadflow/pipeline"
-	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/control"
 	"github.com/leadflow/leadflow/stages/deliver"
 )
 

@@ -20,7 +20,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 const token = "test-token-5b1d"

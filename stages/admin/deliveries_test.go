@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // TestSendTestTakesTheEvent: POST .../test sends the event its body names

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // The fields each body takes (POST and PATCH alike).

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 func cond(field, op string, value any) map[string]any {

@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // resource is the create/list/get/patch/delete of one kind of entity.

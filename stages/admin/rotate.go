@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // rotateFields are the fields POST .../secret/rotate takes; both optional.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // Service is the admin API as Go calls: the same parsing of a JSON body,

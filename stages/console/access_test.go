@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/stages/admin"
+	"github.com/leadflow/leadflow/stages/control"
 	"github.com/leadflow/leadflow/stages/evaluate/filter"
 )
 

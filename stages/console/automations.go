@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // automationRow is one automation of the list, in words.

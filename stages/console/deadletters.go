@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/leadflow/leadflow/pipeline"
-	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/stages/admin"
 	"github.com/leadflow/leadflow/stages/console/clusterview"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // Bounds of the Dead letters page: the last deadLettersPerPartition

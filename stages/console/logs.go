@@ -6,8 +6,8 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/stages/admin"
+	"github.com/leadflow/leadflow/stages/control"
 	"github.com/leadflow/leadflow/stages/deliver"
 )
 

@@ -7,8 +7,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/schemas/sampledata"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 type personaListPage struct {
@@ -51,8 +52,8 @@ func personaValues() []struct {
 		name, label, help string
 		values            []string
 	}{
-		{"seniorities", "Seniorities", "Other seniorities: lower-case codes, comma separated (e.g. vp, c_level).", sampledata.Seniorities()},
-		{"departments", "Departments", "Other departments: lower-case codes, comma separated (e.g. sales).", sampledata.Departments()},
+		{"seniorities", "Seniorities", "Other seniorities: lower-case codes, comma separated (e.g. vp, c_level).", dataset.Seniorities()},
+		{"departments", "Departments", "Other departments: lower-case codes, comma separated (e.g. sales).", dataset.Departments()},
 		{"countries", "Countries", "Other countries: ISO 3166-1 alpha-2 codes, comma separated (e.g. GB).", sampledata.CountryCodes()},
 	}
 }

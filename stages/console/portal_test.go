@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/stages/admin"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // apiRequest calls the admin API through the console's API wrapper, as

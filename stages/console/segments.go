@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/control"
 	"github.com/leadflow/leadflow/stages/evaluate/filter"
 )
 

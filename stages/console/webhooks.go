@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/stages/admin"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // webhookRow is one webhook of Integrations → Webhooks.

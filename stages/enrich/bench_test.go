@@ -12,6 +12,7 @@ import (
 
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/schemas/sampledata"
 )
 
@@ -31,22 +32,22 @@ func benchEvents(b *testing.B, n int, guideURL bool) (*Stage, []*kgo.Record) {
 	if err := sampledata.Generate(context.Background(), sampledata.Options{Seed: 5, Companies: 300, OutDir: dir}); err != nil {
 		b.Fatal(err)
 	}
-	cm, err := sampledata.LoadCompanies(filepath.Join(dir, sampledata.CompaniesFile))
+	cm, err := dataset.LoadCompanies(filepath.Join(dir, dataset.CompaniesFile))
 	if err != nil {
 		b.Fatal(err)
 	}
-	nets, err := sampledata.LoadNetworks(filepath.Join(dir, sampledata.NetworksFile))
+	nets, err := dataset.LoadNetworks(filepath.Join(dir, dataset.NetworksFile))
 	if err != nil {
 		b.Fatal(err)
 	}
-	var business []sampledata.NetworkRecord
+	var business []dataset.NetworkRecord
 	for _, nr := range nets {
 		if nr.NetworkType == schemas.NetworkBusiness {
 			business = append(business, nr)
 		}
 	}
 	s, err := New(DefaultConfig(), Deps{Topics: pipeline.NewTopics("b."), Registerer: prometheus.NewRegistry(),
-		IPDatabase: filepath.Join(dir, sampledata.IPDBFile), Companies: CompanyMap(cm)})
+		IPDatabase: filepath.Join(dir, dataset.IPDBFile), Companies: CompanyMap(cm)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/schemas"
-	"github.com/leadflow/leadflow/schemas/sampledata"
+	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/stages/enrich/ipdb/ipdbtest"
 )
 
@@ -373,8 +373,8 @@ func TestUnknownCompanyStillMakesAHit(t *testing.T) {
 	ipdbtest.Write(t, path,
 		ipdbtest.Business("198.51.100.0/24", "netcontrol.com", "Lahti", "FI"),
 		ipdbtest.Business("10.1.0.0/16", "Nobody.Example", "Oslo", "NO"),
-		ipdbtest.Network{Prefix: "10.2.0.0/16", Record: sampledata.IPRecord{NetworkType: "business"}},
-		ipdbtest.Network{Prefix: "10.3.0.0/16", Record: sampledata.IPRecord{NetworkType: "government", CompanyDomain: "gov.example"}},
+		ipdbtest.Network{Prefix: "10.2.0.0/16", Record: dataset.IPRecord{NetworkType: "business"}},
+		ipdbtest.Network{Prefix: "10.3.0.0/16", Record: dataset.IPRecord{NetworkType: "government", CompanyDomain: "gov.example"}},
 	)
 	f := newFixture(t, DefaultConfig(), path, nil)
 	out := f.run(t, encode(event(1, "10.1.2.3", chromeWin)), encode(event(2, "10.2.0.1", chromeWin)),
@@ -513,7 +513,7 @@ func TestPanicForgetsClaimedCompanies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm, err := sampledata.LoadCompanies(filepath.Join(dir, sampledata.CompaniesFile))
+	cm, err := dataset.LoadCompanies(filepath.Join(dir, dataset.CompaniesFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/schemas/sampledata"
 )
 
@@ -43,7 +44,7 @@ type fixture struct {
 	reg       *prometheus.Registry
 	dir       string
 	companies CompanyMap
-	nets      []sampledata.NetworkRecord
+	nets      []dataset.NetworkRecord
 }
 
 func newFixture(t testing.TB, cfg Config, ipdbPath string, companies Companies) *fixture {
@@ -52,16 +53,16 @@ func newFixture(t testing.TB, cfg Config, ipdbPath string, companies Companies) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm, err := sampledata.LoadCompanies(filepath.Join(dir, sampledata.CompaniesFile))
+	cm, err := dataset.LoadCompanies(filepath.Join(dir, dataset.CompaniesFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	nets, err := sampledata.LoadNetworks(filepath.Join(dir, sampledata.NetworksFile))
+	nets, err := dataset.LoadNetworks(filepath.Join(dir, dataset.NetworksFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ipdbPath == "" {
-		ipdbPath = filepath.Join(dir, sampledata.IPDBFile)
+		ipdbPath = filepath.Join(dir, dataset.IPDBFile)
 	}
 	if companies == nil {
 		companies = CompanyMap(cm)
@@ -79,7 +80,7 @@ func newFixture(t testing.TB, cfg Config, ipdbPath string, companies Companies) 
 }
 
 // network returns the i-th network of the set of type typ.
-func (f *fixture) network(t testing.TB, typ string, i int) sampledata.NetworkRecord {
+func (f *fixture) network(t testing.TB, typ string, i int) dataset.NetworkRecord {
 	t.Helper()
 	for _, n := range f.nets {
 		if n.NetworkType == typ && n.Network.Addr().Is4() {
@@ -90,7 +91,7 @@ func (f *fixture) network(t testing.TB, typ string, i int) sampledata.NetworkRec
 		}
 	}
 	t.Fatalf("the sample set has too few %s networks", typ)
-	return sampledata.NetworkRecord{}
+	return dataset.NetworkRecord{}
 }
 
 // fakeSink collects a batch's outputs.
@@ -171,7 +172,7 @@ const (
 	googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 )
 
-func addr(n sampledata.NetworkRecord, i uint64) string { return n.HostAddr(i).String() }
+func addr(n dataset.NetworkRecord, i uint64) string { return n.HostAddr(i).String() }
 
 // value reads a counter or gauge.
 func value(c prometheus.Metric) float64 {

@@ -20,6 +20,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/schemas/sampledata"
 	"github.com/leadflow/leadflow/stages/enrich"
 )
@@ -39,15 +40,15 @@ func TestThroughKafka(t *testing.T) {
 	if err := sampledata.Generate(context.Background(), sampledata.Options{Seed: 11, Companies: 300, OutDir: dir}); err != nil {
 		t.Fatal(err)
 	}
-	companies, err := sampledata.LoadCompanies(filepath.Join(dir, sampledata.CompaniesFile))
+	companies, err := dataset.LoadCompanies(filepath.Join(dir, dataset.CompaniesFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	nets, err := sampledata.LoadNetworks(filepath.Join(dir, sampledata.NetworksFile))
+	nets, err := dataset.LoadNetworks(filepath.Join(dir, dataset.NetworksFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	byType := map[string][]sampledata.NetworkRecord{}
+	byType := map[string][]dataset.NetworkRecord{}
 	for _, n := range nets {
 		byType[n.NetworkType] = append(byType[n.NetworkType], n)
 	}
@@ -84,7 +85,7 @@ func TestThroughKafka(t *testing.T) {
 		}
 	}
 	n := 0
-	good := func(nr sampledata.NetworkRecord) {
+	good := func(nr dataset.NetworkRecord) {
 		n++
 		add(n, nr.HostAddr(uint64(n)).String(), uas[n%len(uas)], "")
 		wantHits["ev-"+strconv.Itoa(n)] = "ws_" + strconv.Itoa(n%3) + "|" + nr.CompanyDomain
@@ -135,7 +136,7 @@ func TestThroughKafka(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	st, err := enrich.New(cfg, enrich.Deps{Topics: env.Topics, Logger: log, Registerer: reg,
-		IPDatabase: filepath.Join(dir, sampledata.IPDBFile), Companies: enrich.CompanyMap(companies),
+		IPDatabase: filepath.Join(dir, dataset.IPDBFile), Companies: enrich.CompanyMap(companies),
 		Now: func() time.Time { return schemas.GuideHitTime().Add(time.Minute) }}) // the events' 2024 times are recent
 	if err != nil {
 		t.Fatal(err)

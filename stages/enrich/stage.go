@@ -63,7 +63,7 @@ type Companies interface {
 }
 
 // CompanyMap is Companies over a map by domain, such as
-// sampledata.LoadCompanies returns. It must not be modified while in use.
+// dataset.LoadCompanies returns. It must not be modified while in use.
 type CompanyMap map[string]schemas.Company
 
 // Company returns m[domain].
@@ -82,7 +82,7 @@ type Deps struct {
 	// Registerer registers the stage's metrics (leadflow_enrich_*).
 	// Default: not registered.
 	Registerer prometheus.Registerer
-	// IPDatabase is the path of the .mmdb file (sampledata.IPRecord layout).
+	// IPDatabase is the path of the .mmdb file (dataset.IPRecord layout).
 	// Required.
 	IPDatabase string
 	// Companies gives the company record sent to the companies topic.

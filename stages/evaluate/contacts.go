@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/leadflow/leadflow/schemas/sampledata"
+	"github.com/leadflow/leadflow/schemas/dataset"
 )
 
 // Contacts is the contact provider: the people of a company that a
@@ -15,14 +15,14 @@ import (
 // return the same contacts in the same order for the same domain, so that
 // a replay chooses the same people.
 type Contacts interface {
-	Contacts(ctx context.Context, domain string) ([]sampledata.ContactRecord, error)
+	Contacts(ctx context.Context, domain string) ([]dataset.ContactRecord, error)
 }
 
 // LocalContacts is the contact provider over a loaded contacts file.
-type LocalContacts map[string][]sampledata.ContactRecord
+type LocalContacts map[string][]dataset.ContactRecord
 
 // Contacts returns the contacts of domain.
-func (l LocalContacts) Contacts(_ context.Context, domain string) ([]sampledata.ContactRecord, error) {
+func (l LocalContacts) Contacts(_ context.Context, domain string) ([]dataset.ContactRecord, error) {
 	return l[domain], nil
 }
 
@@ -50,7 +50,7 @@ func compilePersona(titles, seniorities, departments, countries []string) person
 // fits reports whether c fits the persona: every non-empty criterion must
 // hold; a job title fits when it contains any of the keywords (case
 // insensitive, "VP" fits "VP, Sales").
-func (p persona) fits(c *sampledata.ContactRecord) bool {
+func (p persona) fits(c *dataset.ContactRecord) bool {
 	if len(p.titles) > 0 {
 		if c.Title == nil {
 			return false

@@ -8,8 +8,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leadflow/leadflow/pipeline"
-	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // Process evaluates a batch of lead changes: filters in memory, one

@@ -20,8 +20,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leadflow/leadflow/pipeline"
-	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // Config tunes the evaluate stage (stages.evaluate).

@@ -17,9 +17,9 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/leadflow/leadflow/pipeline"
-	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/control"
 	"github.com/leadflow/leadflow/stages/evaluate"
 	"github.com/leadflow/leadflow/stages/leads"
 )

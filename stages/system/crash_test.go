@@ -19,10 +19,11 @@ import (
 
 	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/pipeline"
-	"github.com/leadflow/leadflow/pipeline/control"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/schemas/sampledata"
+	"github.com/leadflow/leadflow/stages/control"
 	"github.com/leadflow/leadflow/stages/system"
 )
 
@@ -83,7 +84,7 @@ func TestPipelineKilledRepeatedlyDeliversEverything(t *testing.T) {
 	store.Close()
 
 	// Traffic: 40 companies, 2 sessions each of 3 pageviews.
-	nets, err := sampledata.LoadNetworks(filepath.Join(dataDir, sampledata.NetworksFile))
+	nets, err := dataset.LoadNetworks(filepath.Join(dataDir, dataset.NetworksFile))
 	if err != nil {
 		t.Fatal(err)
 	}

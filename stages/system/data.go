@@ -9,6 +9,7 @@ import (
 	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/schemas/sampledata"
 )
 
@@ -19,7 +20,7 @@ type Data struct {
 	// Companies by domain; nil if no stage of the process needs them.
 	Companies Companies
 	// Contacts by company domain; nil if no stage of the process needs them.
-	Contacts map[string][]sampledata.ContactRecord
+	Contacts map[string][]dataset.ContactRecord
 }
 
 // Companies is the company directory: firmographics by domain.
@@ -80,7 +81,7 @@ func loadData(ctx context.Context, cfg configs.DataConfig, stages []string, dev 
 		if err := require("data.companies", d.Files.Companies); err != nil {
 			return nil, err
 		}
-		m, err := sampledata.LoadCompanies(d.Files.Companies)
+		m, err := dataset.LoadCompanies(d.Files.Companies)
 		if err != nil {
 			return nil, err
 		}
@@ -90,7 +91,7 @@ func loadData(ctx context.Context, cfg configs.DataConfig, stages []string, dev 
 		if err := require("data.contacts", d.Files.Contacts); err != nil {
 			return nil, err
 		}
-		m, err := sampledata.LoadContacts(d.Files.Contacts)
+		m, err := dataset.LoadContacts(d.Files.Contacts)
 		if err != nil {
 			return nil, err
 		}

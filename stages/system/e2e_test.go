@@ -24,6 +24,7 @@ import (
 	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/schemas/sampledata"
 	"github.com/leadflow/leadflow/stages/system"
 	"github.com/leadflow/leadflow/stages/system/systemtest"
@@ -183,11 +184,11 @@ func TestGuideVisitsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nets, err := sampledata.LoadNetworks(filepath.Join(dataDir, sampledata.NetworksFile))
+	nets, err := dataset.LoadNetworks(filepath.Join(dataDir, dataset.NetworksFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var botNet sampledata.NetworkRecord
+	var botNet dataset.NetworkRecord
 	for _, n := range nets {
 		if n.NetworkType == schemas.NetworkBusiness && n.CompanyDomain != "netcontrol.com" && n.CompanyDomain != "mdxtechnology.com" && n.Network.Addr().Is4() {
 			botNet = n

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // The deliver stage gets the previous secret of a rotation only while its

@@ -8,7 +8,7 @@ import (
 
 	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/pipeline"
-	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // NewControl returns the control-plane store of cfg (not started): on

@@ -24,7 +24,7 @@ import (
 
 	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/pipeline"
-	"github.com/leadflow/leadflow/pipeline/control"
+	"github.com/leadflow/leadflow/stages/control"
 )
 
 // StageNames returns the stages a process can run, in pipeline order.

@@ -1,7 +1,7 @@
 // Package ipdb reads the IP database of the enrich stage: a MaxMind DB
 // (.mmdb) file that maps networks to a network type, a company domain and
 // the visitors' geolocation, in the record layout of
-// sampledata.IPRecord. The file is memory-mapped and reloaded without a
+// dataset.IPRecord. The file is memory-mapped and reloaded without a
 // restart when it is replaced on disk.
 //
 // # Reloading and the memory map
@@ -43,7 +43,7 @@ import (
 
 	"github.com/leadflow/leadflow/pipeline/cache"
 	"github.com/leadflow/leadflow/schemas"
-	"github.com/leadflow/leadflow/schemas/sampledata"
+	"github.com/leadflow/leadflow/schemas/dataset"
 )
 
 // ErrClosed is returned by Acquire and Reload after Close.
@@ -334,7 +334,7 @@ func (s *Snapshot) Lookup(addr netip.Addr) (*Network, error) {
 		return c.n, c.err
 	}
 	s.Misses++
-	var rec sampledata.IPRecord
+	var rec dataset.IPRecord
 	c := cached{}
 	if err := res.Decode(&rec); err != nil {
 		c.err = fmt.Errorf("%w: record of %s: %w", ErrBadRecord, res.Prefix(), err)
@@ -348,7 +348,7 @@ func (s *Snapshot) Lookup(addr netip.Addr) (*Network, error) {
 }
 
 // newNetwork turns a decoded record into a Network.
-func newNetwork(rec *sampledata.IPRecord) *Network {
+func newNetwork(rec *dataset.IPRecord) *Network {
 	n := &Network{Domain: strings.ToLower(strings.TrimSpace(rec.CompanyDomain))}
 	switch rec.NetworkType {
 	case schemas.NetworkBusiness, schemas.NetworkISP, schemas.NetworkHosting, schemas.NetworkEducation:

@@ -17,6 +17,7 @@ import (
 	"github.com/oschwald/maxminddb-golang/v2"
 
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/schemas/sampledata"
 	"github.com/leadflow/leadflow/stages/enrich/ipdb/ipdbtest"
 )
@@ -58,7 +59,7 @@ func lookup(t *testing.T, db *DB, ip string) *Network {
 
 func TestLookupSampleData(t *testing.T) {
 	dir := sampleSet(t)
-	db := open(t, filepath.Join(dir, sampledata.IPDBFile), Options{})
+	db := open(t, filepath.Join(dir, dataset.IPDBFile), Options{})
 
 	n := lookup(t, db, "198.51.100.23")
 	if n == nil || n.Type != schemas.NetworkBusiness || n.Domain != "netcontrol.com" {
@@ -88,7 +89,7 @@ func TestLookupSampleData(t *testing.T) {
 	}
 
 	// Every network of the set is found with its type and domain.
-	nets, err := sampledata.LoadNetworks(filepath.Join(dir, sampledata.NetworksFile))
+	nets, err := dataset.LoadNetworks(filepath.Join(dir, dataset.NetworksFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestLookupSampleData(t *testing.T) {
 }
 
 func TestLookupCachesDecodedRecords(t *testing.T) {
-	db := open(t, filepath.Join(sampleSet(t), sampledata.IPDBFile), Options{})
+	db := open(t, filepath.Join(sampleSet(t), dataset.IPDBFile), Options{})
 	s, err := db.Acquire()
 	if err != nil {
 		t.Fatal(err)
@@ -127,9 +128,9 @@ func TestLookupCachesDecodedRecords(t *testing.T) {
 func TestRecordTypes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "db.mmdb")
 	ipdbtest.Write(t, path,
-		ipdbtest.Network{Prefix: "10.0.0.0/24", Record: sampledata.IPRecord{CompanyDomain: " Example.COM "}},
-		ipdbtest.Network{Prefix: "10.0.1.0/24", Record: sampledata.IPRecord{NetworkType: "government", CompanyDomain: "gov.example"}},
-		ipdbtest.Network{Prefix: "10.0.2.0/24", Record: sampledata.IPRecord{NetworkType: "hosting"}},
+		ipdbtest.Network{Prefix: "10.0.0.0/24", Record: dataset.IPRecord{CompanyDomain: " Example.COM "}},
+		ipdbtest.Network{Prefix: "10.0.1.0/24", Record: dataset.IPRecord{NetworkType: "government", CompanyDomain: "gov.example"}},
+		ipdbtest.Network{Prefix: "10.0.2.0/24", Record: dataset.IPRecord{NetworkType: "hosting"}},
 	)
 	db := open(t, path, Options{})
 	if n := lookup(t, db, "10.0.0.1"); n.Type != schemas.NetworkBusiness || n.Domain != "example.com" || n.Location != nil {
@@ -382,12 +383,12 @@ func BenchmarkLookupCached(b *testing.B) {
 	if err := sampledata.Generate(context.Background(), sampledata.Options{Seed: 7, Companies: 300, OutDir: dir}); err != nil {
 		b.Fatal(err)
 	}
-	db, err := Open(filepath.Join(dir, sampledata.IPDBFile), Options{})
+	db, err := Open(filepath.Join(dir, dataset.IPDBFile), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	nets, _ := sampledata.LoadNetworks(filepath.Join(dir, sampledata.NetworksFile))
+	nets, _ := dataset.LoadNetworks(filepath.Join(dir, dataset.NetworksFile))
 	addrs := make([]netip.Addr, 0, 1024)
 	for i := range 1024 {
 		addrs = append(addrs, nets[i%len(nets)].HostAddr(uint64(i)))

@@ -1,5 +1,5 @@
 // Package ipdbtest writes small IP databases in the enrich stage's record
-// layout (sampledata.IPRecord) for tests: a few networks, replaced
+// layout (dataset.IPRecord) for tests: a few networks, replaced
 // atomically (write, then rename) like a production update.
 package ipdbtest
 
@@ -10,29 +10,28 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
-
-	"github.com/leadflow/leadflow/schemas/sampledata"
 )
 
 // Network is one network and its record.
 type Network struct {
 	Prefix string // CIDR, e.g. "198.51.100.0/24" or "2001:db8::/48"
-	Record sampledata.IPRecord
+	Record dataset.IPRecord
 }
 
 // Business returns a business network of domain whose visitors are in city.
 func Business(prefix, domain, city, country string) Network {
-	return Network{Prefix: prefix, Record: sampledata.IPRecord{NetworkType: "business", CompanyDomain: domain,
-		Geo: sampledata.IPGeo{City: city, CountryCode: country, Region: city + " Region", Latitude: 1.5, Longitude: -2.25}}}
+	return Network{Prefix: prefix, Record: dataset.IPRecord{NetworkType: "business", CompanyDomain: domain,
+		Geo: dataset.IPGeo{City: city, CountryCode: country, Region: city + " Region", Latitude: 1.5, Longitude: -2.25}}}
 }
 
 // Write writes nets as a MaxMind DB to path: to a temporary file in the
 // same directory, then renamed over path.
 func Write(t testing.TB, path string, nets ...Network) {
 	t.Helper()
-	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: sampledata.DatabaseType,
+	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dataset.DatabaseType,
 		IncludeReservedNetworks: true, IPVersion: 6, RecordSize: 28})
 	if err != nil {
 		t.Fatal(err)

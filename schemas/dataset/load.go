@@ -1,4 +1,4 @@
-package sampledata
+package dataset
 
 import (
 	"bufio"
@@ -44,7 +44,7 @@ func readLines[T any](path string, decode func(line []byte, v *T) error) iter.Se
 		var zero T
 		f, err := os.Open(path)
 		if err != nil {
-			yield(zero, fmt.Errorf("sampledata: %w", err))
+			yield(zero, fmt.Errorf("dataset: %w", err))
 			return
 		}
 		defer func() { _ = f.Close() }() // read-only: nothing to lose on close
@@ -175,10 +175,10 @@ func ReadManifest(dir string) (Manifest, error) {
 	var m Manifest
 	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if err != nil {
-		return m, fmt.Errorf("sampledata: %w", err)
+		return m, fmt.Errorf("dataset: %w", err)
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
-		return m, fmt.Errorf("sampledata: %s: %w", filepath.Join(dir, ManifestFile), badJSON(err))
+		return m, fmt.Errorf("dataset: %s: %w", filepath.Join(dir, ManifestFile), badJSON(err))
 	}
 	return m, nil
 }

@@ -1,4 +1,4 @@
-package sampledata
+package dataset
 
 import (
 	"net/netip"
@@ -36,7 +36,7 @@ const FormatVersion = 1
 // IPRecord is the record of every network in IPDBFile. The enrich stage
 // reads it with maxminddb-golang/v2:
 //
-//	var rec sampledata.IPRecord
+//	var rec dataset.IPRecord
 //	err := reader.Lookup(addr).Decode(&rec)
 type IPRecord struct {
 	// NetworkType is schemas.NetworkBusiness, NetworkISP, NetworkHosting or
@@ -214,15 +214,4 @@ func Seniorities() []string {
 func Departments() []string {
 	return []string{DepartmentExecutive, DepartmentSales, DepartmentMarketing, DepartmentEngineering, DepartmentProduct,
 		DepartmentFinance, DepartmentOperations, DepartmentHR, DepartmentIT, DepartmentLegal}
-}
-
-// CountryCodes returns the ISO 3166-1 alpha-2 codes of the sample data's
-// contacts and companies (the guide's FI and GB among them).
-func CountryCodes() []string {
-	cs := newCountries()
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = c.code
-	}
-	return out
 }
