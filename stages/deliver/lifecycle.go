@@ -22,14 +22,7 @@ func (s *Stage) Shutdown() {
 	}
 	close(s.stopCh)
 	now := s.clock.Now()
-	s.mu.RLock()
-	var eps []*endpoint
-	for _, m := range s.eps {
-		for _, e := range m {
-			eps = append(eps, e)
-		}
-	}
-	s.mu.RUnlock()
+	eps := s.allEndpoints()
 	for _, e := range eps {
 		var p plan
 		e.mu.Lock()

@@ -345,6 +345,19 @@ type Stats struct {
 	Spilled     int64 // subjects handed to a retry tier without using an attempt (leadflow_deliver_spills_total, every reason)
 }
 
+// allEndpoints returns a snapshot of every endpoint the stage holds.
+func (s *Stage) allEndpoints() []*endpoint {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var eps []*endpoint
+	for _, m := range s.eps {
+		for _, e := range m {
+			eps = append(eps, e)
+		}
+	}
+	return eps
+}
+
 // Stats returns the current Stats.
 func (s *Stage) Stats() Stats {
 	s.mu.RLock()

@@ -225,14 +225,7 @@ func (p *statusPublisher) remove(ctx context.Context) {
 // flight or retrying), worst first, at most StatusMaxWebhooks.
 func (s *Stage) WebhookStates() []WebhookState {
 	now := s.clock.Now()
-	s.mu.RLock()
-	var eps []*endpoint
-	for _, m := range s.eps {
-		for _, e := range m {
-			eps = append(eps, e)
-		}
-	}
-	s.mu.RUnlock()
+	eps := s.allEndpoints()
 	byKey := make(map[[2]string]*WebhookState, len(eps))
 	get := func(ws, wh string) *WebhookState {
 		k := [2]string{ws, wh}
