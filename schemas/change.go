@@ -41,7 +41,7 @@ type LeadChange struct {
 	// that changed. The leads stage writes only that session here and the
 	// other recent sessions, which the change did not touch, as
 	// OlderSessions: the subject is complete once those are read from the
-	// lead's stored state (leads.SessionStore.Complete, which the evaluate
+	// lead's stored state (leadstore.SessionStore.Complete, which the evaluate
 	// stage runs for an automation that fires) and appended in order.
 	Lead Lead `json:"lead"`
 	// OlderSessions are the subject's recent sessions after the first, by

@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/leadflow/leadflow/stages/leads"
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 // Claim results.
@@ -21,7 +21,7 @@ const (
 
 // revealScript reveals up to ARGV[3] (the reveal limit; -1: none) contacts
 // of one company for one automation, never one that is already revealed
-// in the workspace. KEYS[1] is the lead's hash (leads.LeadRedisKey): the
+// in the workspace. KEYS[1] is the lead's hash (leadstore.LeadRedisKey): the
 // reveal records are fields of it, so they live exactly as long as the
 // lead. ARGV[1] is the owner (the input that triggered), ARGV[2] the TTL
 // in milliseconds given to the hash when it has none (the lead's state is
@@ -52,7 +52,7 @@ return out
 // keys builds the evaluate stage's Redis keys and fields.
 //
 // The new_lead claims and the reveal records are fields of the lead's own
-// hash (leads.LeadRedisKey), so they expire with the lead, are refreshed
+// hash (leadstore.LeadRedisKey), so they expire with the lead, are refreshed
 // with it, and go when it goes: a lead that expired and comes back is a
 // new lead, and its new_lead fires again; the claims of a deleted
 // automation go with the leads that hold them. Their field names contain
@@ -66,7 +66,7 @@ type keys struct{ prefix string }
 func (k keys) tag(leadKey string) string { return k.prefix + "{" + leadKey + "}" }
 
 // lead is the lead's hash, which holds its new_lead claims and reveal records.
-func (k keys) lead(leadKey string) string { return leads.LeadRedisKey(k.prefix, leadKey) }
+func (k keys) lead(leadKey string) string { return leadstore.LeadRedisKey(k.prefix, leadKey) }
 
 // leadClaimField is the field of the lead's hash holding the
 // once-per-(automation, lead) claim of new_lead.

@@ -8,7 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/leadflow/leadflow/pipeline"
-	"github.com/leadflow/leadflow/stages/leads"
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 // MigrateReport counts what MigrateClaims moved.
@@ -70,7 +70,7 @@ func MigrateClaims(ctx context.Context, rdb redis.UniversalClient, prefix string
 				if kind == "reveals" {
 					mode = "count"
 				}
-				n, err := migrateScript.Run(ctx, c, []string{key, leads.LeadRedisKey(prefix, leadKey)}, field, mode).Int()
+				n, err := migrateScript.Run(ctx, c, []string{key, leadstore.LeadRedisKey(prefix, leadKey)}, field, mode).Int()
 				if err != nil {
 					return fmt.Errorf("moving %s: %w", key, err)
 				}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
-	"github.com/leadflow/leadflow/stages/leads"
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 // TestMigrateClaimsMovesOldKeysIntoTheLead: a Redis written by a leadflow
@@ -21,7 +21,7 @@ func TestMigrateClaimsMovesOldKeysIntoTheLead(t *testing.T) {
 	ctx := context.Background()
 	k := keys{prefix: prefix}
 	live, gone := "ws_1|netcontrol.com", "ws_1|gone.com"
-	lead := leads.LeadRedisKey(prefix, live)
+	lead := leadstore.LeadRedisKey(prefix, live)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

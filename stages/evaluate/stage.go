@@ -80,7 +80,7 @@ type Companies interface {
 
 // Sessions completes lead subjects: a change carries the subject's older
 // sessions by reference (schemas.LeadChange.OlderSessions), read from the
-// leads stage's state. leads.SessionStore implements it.
+// leads stage's state. leadstore.SessionStore implements it.
 type Sessions interface {
 	// Complete appends each change's referenced sessions to its subject
 	// and returns how many parts the store no longer holds.

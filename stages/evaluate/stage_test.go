@@ -21,7 +21,7 @@ import (
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/control"
 	"github.com/leadflow/leadflow/stages/evaluate"
-	"github.com/leadflow/leadflow/stages/leads"
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 // fakeControl is an in-memory control plane.
@@ -525,7 +525,7 @@ func TestExpiredLeadThatComesBackFiresNewLeadAgain(t *testing.T) {
 	first := change(schemas.ChangeNewLead, "e1", "s1", 1)
 	h.send(t, first, sentinel("one"))
 	h.deliveries(t, 2)
-	rkey := leads.LeadRedisKey(h.deps.KeyPrefix, first.LeadKey)
+	rkey := leadstore.LeadRedisKey(h.deps.KeyPrefix, first.LeadKey)
 	if ttl := h.deps.Redis.PTTL(context.Background(), rkey).Val(); ttl <= 0 || ttl > 2*time.Hour {
 		t.Fatalf("lead hash holding the claim: ttl %s, want the lead TTL (0, 2h]", ttl)
 	}

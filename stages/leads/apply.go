@@ -244,9 +244,9 @@ func (r *rules) trimSessions(st *leadState) {
 // newPageview makes the pageview of h. Its host and path are usually
 // parts of its URL and then share its memory.
 func newPageview(h *hitInfo) *pageview {
-	pv := &pageview{url: strings.Clone(h.URL), visitedAt: h.ts}
-	pv.host = substringOf(pv.url, h.Host)
-	pv.path = substringOf(pv.url, h.Path)
+	pv := &pageview{URL: strings.Clone(h.URL), VisitedAt: h.ts}
+	pv.Host = substringOf(pv.URL, h.Host)
+	pv.Path = substringOf(pv.URL, h.Path)
 	return pv
 }
 
@@ -289,18 +289,18 @@ func newMeta(h *schemas.Hit) *sessionMeta {
 		m.strs[i] = parts[i]
 		return &m.strs[i]
 	}
-	m.source, m.browser = opt(0, parts[0] != ""), opt(1, parts[1] != "")
-	m.device, m.os = opt(2, parts[2] != ""), opt(3, parts[3] != "")
-	m.loc.City, m.loc.CountryCode, m.loc.Region = opt(4, loc.City != nil), opt(5, loc.CountryCode != nil), opt(6, loc.Region != nil)
+	m.Source, m.Browser = opt(0, parts[0] != ""), opt(1, parts[1] != "")
+	m.Device, m.OS = opt(2, parts[2] != ""), opt(3, parts[3] != "")
+	m.Loc.City, m.Loc.CountryCode, m.Loc.Region = opt(4, loc.City != nil), opt(5, loc.CountryCode != nil), opt(6, loc.Region != nil)
 	if loc.Latitude != nil {
 		m.coords[0] = *loc.Latitude
-		m.loc.Latitude = &m.coords[0]
+		m.Loc.Latitude = &m.coords[0]
 	}
 	if loc.Longitude != nil {
 		m.coords[1] = *loc.Longitude
-		m.loc.Longitude = &m.coords[1]
+		m.Loc.Longitude = &m.coords[1]
 	}
-	m.utm = schemas.SessionFacts{UTMSource: parts[7], UTMMedium: parts[8], UTMCampaign: parts[9], UTMTerm: parts[10], UTMContent: parts[11]}
+	m.UTM = schemas.SessionFacts{UTMSource: parts[7], UTMMedium: parts[8], UTMCampaign: parts[9], UTMTerm: parts[10], UTMContent: parts[11]}
 	return m
 }
 

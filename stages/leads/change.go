@@ -55,7 +55,7 @@ func (c *changeEncoder) encode(e *entry, st *leadState, first *session, kind uin
 	b = append(b, `,"total_duration":`...)
 	b = strconv.AppendInt(b, st.stats.TotalDuration, 10)
 	b = append(b, `},"session":{`...)
-	u := &first.meta.utm
+	u := &first.meta.UTM
 	comma := false
 	for _, f := range [...]struct{ k, v string }{
 		{`"utm_source":`, u.UTMSource}, {`"utm_medium":`, u.UTMMedium}, {`"utm_campaign":`, u.UTMCampaign},
@@ -103,7 +103,7 @@ func (c *changeEncoder) appendLead(b []byte, e *entry, st *leadState, first *ses
 // other recent sessions, in st's order, as schemas.SessionRef (what of
 // them can change), nothing when there are none. Their facts and
 // pageviews are in Redis, immutable, and read back only for an
-// automation that fires (SessionStore.Complete): most changes are never
+// automation that fires (leadstore.SessionStore.Complete): most changes are never
 // sent anywhere, and the sessions they did not touch were most of their
 // bytes.
 func (c *changeEncoder) appendOlder(b []byte, st *leadState, first *session) []byte {
@@ -174,8 +174,8 @@ func appendSession(b []byte, s *session) []byte {
 	if n := len(s.pvs); n > 0 {
 		b = append(b, s.frozenJSON()...)
 		pv := s.pvs[n-1]
-		p := schemas.Pageview{URL: pv.url, Host: pv.host, Path: pv.path, TimeSpent: s.spent[n-1],
-			VisitedAt: schemas.SessionTime{Time: time.UnixMicro(pv.visitedAt)}}
+		p := schemas.Pageview{URL: pv.URL, Host: pv.Host, Path: pv.Path, TimeSpent: s.spent[n-1],
+			VisitedAt: schemas.SessionTime{Time: time.UnixMicro(pv.VisitedAt)}}
 		b = p.AppendJSON(b)
 	}
 	b = append(b, `],"total_duration":`...)
@@ -216,8 +216,8 @@ func (s *session) frozenJSON() []byte {
 	for n := c.first + uint64(len(c.ends)); n < first+frozen; n++ {
 		i := n - first
 		pv := s.pvs[i]
-		p := schemas.Pageview{URL: pv.url, Host: pv.host, Path: pv.path, TimeSpent: s.spent[i],
-			VisitedAt: schemas.SessionTime{Time: time.UnixMicro(pv.visitedAt)}}
+		p := schemas.Pageview{URL: pv.URL, Host: pv.Host, Path: pv.Path, TimeSpent: s.spent[i],
+			VisitedAt: schemas.SessionTime{Time: time.UnixMicro(pv.VisitedAt)}}
 		c.json = append(p.AppendJSON(c.json), ',')
 		c.ends = append(c.ends, len(c.json)-c.start)
 	}
@@ -234,7 +234,7 @@ const sessionPageviewsMarker = `,"pageviews":[],"total_duration":0,"location":`
 // goroutine of its lead's partition.
 func (m *sessionMeta) fragments() (mid, loc []byte) {
 	if m.json == nil {
-		ss := schemas.Session{Source: m.source, Browser: m.browser, DeviceType: m.device, OperatingSystem: m.os, Location: m.loc}
+		ss := schemas.Session{Source: m.Source, Browser: m.Browser, DeviceType: m.Device, OperatingSystem: m.OS, Location: m.Loc}
 		enc := ss.AppendJSON(nil)
 		start := len(`{"started_at":`) + len(schemas.SessionTime{}.AppendJSON(nil))
 		at := bytes.LastIndex(enc, []byte(sessionPageviewsMarker)) - start

@@ -6,19 +6,20 @@ import (
 	"testing"
 
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 func sampleState() *leadState {
 	loc := schemas.GuideNetcontrolVisitorLocation()
-	meta := &sessionMeta{source: new("https://www.google.com/"), browser: new("Safari"), loc: loc,
-		utm: schemas.SessionFacts{UTMSource: "google", UTMContent: "x"}}
+	meta := &sessionMeta{SessionMeta: leadstore.SessionMeta{Source: new("https://www.google.com/"), Browser: new("Safari"), Loc: loc,
+		UTM: schemas.SessionFacts{UTMSource: "google", UTMContent: "x"}}}
 	return &leadState{
 		id: 1<<53 - 1, gen: 7, firstSeen: -5, lastSeen: 1715770550123456,
 		stats:     schemas.LeadStats{Sessions: 3, Pageviews: 120, TotalDuration: 99999},
 		partition: 11, lastOffset: 1 << 40, maxRecTime: 1715770550123, nextSeq: 3,
 		sessions: []*session{
 			{seq: 3, sessionID: "s_9f1c", started: 10, lastHit: 20, meta: meta, pvTotal: 60,
-				pvs:   []*pageview{{url: schemas.GuidePageURL, host: "www.snitcher.com", path: schemas.GuidePageURL[len("https://www.snitcher.com"):], visitedAt: 11}, {url: "https://a/b", host: "elsewhere", path: "/x", visitedAt: 12}},
+				pvs:   []*pageview{{URL: schemas.GuidePageURL, Host: "www.snitcher.com", Path: schemas.GuidePageURL[len("https://www.snitcher.com"):], VisitedAt: 11}, {URL: "https://a/b", Host: "elsewhere", Path: "/x", VisitedAt: 12}},
 				spent: []int64{14, 0}, orphan: 3, duration: 17, metaWritten: true, pvWritten: 60},
 			{seq: 1, sessionID: "s_1", started: 1, lastHit: 2, meta: &sessionMeta{}, pvs: []*pageview{}, spent: []int64{}, metaWritten: true, orphan: 4, duration: 4},
 		},
@@ -30,10 +31,10 @@ func TestStateRoundTripsThroughItsFields(t *testing.T) {
 	st := sampleState()
 	fields := map[string]string{headField(st.gen): string(appendHead(nil, st)), "junk": "x"}
 	for _, s := range st.sessions {
-		fields[metaField(s.seq)] = string(appendMeta(nil, s.meta))
+		fields[metaField(s.seq)] = string(leadstore.AppendMeta(nil, &s.meta.SessionMeta))
 		first := s.pvTotal - uint64(len(s.pvs))
 		for i, pv := range s.pvs {
-			fields[pageviewField(s.seq, first+uint64(i))] = string(appendPageview(nil, pv))
+			fields[pageviewField(s.seq, first+uint64(i))] = string(leadstore.AppendPageview(nil, pv))
 		}
 	}
 	l := decodeLoaded(fields, func(*leadState) bool { return true })
@@ -47,7 +48,7 @@ func TestStateRoundTripsThroughItsFields(t *testing.T) {
 		t.Fatalf("dropped = %v, want the stray field", l.dropped)
 	}
 	// Host and path that are parts of the URL are stored as positions.
-	if n, full := len(appendPageview(nil, st.sessions[0].pvs[0])), len(schemas.GuidePageURL); n > full+16 {
+	if n, full := len(leadstore.AppendPageview(nil, st.sessions[0].pvs[0])), len(schemas.GuidePageURL); n > full+16 {
 		t.Fatalf("pageview encodes to %d bytes for a %d-byte URL", n, full)
 	}
 }
@@ -104,8 +105,8 @@ func TestWriteDeletesWhatNoRemainingHeadRefersTo(t *testing.T) {
 func FuzzDecodeHead(f *testing.F) {
 	f.Add(appendHead(nil, sampleState()))
 	f.Add(appendHead(nil, &leadState{lastOffset: -1}))
-	f.Add(appendPageview(nil, sampleState().sessions[0].pvs[0]))
-	f.Add(appendMeta(nil, sampleState().sessions[0].meta))
+	f.Add(leadstore.AppendPageview(nil, sampleState().sessions[0].pvs[0]))
+	f.Add(leadstore.AppendMeta(nil, &sampleState().sessions[0].meta.SessionMeta))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if st, err := decodeHead(b); err == nil {
 			// What decodes survives a round trip.
@@ -115,7 +116,7 @@ func FuzzDecodeHead(f *testing.F) {
 				t.Fatalf("re-encoded %x does not decode the same (%v)", enc, err)
 			}
 		}
-		_, _ = decodePageview(string(b))
-		_, _ = decodeMeta(string(b))
+		_, _ = leadstore.DecodePageview(string(b))
+		_ = leadstore.DecodeMeta(new(leadstore.SessionMeta), string(b))
 	})
 }

@@ -6,9 +6,11 @@
 // new_lead, new_session or session_updated, carrying the subject as a
 // new_lead webhook shows it, but with only the changed session whole: the
 // other recent sessions go by reference (LeadChange.OlderSessions), and
-// SessionStore, which the evaluate stage runs for an automation that
-// fires, rebuilds them exactly from the lead's stored state (a session's
-// facts and pageviews never change once stored).
+// leadstore.SessionStore, which the evaluate stage runs for an automation
+// that fires, rebuilds them exactly from the lead's stored state (a
+// session's facts and pageviews never change once stored; stages/leadstore
+// holds their fields' names and encodings, the contract between the two
+// stages).
 //
 // # Sessions
 //

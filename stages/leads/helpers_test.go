@@ -18,12 +18,13 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 // outputs is a fake pipeline.Batch: it collects what process emits.
 type outputs struct {
 	// sessions completes the changes' subjects (nil: left as emitted).
-	sessions *SessionStore
+	sessions *leadstore.SessionStore
 	recs     []*kgo.Record
 	dead     []*kgo.Record
 	reasons  []error
@@ -36,7 +37,7 @@ func (o *outputs) DeadLetter(r *kgo.Record, err error) {
 }
 
 // changes decodes the emitted LeadChanges and completes their subjects
-// from Redis, as evaluate does (SessionStore.Complete): every session
+// from Redis, as evaluate does (leadstore.SessionStore.Complete): every session
 // part they refer to must still be stored.
 func (o *outputs) changes(t testing.TB) []schemas.LeadChange {
 	t.Helper()
@@ -133,7 +134,9 @@ func (f *fixture) try(s *Stage, recs ...*kgo.Record) (*outputs, error) {
 
 // sessions returns a SessionStore on the fixture's Redis, without a
 // cache (so that it reads what is stored).
-func (f *fixture) sessions() *SessionStore { return NewSessionStore(f.rdb, f.prefix, 0) }
+func (f *fixture) sessions() *leadstore.SessionStore {
+	return leadstore.NewSessionStore(f.rdb, f.prefix, 0)
+}
 
 // rec wraps a hit as the next record of the partition.
 func (f *fixture) rec(h schemas.Hit) *kgo.Record {

@@ -3,25 +3,23 @@ package leads
 import (
 	"bytes"
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 // sessionOf is the subject's view of a session of a lead's state.
 func sessionOf(s *session) schemas.Session {
 	out := schemas.Session{StartedAt: schemas.SessionTime{Time: time.UnixMicro(s.started)},
-		Source: s.meta.source, Browser: s.meta.browser, DeviceType: s.meta.device, OperatingSystem: s.meta.os,
-		TotalDuration: s.duration, Location: s.meta.loc, Pageviews: []schemas.Pageview{}}
+		Source: s.meta.Source, Browser: s.meta.Browser, DeviceType: s.meta.Device, OperatingSystem: s.meta.OS,
+		TotalDuration: s.duration, Location: s.meta.Loc, Pageviews: []schemas.Pageview{}}
 	for i, pv := range s.pvs {
-		out.Pageviews = append(out.Pageviews, schemas.Pageview{URL: pv.url, Host: pv.host, Path: pv.path,
-			TimeSpent: s.spent[i], VisitedAt: schemas.SessionTime{Time: time.UnixMicro(pv.visitedAt)}})
+		out.Pageviews = append(out.Pageviews, schemas.Pageview{URL: pv.URL, Host: pv.Host, Path: pv.Path,
+			TimeSpent: s.spent[i], VisitedAt: schemas.SessionTime{Time: time.UnixMicro(pv.VisitedAt)}})
 	}
 	return out
 }
@@ -62,8 +60,8 @@ func TestCompletedSubjectsAreTheLeadsState(t *testing.T) {
 	cfg := testStageConfig()
 	cfg.MaxPageviews, cfg.RecentSessions, cfg.MaxSessions = 3, 3, 4
 	f := newFixture(t, cfg)
-	cached := NewSessionStore(f.rdb, f.prefix, 1000)
-	small := NewSessionStore(f.rdb, f.prefix, 8) // starts over often
+	cached := leadstore.NewSessionStore(f.rdb, f.prefix, 1000)
+	small := leadstore.NewSessionStore(f.rdb, f.prefix, 8) // starts over often
 	// Changes are also completed three at a time, as a batch: the same
 	// session can be referenced with different pageviews. (A lead's
 	// stored parts outlive its next three writes, see decodeLoaded.)
@@ -72,7 +70,7 @@ func TestCompletedSubjectsAreTheLeadsState(t *testing.T) {
 		want []schemas.Session
 	}
 	var group []pending
-	batched := NewSessionStore(f.rdb, f.prefix, 1000)
+	batched := leadstore.NewSessionStore(f.rdb, f.prefix, 1000)
 	hits := newRandomHits(3, 5)
 	refs := 0
 	for i := 0; i < 300; i++ {
@@ -116,7 +114,7 @@ func TestCompletedSubjectsAreTheLeadsState(t *testing.T) {
 			}
 			group = group[:0]
 		}
-		for name, store := range map[string]*SessionStore{"cached": cached, "small cache": small, "uncached": f.sessions()} {
+		for name, store := range map[string]*leadstore.SessionStore{"cached": cached, "small cache": small, "uncached": f.sessions()} {
 			c := ch
 			c.OlderSessions = append([]schemas.SessionRef(nil), ch.OlderSessions...)
 			missing, err := store.Complete(context.Background(), []*schemas.LeadChange{&c, &c})
@@ -166,21 +164,5 @@ func TestCompleteMissingParts(t *testing.T) {
 	rs := ch.Lead.RecentSessions
 	if len(rs) != 2 || len(rs[1].Pageviews) != 1 || rs[1].Pageviews[0].URL != "https://acme.io/2" {
 		t.Fatalf("recent sessions = %+v, want the changed one and session 1 with its second pageview", rs)
-	}
-}
-
-// TestCompleteRedisDown: a Redis failure is an error wrapping
-// ErrSessionRead, and the changes are left as they were.
-func TestCompleteRedisDown(t *testing.T) {
-	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
-	defer down.Close()
-	ch := schemas.LeadChange{LeadKey: "ws|x.com", Lead: schemas.Lead{ID: 1, RecentSessions: []schemas.Session{{}}},
-		OlderSessions: []schemas.SessionRef{{Seq: 1, Pageviews: 1, TimeSpent: []int64{5}}}}
-	_, err := NewSessionStore(down, "lf:", 10).Complete(context.Background(), []*schemas.LeadChange{&ch})
-	if !errors.Is(err, ErrSessionRead) {
-		t.Fatalf("err = %v, want ErrSessionRead", err)
-	}
-	if len(ch.Lead.RecentSessions) != 1 || len(ch.OlderSessions) != 1 {
-		t.Fatalf("change altered after a failure: %+v", ch)
 	}
 }

@@ -2,6 +2,7 @@ package leads
 
 import (
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 // Change kinds as stored in the dedup ring; kindName maps them to the
@@ -101,12 +102,11 @@ type sessionShape struct {
 	kept                         int
 }
 
-// sessionMeta are a session's facts taken from its first hit; immutable
-// but for its JSON fragments, built on first use (see fragments).
+// sessionMeta are a session's facts taken from its first hit (stored as
+// leadstore.SessionMeta); immutable but for its JSON fragments, built on
+// first use (see fragments).
 type sessionMeta struct {
-	source, browser, device, os *string
-	loc                         schemas.Location
-	utm                         schemas.SessionFacts
+	leadstore.SessionMeta
 	// strs and coords hold the values the pointers above point to when
 	// newMeta packed them (a decoded meta has its own).
 	strs   [7]string
@@ -118,10 +118,7 @@ type sessionMeta struct {
 
 // pageview is one kept page view; immutable (its time_spent is in the
 // session's spent).
-type pageview struct {
-	url, host, path string
-	visitedAt       int64
-}
+type pageview = leadstore.Pageview
 
 // pvCache is a session's encoded frozen pageviews (see frozenJSON):
 // json[start:] holds pageviews first, first+1, ... each followed by a

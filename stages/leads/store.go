@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 // Redis key layout (KeyPrefix defaults to "lf:"):
 //
-//	PREFIX lead:{WORKSPACE|DOMAIN}   hash: the lead's state (codec.go), TTL lead_ttl
+//	PREFIX lead:{WORKSPACE|DOMAIN}   hash: the lead's state (stages/leadstore, codec.go), TTL lead_ttl
 //	PREFIX lead-ids                  string: the lead id counter (INCRBY), no TTL
 //
 // Everything of one lead is in one key whose hash tag is the lead key, so
@@ -44,14 +46,7 @@ func newStore(rdb redis.UniversalClient, prefix string, ttl time.Duration, m *me
 }
 
 // redisKey is the Redis key of a lead.
-func (s *store) redisKey(leadKey string) string { return LeadRedisKey(s.prefix, leadKey) }
-
-// LeadRedisKey is the Redis key of a lead's state (a hash) under prefix;
-// the hash tag keeps every key of a lead on one Redis Cluster slot. The
-// evaluate stage keeps the lead's claims and reveal records in it.
-func LeadRedisKey(prefix, leadKey string) string {
-	return prefix + "lead:{" + leadKey + "}"
-}
+func (s *store) redisKey(leadKey string) string { return leadstore.LeadRedisKey(s.prefix, leadKey) }
 
 // ErrRedis wraps every Redis failure that makes Process fail (and the
 // runtime retry the batch with backoff).
@@ -266,13 +261,13 @@ func (s *store) write(ctx context.Context, es []*entry, w *work, now time.Time) 
 		for _, ss := range st.sessions {
 			if !ss.metaWritten {
 				at = len(w.arena)
-				w.arena = appendMeta(w.arena, ss.meta)
+				w.arena = leadstore.AppendMeta(w.arena, &ss.meta.SessionMeta)
 				args = append(args, metaField(ss.seq), w.arena[at:len(w.arena):len(w.arena)])
 			}
 			first := ss.pvTotal - uint64(len(ss.pvs))
 			for n := max(ss.pvWritten, first); n < ss.pvTotal; n++ {
 				at = len(w.arena)
-				w.arena = appendPageview(w.arena, ss.pvs[n-first])
+				w.arena = leadstore.AppendPageview(w.arena, ss.pvs[n-first])
 				args = append(args, pageviewField(ss.seq, n), w.arena[at:len(w.arena):len(w.arena)])
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/leadflow/leadflow/stages/evaluate"
 	"github.com/leadflow/leadflow/stages/evaluate/filter"
 	"github.com/leadflow/leadflow/stages/leads"
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 // buildStage returns the stage called name and its runtime settings; it
@@ -42,7 +43,7 @@ func (s *System) buildStage(ctx context.Context, name string) (pipeline.Stage, p
 		st, err := evaluate.New(cfg.Stages.Evaluate, evaluate.Deps{
 			Topics: s.topics, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix, Control: s.control,
 			Contacts: evaluate.LocalContacts(s.data.Contacts), Companies: s.data.Companies,
-			Sessions: leads.NewSessionStore(s.redis, cfg.Redis.KeyPrefix, cfg.Stages.Evaluate.SessionCacheSize),
+			Sessions: leadstore.NewSessionStore(s.redis, cfg.Redis.KeyPrefix, cfg.Stages.Evaluate.SessionCacheSize),
 			Logger:   log, Registerer: s.registry, LeadTTL: cfg.Stages.Leads.LeadTTL,
 		})
 		return st, cfg.Stages.Evaluate.Runtime, err

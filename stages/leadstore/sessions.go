@@ -1,4 +1,4 @@
-package leads
+package leadstore
 
 import (
 	"context"
@@ -49,8 +49,8 @@ type sessionID struct {
 // storedSession is what was read of a session: its facts and the
 // pageviews by number (nil until read).
 type storedSession struct {
-	meta      *sessionMeta
-	pvs       map[int64]*pageview
+	meta      *SessionMeta
+	pvs       map[int64]*Pageview
 	metaAsked bool
 }
 
@@ -166,12 +166,12 @@ func (s *SessionStore) planLocked(c *completion, rkey string, id int64, ref sche
 	}
 	if ss.meta == nil && !ss.metaAsked {
 		ss.metaAsked = true
-		c.need(rkey, metaField(uint64(ref.Seq)), part{sid: sid, n: -1})
+		c.need(rkey, MetaField(uint64(ref.Seq)), part{sid: sid, n: -1})
 	}
 	for n := first; n < ref.Pageviews; n++ {
 		if _, ok := ss.pvs[n]; !ok {
 			ss.pvs[n] = nil // asked for once
-			c.need(rkey, pageviewField(uint64(ref.Seq), uint64(n)), part{sid: sid, n: n})
+			c.need(rkey, PageviewField(uint64(ref.Seq), uint64(n)), part{sid: sid, n: n})
 		}
 	}
 }
@@ -181,7 +181,7 @@ func (s *SessionStore) planLocked(c *completion, rkey string, id int64, ref sche
 // from first on (all of them when earlier, an earlier change of the batch
 // referring to the session, may still show them); pvs is sized for size.
 func (ss *storedSession) copyFrom(first int64, earlier bool, size int) *storedSession {
-	cp := &storedSession{pvs: make(map[int64]*pageview, size)}
+	cp := &storedSession{pvs: make(map[int64]*Pageview, size)}
 	if ss == nil {
 		return cp
 	}
@@ -219,9 +219,11 @@ func (s *SessionStore) read(ctx context.Context, c *completion) error {
 			p := rd.into[i]
 			ss := c.want[p.sid]
 			if p.n < 0 {
-				ss.meta, _ = decodeMeta(raw) // unusable: counted as missing
+				if m := new(SessionMeta); DecodeMeta(m, raw) == nil {
+					ss.meta = m
+				} // else unusable: counted as missing
 			} else {
-				ss.pvs[p.n], _ = decodePageview(raw)
+				ss.pvs[p.n], _ = DecodePageview(raw)
 			}
 		}
 	}
@@ -256,8 +258,8 @@ func (s *SessionStore) assemble(ch *schemas.LeadChange, want map[sessionID]*stor
 func (ss *storedSession) session(ref schemas.SessionRef) (out schemas.Session, missing int) {
 	m := ss.meta
 	out = schemas.Session{StartedAt: schemas.SessionTime{Time: time.UnixMicro(ref.StartedAt)},
-		Source: m.source, Browser: m.browser, DeviceType: m.device, OperatingSystem: m.os,
-		TotalDuration: ref.TotalDuration, Location: m.loc,
+		Source: m.Source, Browser: m.Browser, DeviceType: m.Device, OperatingSystem: m.OS,
+		TotalDuration: ref.TotalDuration, Location: m.Loc,
 		Pageviews: make([]schemas.Pageview, 0, len(ref.TimeSpent))}
 	first := ref.Pageviews - int64(len(ref.TimeSpent))
 	for i, spent := range ref.TimeSpent {
@@ -266,8 +268,8 @@ func (ss *storedSession) session(ref schemas.SessionRef) (out schemas.Session, m
 			missing++
 			continue
 		}
-		out.Pageviews = append(out.Pageviews, schemas.Pageview{URL: pv.url, Host: pv.host, Path: pv.path,
-			TimeSpent: spent, VisitedAt: schemas.SessionTime{Time: time.UnixMicro(pv.visitedAt)}})
+		out.Pageviews = append(out.Pageviews, schemas.Pageview{URL: pv.URL, Host: pv.Host, Path: pv.Path,
+			TimeSpent: spent, VisitedAt: schemas.SessionTime{Time: time.UnixMicro(pv.VisitedAt)}})
 	}
 	return out, missing
 }

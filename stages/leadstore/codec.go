@@ -1,0 +1,129 @@
+package leadstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"strings"
+
+	"github.com/leadflow/leadflow/schemas"
+)
+
+// FormatV1 is the version byte every field of a lead's hash starts with.
+const FormatV1 = 1
+
+// ErrCorrupt is returned for a stored value that does not decode.
+var ErrCorrupt = errors.New("stored lead state does not decode")
+
+// SessionMeta are a session's facts taken from its first hit, stored in
+// its MetaField; immutable once written.
+type SessionMeta struct {
+	Source, Browser, Device, OS *string
+	Loc                         schemas.Location
+	UTM                         schemas.SessionFacts
+}
+
+// Pageview is one kept page view, stored in its PageviewField; immutable
+// (its time_spent is in the leads stage's head). VisitedAt is in unix
+// microseconds.
+type Pageview struct {
+	URL, Host, Path string
+	VisitedAt       int64
+}
+
+// AppendMeta appends the encoding of a session's facts.
+func AppendMeta(dst []byte, m *SessionMeta) []byte {
+	dst = append(dst, FormatV1)
+	dst = AppendNullStr(dst, m.Source)
+	dst = AppendNullStr(dst, m.Browser)
+	dst = AppendNullStr(dst, m.Device)
+	dst = AppendNullStr(dst, m.OS)
+	dst = AppendNullStr(dst, m.Loc.City)
+	dst = AppendNullStr(dst, m.Loc.CountryCode)
+	dst = AppendNullStr(dst, m.Loc.Region)
+	dst = AppendNullFloat(dst, m.Loc.Latitude)
+	dst = AppendNullFloat(dst, m.Loc.Longitude)
+	dst = AppendStr(dst, m.UTM.UTMSource)
+	dst = AppendStr(dst, m.UTM.UTMMedium)
+	dst = AppendStr(dst, m.UTM.UTMCampaign)
+	dst = AppendStr(dst, m.UTM.UTMTerm)
+	return AppendStr(dst, m.UTM.UTMContent)
+}
+
+// DecodeMeta decodes a session's facts (AppendMeta) into m; on error
+// (ErrCorrupt) m is partly set.
+func DecodeMeta(m *SessionMeta, raw string) error {
+	d := NewDecoder([]byte(raw))
+	if d.Byte() != FormatV1 {
+		return ErrCorrupt
+	}
+	m.Source = d.NullStr()
+	m.Browser = d.NullStr()
+	m.Device = d.NullStr()
+	m.OS = d.NullStr()
+	m.Loc.City = d.NullStr()
+	m.Loc.CountryCode = d.NullStr()
+	m.Loc.Region = d.NullStr()
+	m.Loc.Latitude = d.NullFloat()
+	m.Loc.Longitude = d.NullFloat()
+	m.UTM.UTMSource = d.Str()
+	m.UTM.UTMMedium = d.Str()
+	m.UTM.UTMCampaign = d.Str()
+	m.UTM.UTMTerm = d.Str()
+	m.UTM.UTMContent = d.Str()
+	return d.Done()
+}
+
+// AppendPageview appends the encoding of a pageview. The host and the
+// path are usually parts of the URL and then stored as positions.
+func AppendPageview(dst []byte, pv *Pageview) []byte {
+	dst = append(dst, FormatV1)
+	dst = AppendStr(dst, pv.URL)
+	if i := strings.Index(pv.URL, pv.Host); pv.Host != "" && i >= 0 {
+		dst = binary.AppendUvarint(dst, uint64(i)+1)
+		dst = binary.AppendUvarint(dst, uint64(len(pv.Host)))
+	} else {
+		dst = append(dst, 0)
+		dst = AppendStr(dst, pv.Host)
+	}
+	if pv.Path != "" && strings.HasSuffix(pv.URL, pv.Path) {
+		dst = append(dst, 1)
+		dst = binary.AppendUvarint(dst, uint64(len(pv.Path)))
+	} else {
+		dst = append(dst, 0)
+		dst = AppendStr(dst, pv.Path)
+	}
+	return binary.AppendVarint(dst, pv.VisitedAt)
+}
+
+// DecodePageview decodes a pageview (AppendPageview); its host and path
+// share the URL's memory when they were stored as positions.
+func DecodePageview(raw string) (*Pageview, error) {
+	d := NewDecoder([]byte(raw))
+	if d.Byte() != FormatV1 {
+		return nil, ErrCorrupt
+	}
+	pv := &Pageview{URL: d.Str()}
+	if at := d.Uvarint(); at > 0 {
+		n := d.Uvarint()
+		if at-1 > uint64(len(pv.URL)) || n > uint64(len(pv.URL))-(at-1) {
+			return nil, ErrCorrupt
+		}
+		pv.Host = pv.URL[at-1 : at-1+n]
+	} else {
+		pv.Host = d.Str()
+	}
+	if d.Byte() == 1 {
+		n := d.Uvarint()
+		if n > uint64(len(pv.URL)) {
+			return nil, ErrCorrupt
+		}
+		pv.Path = pv.URL[uint64(len(pv.URL))-n:]
+	} else {
+		pv.Path = d.Str()
+	}
+	pv.VisitedAt = d.Varint()
+	if err := d.Done(); err != nil {
+		return nil, err
+	}
+	return pv, nil
+}

@@ -1,0 +1,27 @@
+// Package leadstore is the lead's Redis hash: the contract between the
+// leads stage, which writes it, and the stages that read it (evaluate
+// completes a lead change's older sessions from it, and keeps its own
+// claims and reveal records in it).
+//
+// A lead's state is one Redis hash under LeadRedisKey whose fields are
+// compact binary values, each starting with the format version byte
+// FormatV1:
+//
+//	h0 .. h3   the head: ids, times, counters, position, sessions with
+//	           their pageviews' time_spent, the dedup ring. Its format
+//	           is the leads stage's own (stages/leads/codec.go, built on
+//	           this package's primitives); no other stage reads it.
+//	s<seq>     a session's facts from its first hit (immutable):
+//	           MetaField, AppendMeta, DecodeMeta.
+//	p<seq>.<n> the session's n-th pageview (immutable): PageviewField,
+//	           AppendPageview, DecodePageview.
+//	x:y        a field whose name contains ':' belongs to another stage
+//	           (evaluate's claims and reveal records); the leads stage
+//	           keeps it while the lead has state.
+//
+// Numbers are varints, strings a uvarint length and bytes, nullable
+// strings a uvarint length+1 (0 = null). The formats are stored: never
+// change an encoding without a new version byte.
+//
+// SessionStore reads the sessions a lead change refers to.
+package leadstore
