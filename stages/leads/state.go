@@ -26,9 +26,9 @@ var kindName = [...]string{
 // share.
 type leadState struct {
 	id int64
-	// gen counts the writes of the state to Redis; the head is written
-	// alternately to fields h0 and h1 (by gen's parity), so the other one
-	// always holds the previous head: the pre-image replays start from.
+	// gen counts the writes of the state to Redis; the head is written in
+	// turn to fields h0..h3 (gen modulo replayHeads), so the other fields
+	// hold the previous heads: the pre-images replays start from.
 	gen uint64
 	// firstSeen and lastSeen are the earliest and latest hit times.
 	firstSeen, lastSeen int64

@@ -75,7 +75,7 @@ func NewSessionStore(rdb redis.UniversalClient, keyPrefix string, cacheSize int)
 }
 
 // ErrSessionRead wraps the Redis failures of Complete.
-var ErrSessionRead = errors.New("leads: reading sessions")
+var ErrSessionRead = errors.New("leadstore: reading sessions")
 
 // Complete appends to each change's Lead.RecentSessions the sessions its
 // OlderSessions refer to, in order, and clears OlderSessions; changes
