@@ -154,3 +154,16 @@ func (s *Scanner) Err() error {
 // Finish checks that nothing but white space follows the top-level value
 // and returns the first problem (a *DecodeError), or nil.
 func (s *Scanner) Finish() error { return s.d.finish() }
+
+// ValidJSON reports whether data is one JSON value with nothing but white
+// space around it, as strict as Scanner (strings valid UTF-8, nested at
+// most 64 deep). It reads in place and allocates nothing, apart from a
+// string with escapes (the scanner unescapes it to check it); the deliver
+// stage checks a webhook body with it before the attempt log embeds the
+// body as raw JSON.
+func ValidJSON(data []byte) bool {
+	var s Scanner
+	s.Reset(data)
+	_, ok := s.Skip()
+	return ok && s.Finish() == nil
+}

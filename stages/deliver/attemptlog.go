@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/goccy/go-json"
+	"github.com/leadflow/leadflow/schemas"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 )
@@ -89,7 +90,7 @@ func newDetail(a Attempt, h http.Header, body []byte, response string, maxBody i
 		}
 	}
 	sort.Slice(d.Headers, func(i, j int) bool { return d.Headers[i][0] < d.Headers[j][0] })
-	if len(body) <= maxBody && json.Valid(body) {
+	if len(body) <= maxBody && schemas.ValidJSON(body) {
 		d.Body = append(json.RawMessage(nil), body...)
 	}
 	return d
