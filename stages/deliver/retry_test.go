@@ -215,9 +215,10 @@ func TestCircuitBreakerOpensProbesAndCloses(t *testing.T) {
 	}
 }
 
-// TestOpenBreakerSpillsWithoutUsingAttempts: with a long cooldown the
-// queued requests go to a retry tier with attempt 0.
-func TestOpenBreakerSpillsWithoutUsingAttempts(t *testing.T) {
+// breakerConfig is a config whose breaker opens after two failures and
+// stays open for a minute, one subject per request and one in flight,
+// immediate retries and a minute's spill delay.
+func breakerConfig() deliver.Config {
 	cfg := testConfig()
 	cfg.MaxSubjects = 1
 	cfg.MaxInFlight = 1
@@ -225,6 +226,13 @@ func TestOpenBreakerSpillsWithoutUsingAttempts(t *testing.T) {
 	cfg.BreakerCooldown = time.Minute
 	cfg.RetrySchedule = []time.Duration{0, 0, 0}
 	cfg.SpillDelay = time.Minute
+	return cfg
+}
+
+// TestOpenBreakerSpillsWithoutUsingAttempts: with a long cooldown the
+// queued requests go to a retry tier with attempt 0.
+func TestOpenBreakerSpillsWithoutUsingAttempts(t *testing.T) {
+	cfg := breakerConfig()
 	env := newEnv(t, 1, cfg)
 	rec := newRecorder(t, fail500)
 	startStage(t, env, cfg, newEndpoints(endpoint("wh_a", rec.url("/a"))))

@@ -22,13 +22,7 @@ import (
 // TTL; a stopped stage's status is gone at once. Runs on miniredis, and on
 // the real Redis when LEADFLOW_REDIS_ADDR is set.
 func TestStatusPublishesBreakerAndQueues(t *testing.T) {
-	cfg := testConfig()
-	cfg.MaxSubjects = 1
-	cfg.MaxInFlight = 1
-	cfg.BreakerFailures = 2
-	cfg.BreakerCooldown = time.Minute
-	cfg.RetrySchedule = []time.Duration{0, 0, 0}
-	cfg.SpillDelay = time.Minute
+	cfg := breakerConfig()
 	env := newEnv(t, 1, cfg)
 	failing := newRecorder(t, fail500)
 	release := make(chan struct{})
