@@ -32,6 +32,10 @@ type entry struct {
 	// that the next write deletes (its own deletions are added to it).
 	heads   [replayHeads]headRefs
 	dropped []string
+	// head is the stored bytes of st's current head (its generation
+	// st.gen), which the next write stores as a delta against the new
+	// head (delta.go); written is the new head while the write is on.
+	head, written []byte
 	// company is the company's lead JSON, encoded once.
 	company []byte
 	// changeSize is the size of the lead's last change, to size the next.

@@ -14,7 +14,9 @@ import (
 // Generation gen is written to h<gen mod 4>: the head with the highest
 // gen is current, the others are the previous three heads (the
 // pre-images replays start from, see replay.go). It is encoded with
-// leadstore's primitives and starts with leadstore.FormatV1.
+// leadstore's primitives; the current head is whole (headFormat; heads
+// written before deltas start with leadstore.FormatV1), the three before
+// it are deltas against the next newer head (delta.go).
 
 // errCorrupt is returned for a stored state that does not decode.
 var errCorrupt = leadstore.ErrCorrupt
@@ -32,9 +34,16 @@ func headField(gen uint64) string { return headFields[gen%replayHeads] }
 func metaField(seq uint64) string        { return leadstore.MetaField(seq) }
 func pageviewField(seq, n uint64) string { return leadstore.PageviewField(seq, n) }
 
-// appendHead appends the head encoding of st.
+// headFormat is the first byte of a whole head. It differs from
+// leadstore.FormatV1, which heads were written in before deltas
+// (delta.go), only in the ring's offsets: each is stored against the one
+// before it (the first against lastOffset), so that a ring that moved on
+// by a few entries is mostly the same bytes. decodeHead reads both.
+const headFormat = 2
+
+// appendHead appends the head encoding of st (headFormat).
 func appendHead(dst []byte, st *leadState) []byte {
-	dst = append(dst, leadstore.FormatV1)
+	dst = append(dst, headFormat)
 	dst = binary.AppendUvarint(dst, uint64(st.id))
 	dst = binary.AppendUvarint(dst, st.gen)
 	dst = binary.AppendVarint(dst, st.firstSeen)
@@ -61,9 +70,15 @@ func appendHead(dst []byte, st *leadState) []byte {
 		dst = binary.AppendUvarint(dst, uint64(s.duration))
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(st.ring)))
-	for _, e := range st.ring {
+	prev := st.lastOffset
+	for i, e := range st.ring {
 		dst = binary.LittleEndian.AppendUint64(dst, e.hash)
-		dst = binary.AppendUvarint(dst, uint64(st.lastOffset-e.offset))
+		if i == 0 {
+			dst = binary.AppendVarint(dst, prev-e.offset)
+		} else {
+			dst = binary.AppendVarint(dst, e.offset-prev)
+		}
+		prev = e.offset
 		dst = binary.AppendUvarint(dst, e.seq)
 		flags := e.kind
 		if e.emitted {
@@ -78,7 +93,8 @@ func appendHead(dst []byte, st *leadState) []byte {
 // pointers yet (len(pvs) is the kept count): resolve fills them in.
 func decodeHead(b []byte) (*leadState, error) {
 	d := leadstore.NewDecoder(b)
-	if d.Byte() != leadstore.FormatV1 {
+	format := d.Byte()
+	if format != headFormat && format != leadstore.FormatV1 {
 		return nil, errCorrupt
 	}
 	st := &leadState{}
@@ -118,9 +134,18 @@ func decodeHead(b []byte) (*leadState, error) {
 	}
 	n = d.Count(11)
 	st.ring = make([]ringEntry, 0, n)
+	prev := st.lastOffset
 	for i := 0; i < n && d.Err() == nil; i++ {
 		e := ringEntry{hash: d.U64()}
-		e.offset = st.lastOffset - int64(d.Uvarint())
+		switch {
+		case format == leadstore.FormatV1:
+			e.offset = st.lastOffset - int64(d.Uvarint())
+		case i == 0:
+			e.offset = prev - d.Varint()
+		default:
+			e.offset = prev + d.Varint()
+		}
+		prev = e.offset
 		e.seq = d.Uvarint()
 		flags := d.Byte()
 		e.kind, e.emitted = flags&3, flags&4 != 0

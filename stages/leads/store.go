@@ -88,7 +88,9 @@ type loaded struct {
 	// consecutive generations before cur whose fields are all there.
 	pres []*leadState
 	// heads are the field references of cur and the previous heads.
-	heads   [replayHeads]headRefs
+	heads [replayHeads]headRefs
+	// head is cur's stored bytes, which the next write turns into a delta.
+	head    []byte
 	dropped []string
 	err     error // the state is unusable (bad state)
 }
@@ -124,23 +126,38 @@ func (s *store) load(ctx context.Context, es []*entry, needPre func(i int, cur *
 // fields of a failed delete), which the next write deletes.
 func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) loaded {
 	var l loaded
-	var heads [replayHeads]*leadState
+	// The current head is the whole head with the highest generation;
+	// the ones before it are whole (written before deltas) or deltas
+	// against the next newer one (delta.go).
 	var cur *leadState
+	var curRaw []byte
+	var deltas [replayHeads][]byte
+	var gens [replayHeads]uint64
+	var whole [replayHeads]*leadState
 	for i, f := range headFields {
 		raw, ok := fields[f]
 		if !ok {
 			continue
 		}
-		st, err := decodeHead([]byte(raw))
+		b := []byte(raw)
+		if len(b) > 0 && b[0] == headDelta {
+			g, err := deltaGen(b)
+			if err != nil {
+				return loaded{err: &badStateError{err: fmt.Errorf("field %s: %w", f, err)}}
+			}
+			deltas[i], gens[i] = b, g
+			continue
+		}
+		st, err := decodeHead(b)
 		if err != nil {
 			return loaded{err: &badStateError{err: fmt.Errorf("field %s: %w", f, err)}}
 		}
 		if st.gen%replayHeads != uint64(i) {
 			continue // not where its generation goes: stray
 		}
-		heads[i] = st
+		whole[i], gens[i] = st, st.gen
 		if cur == nil || st.gen > cur.gen {
-			cur = st
+			cur, curRaw = st, b
 		}
 	}
 	if cur != nil {
@@ -148,15 +165,32 @@ func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) l
 		if err := resolve(cur, fields, memo); err != nil {
 			return loaded{err: &badStateError{err: err}}
 		}
-		l.cur = cur
+		l.cur, l.head = cur, curRaw
 		l.heads[cur.gen%replayHeads] = headRefs{gen: cur.gen, valid: true, refs: refsOf(cur)}
 		pre := needPre(cur)
+		newer := curRaw // the bytes of head g+1
 		for g := cur.gen - 1; g < cur.gen && g+replayHeads > cur.gen; g-- {
-			h := heads[g%replayHeads]
-			if h == nil || h.gen != g {
-				break
+			i := g % replayHeads
+			h := whole[i]
+			switch {
+			case deltas[i] != nil && gens[i] == g:
+				b, err := applyDelta(newer, deltas[i])
+				if err == nil {
+					h, err = decodeHead(b)
+				}
+				if err != nil || h.gen != g {
+					return loaded{err: &badStateError{err: fmt.Errorf("field %s: %w", headFields[i], errCorrupt)}}
+				}
+				newer = b
+			case h != nil && h.gen == g:
+				newer = []byte(fields[headFields[i]])
+			default:
+				h = nil
 			}
-			l.heads[g%replayHeads] = headRefs{gen: g, valid: true, refs: refsOf(h)}
+			if h == nil {
+				break // the run of heads before cur ends
+			}
+			l.heads[i] = headRefs{gen: g, valid: true, refs: refsOf(h)}
 			if pre && resolve(h, fields, memo) == nil {
 				l.pres = append(l.pres, h)
 			} else {
@@ -252,12 +286,20 @@ func (s *store) write(ctx context.Context, es []*entry, w *work, now time.Time) 
 		args := w.args[:0]
 		at := len(w.arena)
 		w.arena = appendHead(w.arena, st)
-		args = append(args, headField(st.gen), w.arena[at:len(w.arena):len(w.arena)])
+		head := w.arena[at:len(w.arena):len(w.arena)]
+		args = append(args, headField(st.gen), head)
+		// The head this one follows becomes a delta against it: the
+		// genesis head of a new lead, else the stored current head.
+		prev := e.head
 		if e.isNew {
-			at = len(w.arena)
-			w.arena = appendHead(w.arena, genesis(st.id, st.partition))
-			args = append(args, headField(0), w.arena[at:len(w.arena):len(w.arena)])
+			prev = appendHead(nil, genesis(st.id, st.partition))
 		}
+		if prev != nil {
+			at = len(w.arena)
+			w.arena = appendDelta(w.arena, head, prev, st.gen-1)
+			args = append(args, headField(st.gen-1), w.arena[at:len(w.arena):len(w.arena)])
+		}
+		e.written = head
 		for _, ss := range st.sessions {
 			if !ss.metaWritten {
 				at = len(w.arena)
@@ -274,7 +316,7 @@ func (s *store) write(ctx context.Context, es []*entry, w *work, now time.Time) 
 		pipe.HSet(ctx, e.rkey, args...)
 		// Stray head fields found at load may be the ones written now.
 		e.dropped = slices.DeleteFunc(e.dropped, func(f string) bool {
-			return f == headField(st.gen) || (e.isNew && f == headField(0))
+			return f == headField(st.gen) || (prev != nil && f == headField(st.gen-1))
 		})
 		e.dropped = overwrittenFields(e.dropped, e, st)
 		if len(e.dropped) > 0 {
@@ -313,6 +355,7 @@ func written(e *entry, now time.Time) {
 	if e.isNew {
 		e.heads[0] = headRefs{gen: 0, valid: true}
 	}
+	e.head, e.written = append(e.head[:0], e.written...), nil
 	h := &e.heads[st.gen%replayHeads]
 	h.gen, h.valid, h.refs = st.gen, true, h.refs[:0]
 	for _, ss := range st.sessions {

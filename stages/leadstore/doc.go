@@ -10,7 +10,9 @@
 //	h0 .. h3   the head: ids, times, counters, position, sessions with
 //	           their pageviews' time_spent, the dedup ring. Its format
 //	           is the leads stage's own (stages/leads/codec.go, built on
-//	           this package's primitives); no other stage reads it.
+//	           this package's primitives; the current head is whole, the
+//	           three before it deltas, with version bytes 2 and 3 of their
+//	           own); no other stage reads it.
 //	s<seq>     a session's facts from its first hit (immutable):
 //	           MetaField, AppendMeta, DecodeMeta.
 //	p<seq>.<n> the session's n-th pageview (immutable): PageviewField,

@@ -57,6 +57,9 @@ func (d *Decoder) Done() error {
 // zero values.
 func (d *Decoder) Fail() { d.err, d.b = ErrCorrupt, nil }
 
+// Rest returns the input not read yet.
+func (d *Decoder) Rest() []byte { return d.b }
+
 // Byte reads one byte.
 func (d *Decoder) Byte() byte {
 	if len(d.b) == 0 {

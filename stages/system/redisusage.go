@@ -95,7 +95,7 @@ func MeasureRedis(ctx context.Context, rdb redis.UniversalClient, prefix string,
 		for i, k := range keys {
 			ttls[i] = pipe.PTTL(ctx, k)
 			if n++; sample > 0 && n%int64(sample) == 0 {
-				mems[i] = pipe.MemoryUsage(ctx, k)
+				mems[i] = pipe.MemoryUsage(ctx, k, 0) // SAMPLES 0: every field, not an estimate from 5
 			}
 		}
 		if len(keys) > 0 {
