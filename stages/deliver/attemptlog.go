@@ -125,6 +125,8 @@ type AttemptLog struct {
 
 	mu       sync.Mutex
 	lastKept map[webhookKey]time.Time // when a detail of the webhook was last kept
+
+	codec bodyCodec // kept bodies are stored compressed
 }
 
 // webhookKey names a webhook in AttemptLog.lastKept.
@@ -224,7 +226,11 @@ func (l *AttemptLog) Detail(ctx context.Context, workspaceID, webhookID, id stri
 		return d, false, nil // not kept, or written by another version
 	}
 	if body, _ := vals[1].(string); body != "" {
-		d.Body = json.RawMessage(body) // kept apart: a JSON encoder would re-escape it
+		b, err := l.codec.unpack([]byte(body))
+		if err != nil {
+			return d, false, fmt.Errorf("deliver: attempt log: kept body of %s: %w", id, err)
+		}
+		d.Body = json.RawMessage(b) // kept apart: a JSON encoder would re-escape it
 	}
 	d.Attempt.ID, d.Attempt.HasDetail = d.Attempt.Key(), true
 	return d, true, nil
@@ -286,7 +292,7 @@ func (l *AttemptLog) record(ctx context.Context, entries []logEntry) error {
 			if err != nil {
 				return err
 			}
-			details[k] = append(details[k], e.a.Key(), dv, []byte(e.d.Body))
+			details[k] = append(details[k], e.a.Key(), dv, l.codec.pack(e.d.Body))
 		}
 	}
 	pipe := l.rdb.Pipeline()
