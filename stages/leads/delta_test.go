@@ -195,3 +195,14 @@ func FuzzHeadDelta(f *testing.F) {
 		_, _ = applyDelta(base, junk) // must not panic or allocate without bound
 	})
 }
+
+func BenchmarkHeadDelta(b *testing.B) {
+	old := ringState()
+	base, target := appendHead(nil, nextHead(old)), appendHead(nil, old)
+	dst := make([]byte, 0, 512)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(target)))
+	for b.Loop() {
+		dst = appendDelta(dst[:0], base, target, old.gen)
+	}
+}
