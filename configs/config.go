@@ -65,6 +65,11 @@ type HTTPConfig struct {
 	// Addr to listen on, host:port. Default "127.0.0.1:8080"; use
 	// ":8080" to listen on every interface. Env: LEADFLOW_HTTP_ADDR.
 	Addr string `yaml:"addr"`
+	// PProf serves Go's profiler (net/http/pprof) under /debug/pprof/,
+	// behind the admin token (Authorization: Bearer admin.token), for
+	// finding where CPU and memory go in a running process. Default
+	// false. Env: LEADFLOW_HTTP_PPROF.
+	PProf bool `yaml:"pprof"`
 }
 
 // AdminConfig is the admin API.

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"crypto/sha256"
 	"net/http"
 
 	"github.com/leadflow/leadflow/stages/control"
@@ -39,6 +40,21 @@ func (s *Service) CheckToken(token string) error {
 		return err
 	}
 	return nil
+}
+
+// RequireToken returns h behind the admin token: a request without
+// "Authorization: Bearer TOKEN" (admin.token) gets the admin API's 401,
+// and with token "" every request does. The process uses it for routes
+// that are not the API's but show its internals (/debug/pprof/).
+func RequireToken(token string, h http.Handler) http.Handler {
+	a := &api{d: Deps{Token: token}, tokenHash: sha256.Sum256([]byte(token))}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.authenticate(r); err != nil {
+			writeError(w, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Ready reports nil once the control plane is loaded, or the 503 the API

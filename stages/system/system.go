@@ -24,6 +24,7 @@ import (
 
 	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/stages/admin"
 	"github.com/leadflow/leadflow/stages/control"
 )
 
@@ -150,6 +151,9 @@ func New(ctx context.Context, opts Options) (*System, error) {
 	s.mux.Handle("/healthz", ops)
 	s.mux.Handle("/readyz", ops)
 	s.mux.Handle("/metrics", ops)
+	if opts.Config.HTTP.PProf {
+		s.mux.Handle("/debug/pprof/", admin.RequireToken(opts.Config.Admin.Token, pprofHandler()))
+	}
 	return s, nil
 }
 
