@@ -4,8 +4,9 @@ import "context"
 
 // The lifecycle of a stage beyond Process. A Stage implements the ones it
 // needs; whoever assembles the process (stages/system) calls Preflight,
-// and the Runner calls Drain and Close, so that nothing outside the stage
-// and its runner has to remember how a stage stops.
+// and the Runner calls Start, Drain and Close, so that nothing outside the
+// stage and its runner has to remember how a stage starts and stops. A
+// stage's New validates and builds; it starts no goroutine (Start does).
 
 // Preflighter is implemented by stages that check a dependency before
 // they consume (evaluate checks that Redis takes its claim commands). The
@@ -13,6 +14,18 @@ import "context"
 // the process from starting, and says what to fix. ctx bounds the check.
 type Preflighter interface {
 	Preflight(ctx context.Context) error
+}
+
+// Starter is implemented by stages that run goroutines of their own
+// (deliver's attempt log writer, janitor and status publisher). The
+// Runner calls Start once, at the beginning of Run, before its first poll
+// and so before any Process call. ctx lives as long as the stage's work:
+// the Runner gives the context of Run without its cancellation (its values
+// only), so the stage stops what it started in Close, not when ctx ends. An error stops Run before it
+// consumes anything: Run still closes the stage (Closer) and returns the
+// error. Close must therefore work whether or not Start was called.
+type Starter interface {
+	Start(ctx context.Context) error
 }
 
 // Drainer is implemented by stages whose work outlives Process (Holds).

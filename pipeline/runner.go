@@ -153,13 +153,58 @@ func (r *Runner) Ready() error {
 // Watch is the runner's stall and health signal.
 func (r *Runner) Watch() *Watch { return r.watch }
 
-// Run consumes until ctx is canceled, then shuts down: it stops fetching,
-// asks the stage to drain (Drainer), lets in-flight work finish for up to
-// shutdownTimeout, commits what is finished, leaves the group, and closes
-// the stage (Closer). It returns nil after a clean shutdown, or the
-// stage's Close error.
+// Run starts the stage (Starter) and consumes until ctx is canceled, then
+// shuts down: it stops fetching, asks the stage to drain (Drainer), lets
+// in-flight work finish for up to shutdownTimeout, commits what is
+// finished, leaves the group, and closes the stage (Closer). It returns
+// nil after a clean shutdown; otherwise the stage's Start error (Run then
+// consumes nothing, but still leaves the group and closes the stage) and
+// its Close error.
 func (r *Runner) Run(ctx context.Context, shutdownTimeout time.Duration) error {
 	r.log.Info("stage starting", zap.Strings("inputs", r.stage.Inputs()), zap.String("group", r.group), zap.String("instance_id", r.iid))
+	soft := context.WithoutCancel(ctx)
+	var err error
+	if st, ok := r.stage.(Starter); ok {
+		if err = st.Start(soft); err != nil {
+			err = fmt.Errorf("pipeline: starting stage %s: %w", r.name, err)
+			r.log.Error("stage failed to start; stopping without consuming", zap.Error(err))
+		}
+	}
+	if err == nil {
+		r.consume(ctx)
+		if d, ok := r.stage.(Drainer); ok {
+			if derr := d.Drain(soft); derr != nil {
+				r.log.Warn("stage drain failed; what it did not hand on is processed again by the next owner", zap.Error(derr))
+			}
+		}
+	}
+
+	// Shutdown: stop every partition, let in-flight work finish, commit.
+	parts := r.detachAll()
+	r.finish(soft, parts, shutdownTimeout, true)
+	r.workers.Wait()
+	close(r.stopped)
+	r.client.Close() // leaves the group (a dynamic member); nothing is left to revoke
+	r.leaveStatic(soft)
+	if c, ok := r.stage.(Closer); ok {
+		cctx, cancel := context.WithTimeout(soft, 5*time.Second)
+		if cerr := c.Close(cctx); cerr != nil {
+			cerr = fmt.Errorf("pipeline: closing stage %s: %w", r.name, cerr)
+			if err == nil {
+				err = cerr
+			} else {
+				err = errors.Join(err, cerr)
+			}
+		}
+		cancel()
+	}
+	r.log.Info("stage stopped")
+	return err
+}
+
+// consume polls and dispatches until ctx is canceled, committing every
+// CommitInterval; it returns once its committer and watch have stopped.
+func (r *Runner) consume(ctx context.Context) {
 	commitCtx, stopCommitter := context.WithCancel(ctx)
 	var committer sync.WaitGroup
 	committer.Add(2)
@@ -184,32 +229,8 @@ func (r *Runner) Run(ctx context.Context, shutdownTimeout time.Duration) error {
 		fetches.EachError(r.fetchError)
 		r.dispatch(fetches)
 	}
-
-	// Shutdown: stop every partition, let in-flight work finish, commit.
 	stopCommitter()
 	committer.Wait()
-	soft := context.WithoutCancel(ctx)
-	if d, ok := r.stage.(Drainer); ok {
-		if err := d.Drain(soft); err != nil {
-			r.log.Warn("stage drain failed; what it did not hand on is processed again by the next owner", zap.Error(err))
-		}
-	}
-	parts := r.detachAll()
-	r.finish(soft, parts, shutdownTimeout, true)
-	r.workers.Wait()
-	close(r.stopped)
-	r.client.Close() // leaves the group (a dynamic member); nothing is left to revoke
-	r.leaveStatic(soft)
-	var err error
-	if c, ok := r.stage.(Closer); ok {
-		cctx, cancel := context.WithTimeout(soft, 5*time.Second)
-		if err = c.Close(cctx); err != nil {
-			err = fmt.Errorf("pipeline: closing stage %s: %w", r.name, err)
-		}
-		cancel()
-	}
-	r.log.Info("stage stopped")
-	return err
 }
 
 // waitCapacity blocks while the stage's in-flight bounds are exceeded.

@@ -23,12 +23,12 @@ type sender struct {
 	client    *http.Client
 	userAgent string
 	timeout   time.Duration
-	clock     Clock
+	now       func() time.Time // the stage's clock (Deps.Now)
 	macs      macPool
 	discard   sync.Pool // *[]byte scratch for reading response bodies
 }
 
-func newSender(cfg Config, version string, clock Clock) *sender {
+func newSender(cfg Config, version string, now func() time.Time) *sender {
 	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
 	if !cfg.AllowPrivateNetworks {
 		dialer.Control = dialControl
@@ -51,7 +51,7 @@ func newSender(cfg Config, version string, clock Clock) *sender {
 		},
 		userAgent: "leadflow/" + version,
 		timeout:   cfg.Timeout,
-		clock:     clock,
+		now:       now,
 		discard:   sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }},
 	}
 }
@@ -77,7 +77,7 @@ type result struct {
 func (s *sender) send(ctx context.Context, u *url.URL, secret, previous, msgID string, body []byte, keepAnswer bool) result {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	now := s.clock.Now()
+	now := s.now()
 	req := (&http.Request{
 		Method:        http.MethodPost,
 		URL:           u,

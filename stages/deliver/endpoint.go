@@ -1,9 +1,6 @@
 package deliver
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // Endpoint is one webhook as the deliver stage needs it.
 type Endpoint struct {
@@ -50,22 +47,3 @@ type Endpoints interface {
 	// for every process. It may block for the duration of a produce.
 	Disable(ctx context.Context, workspaceID, webhookID, reason string) error
 }
-
-// Clock is the stage's time source; tests substitute it. Implementations
-// must be safe for concurrent use.
-type Clock interface {
-	// Now returns the current time.
-	Now() time.Time
-	// AfterFunc calls f in its own goroutine after d; stop cancels the call
-	// and reports whether it did so before f started.
-	AfterFunc(d time.Duration, f func()) (stop func() bool)
-}
-
-// SystemClock is the Clock of the real time.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// AfterFunc is time.AfterFunc.
-func (SystemClock) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }

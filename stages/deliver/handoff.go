@@ -51,7 +51,7 @@ func (s *Stage) tierAtMost(d time.Duration) time.Duration {
 func (s *Stage) hand(h handoff) {
 	r := h.r
 	r.unseal(s)
-	now := s.clock.Now()
+	now := s.now()
 	if !h.dlq && !r.firstSeen.IsZero() && now.Sub(r.firstSeen) > s.cfg.MaxAge {
 		h.dlq, h.reason = true, ReasonExpired
 	}

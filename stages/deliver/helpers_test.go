@@ -123,7 +123,7 @@ type running struct {
 func startStage(t testing.TB, env *testEnv, cfg deliver.Config, eps deliver.Endpoints) *running {
 	t.Helper()
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
-	st, err := deliver.New(t.Context(), cfg, deliver.Deps{
+	st, err := deliver.New(cfg, deliver.Deps{
 		Topics: env.Topics, Redis: env.redis, KeyPrefix: env.Topics.Prefix,
 		Logger: log, Registerer: prometheus.NewRegistry(), Endpoints: eps, Version: "test-1.2",
 	})

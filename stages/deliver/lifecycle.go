@@ -21,7 +21,7 @@ func (s *Stage) Shutdown() {
 		return
 	}
 	close(s.stopCh)
-	now := s.clock.Now()
+	now := s.now()
 	eps := s.allEndpoints()
 	for _, e := range eps {
 		var p plan
@@ -85,16 +85,24 @@ func (s *Stage) Drain(context.Context) error {
 // still in flight (abandoned, so processed again by the next owner),
 // writes the last attempt log entries, and waits for every goroutine the
 // stage started. Its hand-offs were produced by the runner, which has
-// drained them (or abandoned them, uncommitted) before it returned.
+// drained them (or abandoned them, uncommitted) before it returned. It
+// works whether or not Start ran; Start after Close fails.
 func (s *Stage) Close(context.Context) error {
 	s.Shutdown()
-	if !s.closed.CompareAndSwap(false, true) {
+	s.lmu.Lock()
+	if s.closed.Load() {
+		s.lmu.Unlock()
 		return nil
 	}
-	s.cancel()
-	s.wg.Wait()
-	close(s.logw.ch)
-	s.logWG.Wait()
+	s.closed.Store(true)
+	started := s.started.Load()
+	s.lmu.Unlock()
+	if started {
+		s.cancel()
+		s.wg.Wait()
+		close(s.logw.ch)
+		s.logWG.Wait()
+	}
 	s.sender.close()
 	return nil
 }

@@ -78,7 +78,7 @@ type handoff struct {
 func (s *Stage) newEndpoint(ep Endpoint) *endpoint {
 	e := &endpoint{s: s, workspaceID: ep.WorkspaceID, webhookID: ep.ID,
 		br: newBreaker(s.cfg.BreakerFailures, s.cfg.BreakerCooldown, s.cfg.BreakerCooldownMax)}
-	e.br.now, e.br.changed = s.clock.Now, s.statusChanged
+	e.br.now, e.br.changed = s.now, s.statusChanged
 	e.setCfgLocked(ep)
 	return e
 }
@@ -97,7 +97,7 @@ func (e *endpoint) setCfgLocked(ep Endpoint) {
 	case e.limiter == nil:
 		e.limiter = rate.NewLimiter(rate.Limit(rl), e.s.cfg.RateBurst)
 	case e.limiter.Limit() != rate.Limit(rl):
-		e.limiter.SetLimitAt(e.s.clock.Now(), rate.Limit(rl))
+		e.limiter.SetLimitAt(e.s.now(), rate.Limit(rl))
 	}
 }
 
@@ -205,7 +205,7 @@ func (e *endpoint) enqueue(ctx context.Context, it *item, now time.Time, canWait
 		if err := s.waitRoom(ctx, room, deadline.Sub(now)); err != nil {
 			return err
 		}
-		now = s.clock.Now()
+		now = s.now()
 	}
 }
 
@@ -214,7 +214,7 @@ func (e *endpoint) enqueue(ctx context.Context, it *item, now time.Time, canWait
 func (s *Stage) waitRoom(ctx context.Context, room <-chan struct{}, d time.Duration) error {
 	s.m.backpressure.WithLabelValues("queue_full").Inc()
 	timeout := make(chan struct{})
-	stop := s.clock.AfterFunc(d, func() { close(timeout) })
+	stop := s.afterFunc(d, func() { close(timeout) })
 	defer stop()
 	select {
 	case <-room:
@@ -381,7 +381,7 @@ func (e *endpoint) addLocked(it *item, now time.Time, p *plan) {
 		return
 	}
 	if len(r.items) == 1 {
-		e.lingerStop[ev] = s.clock.AfterFunc(s.cfg.Linger, func() { e.lingered(ev, r) })
+		e.lingerStop[ev] = s.afterFunc(s.cfg.Linger, func() { e.lingered(ev, r) })
 	}
 }
 
@@ -431,7 +431,7 @@ func (e *endpoint) lingered(ev int, r *request) {
 	if e.open[ev] == r {
 		e.lingerStop[ev] = nil
 		e.sealLocked(ev)
-		e.dispatchLocked(e.s.clock.Now(), &p)
+		e.dispatchLocked(e.s.now(), &p)
 	}
 	e.mu.Unlock()
 	e.s.run(e, &p)
@@ -498,7 +498,7 @@ func (e *endpoint) armLocked(now, t time.Time, reason string) {
 		e.s.m.backpressure.WithLabelValues(reason).Inc()
 	}
 	e.timerAt = t
-	e.timerStop = e.s.clock.AfterFunc(t.Sub(now), e.wake)
+	e.timerStop = e.s.afterFunc(t.Sub(now), e.wake)
 }
 
 func (e *endpoint) wake() {
@@ -508,7 +508,7 @@ func (e *endpoint) wake() {
 	var p plan
 	e.mu.Lock()
 	e.timerStop = nil
-	e.dispatchLocked(e.s.clock.Now(), &p)
+	e.dispatchLocked(e.s.now(), &p)
 	e.mu.Unlock()
 	e.s.run(e, &p)
 }

@@ -66,7 +66,7 @@ func (s *Stage) holdUntil(rec *kgo.Record, ref *holdRef, items []*item, wait tim
 	s.tmu.Lock()
 	defer s.tmu.Unlock()
 	s.raWaits[w] = struct{}{}
-	w.stop = s.clock.AfterFunc(wait, func() {
+	w.stop = s.afterFunc(wait, func() {
 		s.tmu.Lock()
 		_, ok := s.raWaits[w]
 		delete(s.raWaits, w)
@@ -75,7 +75,7 @@ func (s *Stage) holdUntil(rec *kgo.Record, ref *holdRef, items []*item, wait tim
 			return
 		}
 		s.untrackTier(rec)
-		s.takeTier(rec, ref, s.clock.Now())
+		s.takeTier(rec, ref, s.now())
 		ref.release()
 	})
 }

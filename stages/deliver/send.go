@@ -18,10 +18,10 @@ func (s *Stage) send(e *endpoint, r *request) {
 	if !ok {
 		return
 	}
-	keep := s.attempts.keepDetail(e.workspaceID, e.webhookID, s.clock.Now())
+	keep := s.attempts.keepDetail(e.workspaceID, e.webhookID, s.now())
 	res := s.sender.send(s.ctx, u, ep.Secret, ep.PreviousSecret, r.msgID, (*r.body), keep)
 	v := classify(res, s.stopping.Load(), s.cfg.RetryAfterMax)
-	now := s.clock.Now()
+	now := s.now()
 	s.m.latency.Observe(res.latency.Seconds())
 	a := Attempt{Time: res.sentAt, Event: eventOf(r, ep), Subjects: len(r.items), StatusCode: res.status,
 		LatencyMS: float64(res.latency.Microseconds()) / 1000, Error: res.describe(), Attempt: r.attempt + 1, MessageID: r.msgID}
@@ -224,7 +224,7 @@ func (s *Stage) finish(e *endpoint, r *request, h *handoff) {
 	var p plan
 	e.mu.Lock()
 	e.inflight--
-	e.dispatchLocked(s.clock.Now(), &p)
+	e.dispatchLocked(s.now(), &p)
 	e.mu.Unlock()
 	if h != nil {
 		s.hand(*h)

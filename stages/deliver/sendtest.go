@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/leadflow/leadflow/schemas"
 )
@@ -97,7 +98,7 @@ func sendOnce(ctx context.Context, ep Endpoint, cfg Config, version string, log 
 	if version == "" {
 		version = "dev"
 	}
-	snd := newSender(cfg, version, SystemClock{})
+	snd := newSender(cfg, version, time.Now)
 	defer snd.close()
 	res := snd.send(ctx, u, ep.Secret, ep.PreviousSecret, a.MessageID, body, true)
 	a.Time, a.StatusCode, a.Error = res.sentAt, res.status, res.describe()

@@ -27,8 +27,13 @@ type Deps struct {
 	Logger *zap.Logger
 	// Registerer receives the stage's metrics. Required.
 	Registerer prometheus.Registerer
-	// Clock is the time source. Default SystemClock.
-	Clock Clock
+	// Now is the stage's clock. Default time.Now. Tests substitute it
+	// (with AfterFunc); it must be safe for concurrent use.
+	Now func() time.Time
+	// AfterFunc calls f in its own goroutine after d, on the clock of Now;
+	// stop cancels the call and reports whether it did so before f
+	// started. Default a time.AfterFunc wrapper.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 	// Endpoints looks up webhooks and disables them on 410. Required.
 	Endpoints Endpoints
 	// Version is sent as User-Agent: leadflow/VERSION. Default "dev".
@@ -37,14 +42,16 @@ type Deps struct {
 
 // Stage is the deliver stage: it turns delivery requests into batched,
 // signed webhook requests, one bounded queue per endpoint, and retries
-// them through delay-tier topics. Create it with New, run it with a
-// pipeline.Runner, call Shutdown when the process starts stopping and
-// Close after the runner returned. It is safe for concurrent use.
+// them through delay-tier topics. Create it with New and run it with a
+// pipeline.Runner, which calls Start before its first Process, Drain
+// (Shutdown) when the process starts stopping and Close after it has
+// stopped consuming. It is safe for concurrent use.
 type Stage struct {
 	cfg       Config
 	topics    pipeline.Topics
 	log       *zap.Logger
-	clock     Clock
+	now       func() time.Time
+	afterFunc func(d time.Duration, f func()) (stop func() bool)
 	m         *metrics
 	endpoints Endpoints
 	sender    *sender
@@ -55,12 +62,15 @@ type Stage struct {
 	tiers       []time.Duration
 	tierByTopic map[string]time.Duration
 
-	// ctx is the stage's own lifetime: the work it owns (sends, hand-offs)
-	// outlives any Process call. Close cancels it.
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // sends, hand-off produces and retries, janitor
-	logWG  sync.WaitGroup
+	// ctx is the stage's own lifetime, from Start to Close: the work it
+	// owns (sends, hand-offs) outlives any Process call. Close cancels it.
+	// Both are set by Start, under lmu, before started is.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	lmu     sync.Mutex     // orders Start and Close
+	started atomic.Bool    // Start ran: Process may run and Close waits for the goroutines
+	wg      sync.WaitGroup // sends, hand-off produces and retries, janitor
+	logWG   sync.WaitGroup
 
 	mu  sync.RWMutex
 	eps map[string]map[string]*endpoint // workspace -> webhook -> state
@@ -81,17 +91,19 @@ type Stage struct {
 	tierRecords atomic.Int64 // retry-tier records waiting to be due
 	tierBytes   atomic.Int64
 	stopping    atomic.Bool
-	stopCh      chan struct{} // closed by Shutdown: wakes workers waiting for room
-	closed      atomic.Bool
+	stopCh      chan struct{}    // closed by Shutdown: wakes workers waiting for room
+	closed      atomic.Bool      // set by Close under lmu
 	status      *statusPublisher // status.go
 }
 
 var errBadURL = errors.New("not an absolute http(s) URL")
 
-// New validates cfg and builds the stage; it starts its background
-// goroutines (attempt log writer, idle endpoint janitor) but sends nothing
-// until the runner calls Process.
-func New(ctx context.Context, cfg Config, deps Deps) (*Stage, error) {
+// errNotStarted is returned by Process before Start.
+var errNotStarted = errors.New("deliver: Process called before Start")
+
+// New validates cfg and deps and builds the stage. It starts nothing:
+// Start starts the stage's goroutines.
+func New(cfg Config, deps Deps) (*Stage, error) {
 	if err := cfg.Validate("stages.deliver"); err != nil {
 		return nil, err
 	}
@@ -107,8 +119,11 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Stage, error) {
 	case deps.Topics.Deliveries == "":
 		return nil, errors.New("deliver: Deps.Topics is required")
 	}
-	if deps.Clock == nil {
-		deps.Clock = SystemClock{}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.AfterFunc == nil {
+		deps.AfterFunc = afterFunc
 	}
 	if deps.Version == "" {
 		deps.Version = "dev"
@@ -119,8 +134,8 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Stage, error) {
 	}
 	s := &Stage{
 		cfg: cfg, topics: deps.Topics, log: deps.Logger.With(zap.String("stage", "deliver")),
-		clock: deps.Clock, m: m, endpoints: deps.Endpoints,
-		sender:      newSender(cfg, deps.Version, deps.Clock),
+		now: deps.Now, afterFunc: deps.AfterFunc, m: m, endpoints: deps.Endpoints,
+		sender:      newSender(cfg, deps.Version, deps.Now),
 		attempts:    NewAttemptLogFor(deps.Redis, deps.KeyPrefix, cfg),
 		tierByTopic: make(map[string]time.Duration),
 		eps:         make(map[string]map[string]*endpoint),
@@ -136,23 +151,46 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Stage, error) {
 		s.inputs = append(s.inputs, t)
 		s.tierByTopic[t] = d
 	}
-	// The stage's work outlives Process calls, so it has a lifetime of its
-	// own, ended by Close: it keeps ctx's values, not its cancellation
-	// (shutdown drains through Shutdown and Close).
-	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.logw = newLogWriter(s.attempts, s.log, m.logDropped.Inc)
+	s.status = newStatusPublisher(s, deps.Redis, deps.KeyPrefix)
+	return s, nil
+}
+
+// afterFunc is the default Deps.AfterFunc: time.AfterFunc.
+func afterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+
+// Start starts the stage's goroutines: the attempt log writer, the idle
+// endpoint janitor and the status publisher (pipeline.Starter; the runner
+// calls it once, before its first Process). The stage's work outlives
+// Process calls, so it has a lifetime of its own, from Start to Close: it
+// keeps ctx's values, not its cancellation (shutdown drains through
+// Shutdown and Close). It fails if called twice or after Close.
+func (s *Stage) Start(ctx context.Context) error {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	switch {
+	case s.closed.Load():
+		return errors.New("deliver: Start called after Close")
+	case s.started.Load():
+		return errors.New("deliver: Start called twice")
+	}
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.logWG.Add(1)
 	go func() {
 		defer s.logWG.Done()
 		s.logw.run(s.ctx)
 	}()
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.janitor()
 	}()
-	s.startStatus(deps.Redis, deps.KeyPrefix)
-	return s, nil
+	go func() {
+		defer s.wg.Done()
+		s.status.run(s.ctx)
+	}()
+	s.started.Store(true)
+	return nil
 }
 
 // Name is "deliver".
@@ -176,16 +214,19 @@ func (s *Stage) AttemptLog() *AttemptLog { return s.attempts }
 // next one is due). It waits only for a healthy endpoint whose queue is
 // full, at most queue_wait_max each time (see endpoint.enqueue): what
 // cannot be queued is spilled to a retry tier. It returns an error only
-// when ctx ends while it waits (the runtime then abandons the batch): bad
-// records are dead-lettered.
+// when ctx ends while it waits (the runtime then abandons the batch), or
+// before Start: bad records are dead-lettered.
 func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
+	if !s.started.Load() {
+		return errNotStarted
+	}
 	ref := newHoldRef(b.Hold())
 	defer ref.release()
 	if _, ok := s.tierByTopic[b.Topic]; ok {
 		s.processTier(b, ref)
 		return nil
 	}
-	now := s.clock.Now()
+	now := s.now()
 	for _, rec := range b.Records {
 		it := new(item)
 		if err := decodeRequest(rec.Value, it); err != nil {
@@ -197,7 +238,7 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		if err := s.route(ctx, it, now, true); err != nil {
 			return err
 		}
-		now = s.clock.Now()
+		now = s.now()
 	}
 	return nil
 }
@@ -312,7 +353,7 @@ func (s *Stage) janitor() {
 			return
 		case <-t.C:
 		}
-		now := s.clock.Now()
+		now := s.now()
 		s.mu.Lock()
 		for ws, m := range s.eps {
 			for id, e := range m {

@@ -97,8 +97,8 @@ func StatusRegistryKey(prefix string) string { return prefix + "{deliver:state}"
 func StatusKey(prefix, instance string) string { return prefix + "{deliver:state}:" + instance }
 
 // statusPublisher writes a stage's WebhookStates every StatusInterval and
-// soon after a breaker changes. It is owned by the stage: its goroutine
-// runs in s.wg until s.ctx ends.
+// soon after a breaker changes. It is owned by the stage: New builds it,
+// Start runs it in s.wg until s.ctx ends (Close).
 type statusPublisher struct {
 	s        *Stage
 	rdb      redis.UniversalClient
@@ -110,16 +110,10 @@ type statusPublisher struct {
 	wrote    bool          // the hash holds fields
 }
 
-// startStatus starts the stage's status publisher (see statusPublisher).
-func (s *Stage) startStatus(rdb redis.UniversalClient, prefix string) {
-	p := &statusPublisher{s: s, rdb: rdb, prefix: prefix, instance: newInstanceID(),
+// newStatusPublisher builds the status publisher of s; it starts nothing.
+func newStatusPublisher(s *Stage, rdb redis.UniversalClient, prefix string) *statusPublisher {
+	return &statusPublisher{s: s, rdb: rdb, prefix: prefix, instance: newInstanceID(),
 		interval: StatusInterval, ttl: StatusTTL, kick: make(chan struct{}, 1)}
-	s.status = p
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		p.run(s.ctx)
-	}()
 }
 
 // statusChanged asks for a rewrite of the status soon; it never blocks.
@@ -224,7 +218,7 @@ func (p *statusPublisher) remove(ctx context.Context) {
 // state for but healthy idle ones (closed breaker, nothing queued, in
 // flight or retrying), worst first, at most StatusMaxWebhooks.
 func (s *Stage) WebhookStates() []WebhookState {
-	now := s.clock.Now()
+	now := s.now()
 	eps := s.allEndpoints()
 	byKey := make(map[[2]string]*WebhookState, len(eps))
 	get := func(ws, wh string) *WebhookState {

@@ -52,7 +52,7 @@ func (s *Stage) tierPart(topic string, partition int32) *tierPart {
 // rest (from the first that is not due) until they are.
 func (s *Stage) processTier(b *pipeline.Batch, ref *holdRef) {
 	tp := s.tierPart(b.Topic, b.Partition)
-	now := s.clock.Now()
+	now := s.now()
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
 	for _, rec := range b.Records {
@@ -85,7 +85,7 @@ func (s *Stage) processTier(b *pipeline.Batch, ref *holdRef) {
 		s.m.backpressure.WithLabelValues("tier_due").Inc()
 	}
 	if tp.stop == nil {
-		tp.stop = s.clock.AfterFunc(tp.waiting[0].due.Sub(now), tp.fire)
+		tp.stop = s.afterFunc(tp.waiting[0].due.Sub(now), tp.fire)
 	}
 }
 
@@ -102,7 +102,7 @@ func (tp *tierPart) fire() {
 	if tp.gone {
 		return
 	}
-	now := s.clock.Now()
+	now := s.now()
 	i := 0
 	for ; i < len(tp.waiting) && !tp.waiting[i].due.After(now); i++ {
 		w := tp.waiting[i]
@@ -113,7 +113,7 @@ func (tp *tierPart) fire() {
 	clear(tp.waiting[:i])
 	tp.waiting = tp.waiting[i:]
 	if len(tp.waiting) > 0 {
-		tp.stop = s.clock.AfterFunc(tp.waiting[0].due.Sub(now), tp.fire)
+		tp.stop = s.afterFunc(tp.waiting[0].due.Sub(now), tp.fire)
 		return
 	}
 	tp.waiting = nil

@@ -129,7 +129,7 @@ func New(ctx context.Context, opts Options) (*System, error) {
 	}
 	s.health.Add("control", func(context.Context) error { return s.control.Ready() })
 	for _, name := range opts.Stages {
-		stage, rt, err := s.buildStage(ctx, name)
+		stage, rt, err := s.buildStage(name)
 		if err != nil {
 			return nil, fmt.Errorf("stage %s: %w", name, err)
 		}

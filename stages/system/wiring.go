@@ -23,7 +23,7 @@ import (
 // buildStage returns the stage called name and its runtime settings; it
 // returns a nil stage for admin, which consumes nothing (it mounts the
 // admin API on the HTTP server instead).
-func (s *System) buildStage(ctx context.Context, name string) (pipeline.Stage, pipeline.RuntimeConfig, error) {
+func (s *System) buildStage(name string) (pipeline.Stage, pipeline.RuntimeConfig, error) {
 	cfg := s.opts.Config
 	log := s.log.With(zap.String("stage", name))
 	switch name {
@@ -49,7 +49,7 @@ func (s *System) buildStage(ctx context.Context, name string) (pipeline.Stage, p
 		return st, cfg.Stages.Evaluate.Runtime, err
 	case "deliver":
 		dc := s.deliverConfig()
-		st, err := deliver.New(ctx, dc, deliver.Deps{
+		st, err := deliver.New(dc, deliver.Deps{
 			Topics: s.topics, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix,
 			Logger: log, Registerer: s.registry, Endpoints: endpoints{s.control}, Version: s.opts.Version,
 		})
