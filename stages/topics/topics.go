@@ -1,5 +1,5 @@
 // Package topics names leadflow's topics: the application's external
-// contract (the names DESIGN.md and docs/operations.md use, which upstream
+// contract (the names docs/architecture.md, docs/operations.md and docs/contract.md use, which upstream
 // tracking and downstream consumers read and write). The runtime
 // (package pipeline) takes plain names; this package is the one place
 // that knows which topics the application has and how they are shaped.
