@@ -1,8 +1,9 @@
 // Package topics names leadflow's topics: the application's external
-// contract (the names docs/architecture.md, docs/operations.md and docs/contract.md use, which upstream
-// tracking and downstream consumers read and write). The runtime
-// (package pipeline) takes plain names; this package is the one place
-// that knows which topics the application has and how they are shaped.
+// contract (the names docs/architecture.md, docs/operations.md and
+// docs/contract.md use, which upstream tracking and downstream consumers
+// read and write). The runtime (package pipeline) takes plain names; this
+// package is the one place that knows which topics the application has
+// and how they are shaped.
 package topics
 
 import "github.com/leadflow/leadflow/pipeline"
