@@ -15,6 +15,7 @@ import (
 	"github.com/leadflow/leadflow/bench/traffic"
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // DemoWorkspace is the workspace `leadflow dev --demo` sets up.
@@ -138,7 +139,7 @@ func Trickle(ctx context.Context, o TrafficOptions) error {
 		return errors.New("bench: Trickle needs Kafka.Brokers")
 	}
 	if o.Topic == "" {
-		o.Topic = pipeline.NewTopics("leadflow.").Raw
+		o.Topic = topics.New("leadflow.").Raw
 	}
 	if len(o.Workspaces) == 0 {
 		o.Workspaces = []string{DemoWorkspace}

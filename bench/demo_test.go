@@ -10,12 +10,12 @@ import (
 	"github.com/leadflow/leadflow/bench/adminapi"
 	"github.com/leadflow/leadflow/bench/producer"
 	"github.com/leadflow/leadflow/pipeline"
-	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/topics/topicstest"
 )
 
 func TestSetupDemo(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	fake := newFakePipeline(t, testData(t), env.Brokers, env.Topics.Raw)
 	d, err := SetupDemo(context.Background(), DemoOptions{AdminURL: fake.srv.URL, Token: fake.token, ReceiverURL: "http://127.0.0.1:9/hook", Secret: "s"})
 	if err != nil {
@@ -58,7 +58,7 @@ func TestSetupDemo(t *testing.T) {
 }
 
 func TestTrickle(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	var last producer.Stats

@@ -17,6 +17,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // startFakePipeline creates the topics under a fresh prefix on the test
@@ -27,7 +28,7 @@ func startFakePipeline(t *testing.T, scenario string) (*fakePipeline, Options) {
 	t.Helper()
 	brokers := kafkatest.Brokers(t)
 	prefix := kafkatest.Prefix(t)
-	topics := pipeline.NewTopics(prefix)
+	names := topics.New(prefix)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		t.Fatal(err)
@@ -35,10 +36,10 @@ func startFakePipeline(t *testing.T, scenario string) (*fakePipeline, Options) {
 	defer cl.Close()
 	tc := pipeline.DefaultTopicsConfig()
 	tc.Partitions, tc.ReplicationFactor = 3, 1
-	if err := pipeline.EnsureTopics(context.Background(), kadm.NewClient(cl), tc, topics.Specs()); err != nil {
+	if err := pipeline.EnsureTopics(context.Background(), kadm.NewClient(cl), tc, names.Specs(nil)); err != nil {
 		t.Fatal(err)
 	}
-	fake := newFakePipeline(t, testData(t), brokers, topics.Raw)
+	fake := newFakePipeline(t, testData(t), brokers, names.Raw)
 	return fake, Options{
 		Scenario: scenario, External: true, Brokers: brokers, HTTPAddr: strings.TrimPrefix(fake.srv.URL, "http://"),
 		AdminToken: fake.token, TopicPrefix: prefix, DataDir: testDataDir(t),

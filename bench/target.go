@@ -22,6 +22,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/schemas/sampledata"
 	"github.com/leadflow/leadflow/stages/system"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // target is the pipeline a run drives: started in this process, or
@@ -36,7 +37,7 @@ type target struct {
 	// kafka reaches the brokers for producing.
 	kafka pipeline.KafkaConfig
 	// topics are the pipeline's topic names.
-	topics pipeline.Topics
+	topics topics.Names
 	// token is the admin API's bearer token.
 	token string
 	// includesLoad is set when the pipeline shares this process.
@@ -74,7 +75,7 @@ func startTarget(ctx context.Context, o Options, dataDir string) (*target, error
 		cfg.Topics.Prefix = o.TopicPrefix
 	}
 	if o.External {
-		t := &target{mode: "external", adminURL: "http://" + o.HTTPAddr, kafka: cfg.Kafka, topics: pipeline.NewTopics(cfg.Topics.Prefix),
+		t := &target{mode: "external", adminURL: "http://" + o.HTTPAddr, kafka: cfg.Kafka, topics: topics.New(cfg.Topics.Prefix),
 			token: o.AdminToken}
 		t.kafka.Brokers = o.Brokers
 		if t.token == "" {

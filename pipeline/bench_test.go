@@ -25,7 +25,7 @@ func preload(b *testing.B, env *kafkatest.Env, n int) {
 	for i := 0; i < n; i += chunk {
 		recs := make([]*kgo.Record, 0, chunk)
 		for j := i; j < min(i+chunk, n); j++ {
-			recs = append(recs, &kgo.Record{Topic: env.Topics.Raw, Key: []byte("k" + strconv.Itoa(j%16)), Value: benchValue})
+			recs = append(recs, &kgo.Record{Topic: inTopic(env), Key: []byte("k" + strconv.Itoa(j%16)), Value: benchValue})
 		}
 		env.Produce(b, recs...)
 	}
@@ -35,10 +35,10 @@ func preload(b *testing.B, env *kafkatest.Env, n int) {
 // consumer that produces every record to the output topic, waits for the
 // acks, and commits, on the same kfake as BenchmarkRunnerPassThrough.
 func BenchmarkBareConsumeProduce(b *testing.B) {
-	env := kafkatest.New(b, 4)
+	env := newEnv(b, 4)
 	preload(b, env, b.N)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(env.Brokers...), kgo.ConsumerGroup(env.Topics.Group("bare")),
-		kgo.ConsumeTopics(env.Topics.Raw), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(env.Brokers...), kgo.ConsumerGroup(env.Group("bare")),
+		kgo.ConsumeTopics(inTopic(env)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(), kgo.FetchMaxWait(100*time.Millisecond), kgo.ProducerLinger(2*time.Millisecond))
 	if err != nil {
 		b.Fatal(err)
@@ -52,7 +52,7 @@ func BenchmarkBareConsumeProduce(b *testing.B) {
 		fs := cl.PollFetches(ctx)
 		fs.EachRecord(func(r *kgo.Record) {
 			seen++
-			cl.Produce(ctx, &kgo.Record{Topic: env.Topics.Hits, Key: r.Key, Value: r.Value}, nil)
+			cl.Produce(ctx, &kgo.Record{Topic: outTopic(env), Key: r.Key, Value: r.Value}, nil)
 		})
 		if err := cl.Flush(ctx); err != nil {
 			b.Fatal(err)
@@ -67,13 +67,13 @@ func BenchmarkBareConsumeProduce(b *testing.B) {
 // BenchmarkRunnerPassThrough runs a copy stage through the runtime:
 // consume, batch, produce, commit once acknowledged.
 func BenchmarkRunnerPassThrough(b *testing.B) {
-	env := kafkatest.New(b, 4)
+	env := newEnv(b, 4)
 	preload(b, env, b.N)
-	st := &copyStage{name: "pass", in: env.Topics.Raw, out: env.Topics.Hits}
+	st := &copyStage{name: "pass", in: inTopic(env), out: outTopic(env)}
 	cfg := pipeline.DefaultRuntimeConfig()
 	cfg.CommitInterval = 20 * time.Millisecond
 	r, err := pipeline.NewRunner(st, cfg, pipeline.Deps{
-		Logger: zap.NewNop(), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Topics: env.Topics, Kafka: env.Kafka,
+		Logger: zap.NewNop(), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Group: env.Group("pass"), DeadLetterTopic: env.DeadLetter, Kafka: env.Kafka,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -86,7 +86,7 @@ func BenchmarkRunnerPassThrough(b *testing.B) {
 	go func() { _ = r.Run(ctx, 5*time.Second); close(done) }()
 	// Done when every input offset is committed: that implies every output was acknowledged.
 	for {
-		offs, err := env.Admin.FetchOffsets(context.Background(), env.Topics.Group("pass"))
+		offs, err := env.Admin.FetchOffsets(context.Background(), env.Group("pass"))
 		if err == nil {
 			var total int64
 			offs.Each(func(o kadm.OffsetResponse) { total += o.At })

@@ -30,7 +30,8 @@ func kfakeEnv(t *testing.T, partitions int32) (*kafkatest.Env, *kfake.Cluster) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	e := &kafkatest.Env{Brokers: c.ListenAddrs(), Topics: pipeline.NewTopics(kafkatest.Prefix(t))}
+	prefix := kafkatest.Prefix(t)
+	e := &kafkatest.Env{Brokers: c.ListenAddrs(), Prefix: prefix, DeadLetter: prefix + "dlq"}
 	e.Kafka = pipeline.DefaultKafkaConfig()
 	e.Kafka.Brokers = e.Brokers
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Brokers...), kgo.ProducerLinger(0))
@@ -39,7 +40,7 @@ func kfakeEnv(t *testing.T, partitions int32) (*kafkatest.Env, *kfake.Cluster) {
 	}
 	t.Cleanup(cl.Close)
 	e.Client, e.Admin = cl, kadm.NewClient(cl)
-	for _, topic := range []string{e.Topics.Raw, e.Topics.Hits, e.Topics.DLQ} {
+	for _, topic := range []string{inTopic(e), outTopic(e), e.DeadLetter} {
 		e.CreateTopic(t, topic, partitions)
 	}
 	return e, c
@@ -68,13 +69,13 @@ func readyz(t *testing.T, h http.Handler) (int, string) {
 // for the stage, once the grace (1s here) has passed.
 func TestReadyzNamesKafkaWhileTheBrokerIsDown(t *testing.T) {
 	env, cluster := kfakeEnv(t, 2)
-	st := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
+	st := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
 	run := start(t, env, st, testConfig(), zap.NewNop())
 	health := &pipeline.Health{}
 	health.Add("stage copy", func(context.Context) error { return run.r.Ready() })
 	ops := pipeline.OpsHandler(health, prometheus.NewRegistry())
-	produceN(t, env, env.Topics.Raw, 4, 5)
-	env.Consume(t, env.Topics.Hits, 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 20 })
+	produceN(t, env, inTopic(env), 4, 5)
+	env.Consume(t, outTopic(env), 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 20 })
 	kafkatest.Eventually(t, 10*time.Second, "ready while Kafka is up", func() bool { return run.r.Ready() == nil })
 
 	cluster.Close()
@@ -93,10 +94,10 @@ func TestReadyzNamesKafkaWhileTheBrokerIsDown(t *testing.T) {
 // A Process call that never returns while input waits is a stall the
 // stage reports, though no dependency failed.
 func TestStallWhileInputWaitsIsReported(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := newEnv(t, 1)
 	stuck := make(chan struct{})
 	defer close(stuck)
-	st := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
+	st := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
 	st.hook = func(ctx context.Context, b *pipeline.Batch) error {
 		if string(b.Records[0].Value) == "1" {
 			select {
@@ -109,7 +110,7 @@ func TestStallWhileInputWaitsIsReported(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxBatchRecords = 1
 	run := start(t, env, st, cfg, nil)
-	produceN(t, env, env.Topics.Raw, 1, 10)
+	produceN(t, env, inTopic(env), 1, 10)
 	kafkatest.Eventually(t, 20*time.Second, "stall reported", func() bool {
 		err := run.r.Ready()
 		return err != nil && strings.HasPrefix(err.Error(), "progress: no batch processed on 1 partitions with ")
@@ -120,7 +121,7 @@ func TestStallWhileInputWaitsIsReported(t *testing.T) {
 // call to the process's Redis Watch; both report an outage after the
 // grace and recover when Redis is back.
 func TestRedisOutageIsReportedByTheStageAndTheProcess(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := newEnv(t, 1)
 	mr := miniredis.RunT(t)
 	process := pipeline.NewWatch("process", time.Second, zap.NewNop(), nil)
 	rcfg := pipeline.DefaultRedisConfig()
@@ -134,16 +135,16 @@ func TestRedisOutageIsReportedByTheStageAndTheProcess(t *testing.T) {
 	defer cancel()
 	go process.Run(ctx, 100*time.Millisecond)
 
-	st := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
+	st := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
 	st.hook = func(ctx context.Context, b *pipeline.Batch) error {
 		return rdb.Incr(ctx, "n").Err()
 	}
 	run := start(t, env, st, testConfig(), nil)
-	produceN(t, env, env.Topics.Raw, 1, 3)
-	env.Consume(t, env.Topics.Hits, 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 3 })
+	produceN(t, env, inTopic(env), 1, 3)
+	env.Consume(t, outTopic(env), 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 3 })
 
 	mr.Close()
-	produceN(t, env, env.Topics.Raw, 1, 3)
+	produceN(t, env, inTopic(env), 1, 3)
 	kafkatest.Eventually(t, 20*time.Second, "stage and process report Redis", func() bool {
 		se, pe := run.r.Ready(), process.Ready()
 		return se != nil && strings.HasPrefix(se.Error(), "redis: ") && pe != nil && strings.HasPrefix(pe.Error(), "redis: ")
@@ -154,16 +155,16 @@ func TestRedisOutageIsReportedByTheStageAndTheProcess(t *testing.T) {
 	kafkatest.Eventually(t, 20*time.Second, "ready once Redis is back", func() bool {
 		return run.r.Ready() == nil && process.Ready() == nil
 	})
-	env.Consume(t, env.Topics.Hits, 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 6 })
+	env.Consume(t, outTopic(env), 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 6 })
 }
 
 // Outputs that cannot be produced (their topic does not exist, and the
 // broker does not create topics) are a produce stall the stage reports.
 func TestProduceStallIsReported(t *testing.T) {
-	env := kafkatest.New(t, 1)
-	st := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Prefix + "missing-topic"}
+	env := newEnv(t, 1)
+	st := &copyStage{name: "copy", in: inTopic(env), out: env.Prefix + "missing-topic"}
 	run := start(t, env, st, testConfig(), nil)
-	produceN(t, env, env.Topics.Raw, 1, 10)
+	produceN(t, env, inTopic(env), 1, 10)
 	var last error
 	kafkatest.Eventually(t, 30*time.Second, "produce stall reported", func() bool {
 		last = run.r.Ready()

@@ -106,7 +106,7 @@ func (r *Runner) isolatePanics(ctx context.Context, b *Batch) {
 // deadLetter builds the dead-letter record for rec and counts it.
 func (r *Runner) deadLetter(rec *kgo.Record, reason error) *kgo.Record {
 	r.metrics.deadLetters.WithLabelValues(r.name, reasonOf(reason)).Inc()
-	return deadLetterRecord(r.topics.DLQ, r.name, rec, reason)
+	return deadLetterRecord(r.dlq, r.name, rec, reason)
 }
 
 // produce sends rec as an output of b; b's pending count was raised by the caller.
@@ -178,7 +178,7 @@ func (r *Runner) produced(ctx context.Context, rec *kgo.Record, b *Batch, err er
 // dead letter to produce in its place (nil for a dead letter itself,
 // which is dropped).
 func (r *Runner) refused(rec *kgo.Record, err error) *kgo.Record {
-	if rec.Topic == r.topics.DLQ {
+	if rec.Topic == r.dlq {
 		r.log.Error("dead letter could not be written; dropped", zap.String("topic", rec.Topic), zap.Error(err))
 		r.metrics.deadLetters.WithLabelValues(r.name, "dropped").Inc()
 		return nil

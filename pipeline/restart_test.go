@@ -97,8 +97,8 @@ func TestStaticMemberKilledAndRestartedResumesAtOnce(t *testing.T) {
 		restartChild(t, gen)
 		return
 	}
-	env := kafkatest.New(t, 3)
-	out := follow(t, env, env.Topics.Hits)
+	env := newEnv(t, 3)
+	out := follow(t, env, outTopic(env))
 
 	// Load: 400 records/s across 12 keys until stopped.
 	var mu sync.Mutex
@@ -113,7 +113,7 @@ func TestStaticMemberKilledAndRestartedResumesAtOnce(t *testing.T) {
 			var recs []*kgo.Record
 			for range 10 {
 				v := "v" + strconv.Itoa(i)
-				recs = append(recs, &kgo.Record{Topic: env.Topics.Raw, Key: []byte("k" + strconv.Itoa(i%12)), Value: []byte(v)})
+				recs = append(recs, &kgo.Record{Topic: inTopic(env), Key: []byte("k" + strconv.Itoa(i%12)), Value: []byte(v)})
 				i++
 			}
 			if err := env.Client.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
@@ -136,7 +136,7 @@ func TestStaticMemberKilledAndRestartedResumesAtOnce(t *testing.T) {
 	child := func(gen string) *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestStaticMemberKilledAndRestartedResumesAtOnce$")
 		cmd.Env = append(os.Environ(), "LEADFLOW_RESTART_CHILD="+gen,
-			"CRASH_BROKERS="+strings.Join(env.Brokers, ","), "CRASH_PREFIX="+env.Topics.Prefix)
+			"CRASH_BROKERS="+strings.Join(env.Brokers, ","), "CRASH_PREFIX="+env.Prefix)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -171,13 +171,13 @@ func restartChild(t *testing.T, gen string) {
 	if os.Getenv("CRASH_BROKERS") == "" {
 		t.Skip("child only")
 	}
-	env := &kafkatest.Env{Brokers: strings.Split(os.Getenv("CRASH_BROKERS"), ","), Topics: pipeline.NewTopics(os.Getenv("CRASH_PREFIX"))}
+	env := &kafkatest.Env{Brokers: strings.Split(os.Getenv("CRASH_BROKERS"), ","), Prefix: os.Getenv("CRASH_PREFIX"), DeadLetter: os.Getenv("CRASH_PREFIX") + "dlq"}
 	env.Kafka = pipeline.DefaultKafkaConfig()
 	env.Kafka.Brokers = env.Brokers
-	st := &genStage{copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}, gen}
+	st := &genStage{copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}, gen}
 	cfg := staticConfig()
 	cfg.CommitInterval = 200 * time.Millisecond
-	env.StartWith(t, st, cfg, pipeline.Deps{Logger: zap.NewNop(), InstanceID: "copy-" + env.Topics.Prefix})
+	env.StartWith(t, st, cfg, pipeline.Deps{Logger: zap.NewNop(), InstanceID: "copy-" + env.Prefix})
 	time.Sleep(2 * time.Minute) // killed long before this
 	fmt.Println("child was not killed")
 }
@@ -200,22 +200,22 @@ func (s *genStage) Process(_ context.Context, b *pipeline.Batch) error {
 // static members cleanly: it leaves the group explicitly, so the other
 // takes its partitions at once rather than after its 30s session timeout.
 func TestStaticMemberCleanShutdownHandsPartitionsOverAtOnce(t *testing.T) {
-	env := kafkatest.New(t, 4)
-	a := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
-	b := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
-	_, stopA := env.StartWith(t, a, staticConfig(), pipeline.Deps{InstanceID: "a-" + env.Topics.Prefix})
-	_, _ = env.StartWith(t, b, staticConfig(), pipeline.Deps{InstanceID: "b-" + env.Topics.Prefix})
+	env := newEnv(t, 4)
+	a := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
+	b := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
+	_, stopA := env.StartWith(t, a, staticConfig(), pipeline.Deps{InstanceID: "a-" + env.Prefix})
+	_, _ = env.StartWith(t, b, staticConfig(), pipeline.Deps{InstanceID: "b-" + env.Prefix})
 	kafkatest.Eventually(t, 60*time.Second, "both members own partitions", func() bool {
 		if a.seen.Load() > 0 && b.seen.Load() > 0 {
 			return true
 		}
-		produceN(t, env, env.Topics.Raw, 16, 1)
+		produceN(t, env, inTopic(env), 16, 1)
 		return false
 	})
 	stopA()
 	stopped := time.Now()
 	before := b.seen.Load()
-	produceN(t, env, env.Topics.Raw, 16, 5)
+	produceN(t, env, inTopic(env), 16, 5)
 	// Some of the new records may be ones the stopped member had fetched
 	// but not finished: b copies at least the 80 new ones.
 	kafkatest.Eventually(t, 20*time.Second, "the remaining member copies every new record", func() bool { return b.seen.Load() >= before+80 })

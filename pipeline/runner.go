@@ -20,8 +20,12 @@ type Deps struct {
 	Logger *zap.Logger
 	// Metrics is the process's pipeline metrics (NewMetrics). Required.
 	Metrics *Metrics
-	// Topics names the dead-letter topic and the consumer group prefix.
-	Topics Topics
+	// Group is the consumer group the runner joins, e.g. "leadflow.enrich".
+	// Required.
+	Group string
+	// DeadLetterTopic receives the records the stage rejects, with the
+	// reason in headers. Required; it must exist (topics.create).
+	DeadLetterTopic string
 	// Kafka is how to reach the brokers.
 	Kafka KafkaConfig
 	// ExtraOpts are appended to the client options (tests use them).
@@ -47,7 +51,7 @@ type Runner struct {
 	cfg     RuntimeConfig
 	log     *zap.Logger
 	metrics *Metrics
-	topics  Topics
+	dlq     string // Deps.DeadLetterTopic
 	client  *kgo.Client
 	listen  PartitionListener // nil if the stage keeps no partition state
 	watch   *Watch
@@ -81,13 +85,18 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 	if err := cfg.Validate("stages." + stage.Name() + ".runtime"); err != nil {
 		return nil, err
 	}
-	if deps.Logger == nil || deps.Metrics == nil {
+	switch {
+	case deps.Logger == nil || deps.Metrics == nil:
 		return nil, errors.New("pipeline: Deps.Logger and Deps.Metrics are required")
+	case deps.Group == "":
+		return nil, fmt.Errorf("pipeline: stage %s: Deps.Group (the consumer group) is required", stage.Name())
+	case deps.DeadLetterTopic == "":
+		return nil, fmt.Errorf("pipeline: stage %s: Deps.DeadLetterTopic is required", stage.Name())
 	}
 	r := &Runner{
 		stage: stage, name: stage.Name(), cfg: cfg,
 		log:     deps.Logger.With(zap.String("stage", stage.Name())),
-		metrics: deps.Metrics, topics: deps.Topics,
+		metrics: deps.Metrics, dlq: deps.DeadLetterTopic,
 		parts:    make(map[string]map[int32]*partition),
 		released: make(chan struct{}, 1),
 		stopped:  make(chan struct{}),
@@ -95,7 +104,7 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 	r.listen, _ = stage.(PartitionListener)
 	r.watch = NewWatch(r.name, deps.Grace, r.log, deps.Metrics)
 	r.watch.probe = r.probe
-	r.group, r.iid = deps.Topics.Group(stage.Name()), deps.InstanceID
+	r.group, r.iid = deps.Group, deps.InstanceID
 	base, err := deps.Kafka.ClientOpts()
 	if err != nil {
 		return nil, err

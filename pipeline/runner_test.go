@@ -58,6 +58,21 @@ func testConfig() pipeline.RuntimeConfig {
 	return c
 }
 
+// newEnv is a kafkatest Env with the copy stages' input and output
+// topics (inTopic, outTopic) created with partitions partitions.
+func newEnv(t testing.TB, partitions int32) *kafkatest.Env {
+	t.Helper()
+	env := kafkatest.New(t, partitions)
+	env.CreateTopics(t, pipeline.TopicSpec{Name: inTopic(env)}, pipeline.TopicSpec{Name: outTopic(env)})
+	return env
+}
+
+// inTopic is the test's input topic.
+func inTopic(env *kafkatest.Env) string { return env.Prefix + "in" }
+
+// outTopic is the test's output topic.
+func outTopic(env *kafkatest.Env) string { return env.Prefix + "out" }
+
 type running struct {
 	r    *pipeline.Runner
 	stop func()
@@ -128,34 +143,34 @@ func distinct(recs []*kgo.Record) int {
 }
 
 func TestOrderPerKeyAndEveryInputProduced(t *testing.T) {
-	env := kafkatest.New(t, 3)
+	env := newEnv(t, 3)
 	const keys, perKey = 20, 100
-	produceN(t, env, env.Topics.Raw, keys, perKey)
-	st := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
+	produceN(t, env, inTopic(env), keys, perKey)
+	st := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
 	cfg := testConfig()
 	cfg.MaxBatchRecords = 37 // batches that straddle polls
 	start(t, env, st, cfg, nil)
-	got := env.Consume(t, env.Topics.Hits, 60*time.Second, func(r []*kgo.Record) bool { return distinct(r) >= keys*perKey })
+	got := env.Consume(t, outTopic(env), 60*time.Second, func(r []*kgo.Record) bool { return distinct(r) >= keys*perKey })
 	checkAll(t, got, keys, perKey, true)
 }
 
 func TestPoisonRecordGoesToDLQWithHeadersAndRestContinues(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := newEnv(t, 1)
 	env.Produce(t,
-		&kgo.Record{Topic: env.Topics.Raw, Key: []byte("a"), Value: []byte("1")},
-		&kgo.Record{Topic: env.Topics.Raw, Key: []byte("a"), Value: []byte("poison")},
-		&kgo.Record{Topic: env.Topics.Raw, Key: []byte("a"), Value: []byte("2")},
+		&kgo.Record{Topic: inTopic(env), Key: []byte("a"), Value: []byte("1")},
+		&kgo.Record{Topic: inTopic(env), Key: []byte("a"), Value: []byte("poison")},
+		&kgo.Record{Topic: inTopic(env), Key: []byte("a"), Value: []byte("2")},
 	)
-	st := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
+	st := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
 	start(t, env, st, testConfig(), nil)
-	out := env.Consume(t, env.Topics.Hits, 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 2 })
+	out := env.Consume(t, outTopic(env), 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 2 })
 	if string(out[0].Value) != "1" || string(out[1].Value) != "2" {
 		t.Fatalf("outputs = %q, %q; want 1, 2", out[0].Value, out[1].Value)
 	}
-	dl := env.Consume(t, env.Topics.DLQ, 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 1 })
+	dl := env.Consume(t, env.DeadLetter, 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 1 })
 	h := headers(dl[0])
 	want := map[string]string{
-		pipeline.HeaderStage: "copy", pipeline.HeaderSourceTopic: env.Topics.Raw,
+		pipeline.HeaderStage: "copy", pipeline.HeaderSourceTopic: inTopic(env),
 		pipeline.HeaderSourcePartition: "0", pipeline.HeaderSourceOffset: "1",
 		pipeline.HeaderError: "value is poison", pipeline.HeaderReason: "invalid",
 	}
@@ -178,13 +193,13 @@ func headers(r *kgo.Record) map[string]string {
 }
 
 func TestPanicIsolatesTheRecordThatPanics(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := newEnv(t, 1)
 	env.Produce(t,
-		&kgo.Record{Topic: env.Topics.Raw, Value: []byte("1")},
-		&kgo.Record{Topic: env.Topics.Raw, Value: []byte("boom")},
-		&kgo.Record{Topic: env.Topics.Raw, Value: []byte("3")},
+		&kgo.Record{Topic: inTopic(env), Value: []byte("1")},
+		&kgo.Record{Topic: inTopic(env), Value: []byte("boom")},
+		&kgo.Record{Topic: inTopic(env), Value: []byte("3")},
 	)
-	st := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
+	st := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
 	st.hook = func(_ context.Context, b *pipeline.Batch) error {
 		for _, r := range b.Records {
 			if string(r.Value) == "boom" {
@@ -194,22 +209,22 @@ func TestPanicIsolatesTheRecordThatPanics(t *testing.T) {
 		return nil
 	}
 	start(t, env, st, testConfig(), nil)
-	out := env.Consume(t, env.Topics.Hits, 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 2 })
+	out := env.Consume(t, outTopic(env), 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 2 })
 	if string(out[0].Value) != "1" || string(out[1].Value) != "3" {
 		t.Fatalf("outputs = %q, %q; want 1, 3", out[0].Value, out[1].Value)
 	}
-	dl := env.Consume(t, env.Topics.DLQ, 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 1 })
+	dl := env.Consume(t, env.DeadLetter, 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 1 })
 	if h := headers(dl[0]); h[pipeline.HeaderReason] != "panic" || string(dl[0].Value) != "boom" {
 		t.Fatalf("dead letter = %q with reason %q; want boom with reason panic", dl[0].Value, h[pipeline.HeaderReason])
 	}
 }
 
 func TestFailingBatchIsRetriedAndNotCommittedMeanwhile(t *testing.T) {
-	env := kafkatest.New(t, 1)
-	produceN(t, env, env.Topics.Raw, 1, 10)
+	env := newEnv(t, 1)
+	produceN(t, env, inTopic(env), 1, 10)
 	var failures atomic.Int64
 	var healthy atomic.Bool
-	st := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
+	st := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
 	st.hook = func(context.Context, *pipeline.Batch) error {
 		if !healthy.Load() {
 			failures.Add(1)
@@ -224,14 +239,14 @@ func TestFailingBatchIsRetriedAndNotCommittedMeanwhile(t *testing.T) {
 		err := run.r.Ready()
 		return err != nil && strings.Contains(err.Error(), "process: redis: connection refused")
 	})
-	if off := committed(t, env, "copy", env.Topics.Raw); off[0] > 0 {
+	if off := committed(t, env, "copy", inTopic(env)); off[0] > 0 {
 		t.Fatalf("committed offset %d while the batch was failing", off[0])
 	}
 	healthy.Store(true)
-	got := env.Consume(t, env.Topics.Hits, 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 10 })
+	got := env.Consume(t, outTopic(env), 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 10 })
 	checkAll(t, got, 1, 10, true)
 	kafkatest.Eventually(t, 10*time.Second, "offsets committed after recovery", func() bool {
-		return committed(t, env, "copy", env.Topics.Raw)[0] == 10
+		return committed(t, env, "copy", inTopic(env))[0] == 10
 	})
 	kafkatest.Eventually(t, 5*time.Second, "ready after recovery", func() bool { return run.r.Ready() == nil })
 }
@@ -241,7 +256,7 @@ func committed(t *testing.T, env *kafkatest.Env, stage, topic string) map[int32]
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	offs, err := env.Admin.FetchOffsets(ctx, env.Topics.Group(stage))
+	offs, err := env.Admin.FetchOffsets(ctx, env.Group(stage))
 	if err != nil {
 		t.Fatalf("fetch offsets: %v", err)
 	}
@@ -255,12 +270,12 @@ func committed(t *testing.T, env *kafkatest.Env, stage, topic string) map[int32]
 }
 
 func TestShutdownCommitsOnlyFinishedWork(t *testing.T) {
-	env := kafkatest.New(t, 1)
-	produceN(t, env, env.Topics.Raw, 1, 10)
+	env := newEnv(t, 1)
+	produceN(t, env, inTopic(env), 1, 10)
 	// Records with value >= 5 are held (their work never finishes).
 	var held []*pipeline.Hold
 	var mu sync.Mutex
-	st := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
+	st := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
 	cfg := testConfig()
 	cfg.MaxBatchRecords = 1
 	st.hook = func(_ context.Context, b *pipeline.Batch) error {
@@ -274,7 +289,7 @@ func TestShutdownCommitsOnlyFinishedWork(t *testing.T) {
 	run := start(t, env, st, cfg, nil)
 	kafkatest.Eventually(t, 30*time.Second, "all records seen", func() bool { return st.seen.Load() == 10 })
 	run.stop()
-	if off := committed(t, env, "copy", env.Topics.Raw)[0]; off != 5 {
+	if off := committed(t, env, "copy", inTopic(env))[0]; off != 5 {
 		t.Fatalf("committed offset = %d after shutdown; want 5 (records 5..9 were unfinished)", off)
 	}
 	mu.Lock()
@@ -288,10 +303,10 @@ func TestShutdownCommitsOnlyFinishedWork(t *testing.T) {
 }
 
 func TestTwoInstancesShareAndSurviveRebalance(t *testing.T) {
-	env := kafkatest.New(t, 4)
+	env := newEnv(t, 4)
 	const keys = 16
-	st1 := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
-	st2 := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
+	st1 := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
+	st2 := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
 	slow := func(context.Context, *pipeline.Batch) error { time.Sleep(2 * time.Millisecond); return nil }
 	st1.hook, st2.hook = slow, slow
 	cfg := testConfig()
@@ -303,7 +318,7 @@ func TestTwoInstancesShareAndSurviveRebalance(t *testing.T) {
 	round := func() {
 		var recs []*kgo.Record
 		for k := 0; k < keys; k++ {
-			recs = append(recs, &kgo.Record{Topic: env.Topics.Raw, Key: []byte("k" + strconv.Itoa(k)), Value: []byte(strconv.Itoa(perKey))})
+			recs = append(recs, &kgo.Record{Topic: inTopic(env), Key: []byte("k" + strconv.Itoa(k)), Value: []byte(strconv.Itoa(perKey))})
 		}
 		perKey++
 		env.Produce(t, recs...)
@@ -327,20 +342,20 @@ func TestTwoInstancesShareAndSurviveRebalance(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		round()
 	}
-	got := env.Consume(t, env.Topics.Hits, 90*time.Second, func(r []*kgo.Record) bool { return distinct(r) >= keys*perKey })
+	got := env.Consume(t, outTopic(env), 90*time.Second, func(r []*kgo.Record) bool { return distinct(r) >= keys*perKey })
 	checkAll(t, got, keys, perKey, true)
 }
 
 func TestPartitionPausedAtBoundAndResumed(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := newEnv(t, 1)
 	// 1 KiB records in batches of their own, so that one fetch of at most
 	// 8 KiB brings a handful and the bound, not the fetch, limits reading.
 	val := strings.Repeat("x", 1024)
 	for i := 0; i < 200; i++ {
-		env.Produce(t, &kgo.Record{Topic: env.Topics.Raw, Value: []byte(val)})
+		env.Produce(t, &kgo.Record{Topic: inTopic(env), Value: []byte(val)})
 	}
 	release := make(chan struct{})
-	st := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
+	st := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
 	cfg := testConfig()
 	cfg.PartitionMaxRecords = 20
 	cfg.MaxBatchRecords = 5
@@ -374,26 +389,26 @@ func TestCrashMidBatchLosesNothing(t *testing.T) {
 		crashChild(t)
 		return
 	}
-	env := kafkatest.New(t, 3)
+	env := newEnv(t, 3)
 	const keys, perKey = 10, 200
-	produceN(t, env, env.Topics.Raw, keys, perKey)
+	produceN(t, env, inTopic(env), keys, perKey)
 	for round := 0; round < 3; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashMidBatchLosesNothing$", "-test.v")
 		cmd.Env = append(os.Environ(), "LEADFLOW_CRASH_CHILD=1",
-			"CRASH_BROKERS="+strings.Join(env.Brokers, ","), "CRASH_PREFIX="+env.Topics.Prefix)
+			"CRASH_BROKERS="+strings.Join(env.Brokers, ","), "CRASH_PREFIX="+env.Prefix)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		// Let it get some way through, then kill it with no chance to commit.
-		env.Consume(t, env.Topics.Hits, 60*time.Second, func(r []*kgo.Record) bool { return len(r) >= (round+1)*200 })
+		env.Consume(t, outTopic(env), 60*time.Second, func(r []*kgo.Record) bool { return len(r) >= (round+1)*200 })
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 	}
 	// A last, in-process owner finishes the work after the crashes.
-	st := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
+	st := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
 	start(t, env, st, testConfig(), nil)
-	got := env.Consume(t, env.Topics.Hits, 90*time.Second, func(r []*kgo.Record) bool { return distinct(r) >= keys*perKey })
+	got := env.Consume(t, outTopic(env), 90*time.Second, func(r []*kgo.Record) bool { return distinct(r) >= keys*perKey })
 	checkAll(t, got, keys, perKey, false)
 }
 
@@ -401,10 +416,10 @@ func crashChild(t *testing.T) {
 	if !kafkatest.Real() && os.Getenv("CRASH_BROKERS") == "" {
 		t.Skip("child only")
 	}
-	env := &kafkatest.Env{Brokers: strings.Split(os.Getenv("CRASH_BROKERS"), ","), Topics: pipeline.NewTopics(os.Getenv("CRASH_PREFIX"))}
+	env := &kafkatest.Env{Brokers: strings.Split(os.Getenv("CRASH_BROKERS"), ","), Prefix: os.Getenv("CRASH_PREFIX"), DeadLetter: os.Getenv("CRASH_PREFIX") + "dlq"}
 	env.Kafka = pipeline.DefaultKafkaConfig()
 	env.Kafka.Brokers = env.Brokers
-	st := &copyStage{name: "copy", in: env.Topics.Raw, out: env.Topics.Hits}
+	st := &copyStage{name: "copy", in: inTopic(env), out: outTopic(env)}
 	st.hook = func(context.Context, *pipeline.Batch) error { time.Sleep(20 * time.Millisecond); return nil }
 	cfg := testConfig()
 	cfg.MaxBatchRecords = 7

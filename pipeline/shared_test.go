@@ -58,17 +58,17 @@ func (s *sharedStage) Close(context.Context) error { s.closed.Add(1); return nil
 // Kafka has it; nothing is committed before, everything after. The runner
 // drains and closes the stage once when it stops (Drainer, Closer).
 func TestSharedOutputReleasesEveryOwner(t *testing.T) {
-	env := kafkatest.New(t, 3)
-	produceN(t, env, env.Topics.Raw, 6, 2) // 6 keys: spread over the 3 partitions
-	st := &sharedStage{in: env.Topics.Raw, out: env.Topics.Hits, want: 12}
+	env := newEnv(t, 3)
+	produceN(t, env, inTopic(env), 6, 2) // 6 keys: spread over the 3 partitions
+	st := &sharedStage{in: inTopic(env), out: outTopic(env), want: 12}
 	run := start(t, env, st, testConfig(), nil)
-	got := env.Consume(t, env.Topics.Hits, 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 1 })
+	got := env.Consume(t, outTopic(env), 30*time.Second, func(r []*kgo.Record) bool { return len(r) >= 1 })
 	if len(got) != 1 || string(got[0].Value) != "all" {
 		t.Fatalf("outputs %d, want the one shared record", len(got))
 	}
 	kafkatest.Eventually(t, 10*time.Second, "every partition committed to its end after the ack", func() bool {
 		sum := int64(0)
-		for _, o := range committed(t, env, "shared", env.Topics.Raw) {
+		for _, o := range committed(t, env, "shared", inTopic(env)) {
 			sum += max(o, 0)
 		}
 		return sum == 12
@@ -85,9 +85,9 @@ func TestSharedOutputReleasesEveryOwner(t *testing.T) {
 // TestSharedOutputNotAckedCommitsNothing: while the shared output's
 // owners wait for it (here: never emitted), no offset is committed.
 func TestSharedOutputNotAckedCommitsNothing(t *testing.T) {
-	env := kafkatest.New(t, 1)
-	produceN(t, env, env.Topics.Raw, 1, 4)
-	st := &sharedStage{in: env.Topics.Raw, out: env.Topics.Hits, want: 1000}
+	env := newEnv(t, 1)
+	produceN(t, env, inTopic(env), 1, 4)
+	st := &sharedStage{in: inTopic(env), out: outTopic(env), want: 1000}
 	start(t, env, st, testConfig(), nil)
 	kafkatest.Eventually(t, 30*time.Second, "all records held", func() bool {
 		st.mu.Lock()
@@ -95,7 +95,7 @@ func TestSharedOutputNotAckedCommitsNothing(t *testing.T) {
 		return st.n == 4
 	})
 	time.Sleep(200 * time.Millisecond) // several commit intervals (50ms)
-	if off := committed(t, env, "shared", env.Topics.Raw); off[0] > 0 {
+	if off := committed(t, env, "shared", inTopic(env)); off[0] > 0 {
 		t.Fatalf("committed %d while every batch was held", off[0])
 	}
 }

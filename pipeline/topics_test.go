@@ -12,20 +12,21 @@ import (
 
 func TestEnsureTopicsSetsRetentionAndCompaction(t *testing.T) {
 	env := kafkatest.New(t, 1)
-	topics := pipeline.NewTopics(kafkatest.Prefix(t))
+	plain, compacted := env.Prefix+"plain", env.Prefix+"compacted"
+	specs := []pipeline.TopicSpec{{Name: plain}, {Name: compacted, Partitions: 1, Compacted: true}}
 	cfg := pipeline.DefaultTopicsConfig()
 	cfg.ReplicationFactor = 1
 	cfg.Retention = 15 * time.Minute
 	ctx := context.Background()
-	if err := pipeline.EnsureTopics(ctx, env.Admin, cfg, topics.Specs()); err != nil {
+	if err := pipeline.EnsureTopics(ctx, env.Admin, cfg, specs); err != nil {
 		t.Fatal(err)
 	}
 	// A broker that just created a topic may describe it before its
 	// configs are applied (real Kafka answers "" for a moment): poll.
-	want := map[string][2]string{topics.Raw: {"retention.ms", "900000"}, topics.Control: {"cleanup.policy", "compact"}}
+	want := map[string][2]string{plain: {"retention.ms", "900000"}, compacted: {"cleanup.policy", "compact"}}
 	var last string
 	configsApplied := func() bool {
-		rcs, err := env.Admin.DescribeTopicConfigs(ctx, topics.Raw, topics.Control)
+		rcs, err := env.Admin.DescribeTopicConfigs(ctx, plain, compacted)
 		if err != nil {
 			last = err.Error()
 			return false
@@ -55,7 +56,7 @@ func TestEnsureTopicsSetsRetentionAndCompaction(t *testing.T) {
 		}
 	}
 	// A second call finds the topics there and changes nothing.
-	if err := pipeline.EnsureTopics(ctx, env.Admin, cfg, topics.Specs()); err != nil {
+	if err := pipeline.EnsureTopics(ctx, env.Admin, cfg, specs); err != nil {
 		t.Fatalf("second EnsureTopics: %v", err)
 	}
 }

@@ -11,12 +11,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/leadflow/leadflow/pipeline/kafkatest"
+	"github.com/leadflow/leadflow/stages/topics/topicstest"
 )
 
 // endOffsets sums the end offsets of topic's partitions: how many records
 // it holds.
-func endOffsets(t *testing.T, env *kafkatest.Env, topic string) int64 {
+func endOffsets(t *testing.T, env *topicstest.Env, topic string) int64 {
 	t.Helper()
 	offs, err := env.Admin.ListEndOffsets(context.Background(), topic)
 	if err != nil {
@@ -27,7 +27,7 @@ func endOffsets(t *testing.T, env *kafkatest.Env, topic string) int64 {
 	return n
 }
 
-func newClient(t *testing.T, env *kafkatest.Env) *kgo.Client {
+func newClient(t *testing.T, env *topicstest.Env) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(env.Brokers...), kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
@@ -52,7 +52,7 @@ func counterSource() Source {
 // The assertion is on counts, not on timing, and the tolerance is wide:
 // the machine is shared.
 func TestRateByCounting(t *testing.T) {
-	env := kafkatest.New(t, 3)
+	env := topicstest.New(t, 3)
 	p, err := New(Config{Client: newClient(t, env), Topic: env.Topics.Raw, Duration: 1500 * time.Millisecond,
 		Rate: func(time.Duration) float64 { return 2000 }, Source: counterSource()})
 	if err != nil {
@@ -79,7 +79,7 @@ func TestRateByCounting(t *testing.T) {
 // TestRateProfile follows a rate that changes over time: 0 for the first
 // half, then 4000/s.
 func TestRateProfile(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	p, err := New(Config{Client: newClient(t, env), Topic: env.Topics.Raw, Duration: time.Second, Source: counterSource(),
 		Rate: func(el time.Duration) float64 {
 			if el < 500*time.Millisecond {
@@ -102,7 +102,7 @@ func TestRateProfile(t *testing.T) {
 // TestFallsBehindHonestly uses a source slower than the rate: the producer
 // skips what it cannot send in time and says so.
 func TestFallsBehindHonestly(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	src := counterSource()
 	p, err := New(Config{Client: newClient(t, env), Topic: env.Topics.Raw, Duration: time.Second, MaxDebt: 100 * time.Millisecond,
 		Rate: func(time.Duration) float64 { return 5000 },
@@ -126,7 +126,7 @@ func TestFallsBehindHonestly(t *testing.T) {
 }
 
 func TestStopsWithContext(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	p, err := New(Config{Client: newClient(t, env), Topic: env.Topics.Raw, Source: counterSource(),
 		Rate: func(time.Duration) float64 { return 1000 }})
 	if err != nil {

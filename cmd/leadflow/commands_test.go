@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"github.com/leadflow/leadflow/configs"
-	"github.com/leadflow/leadflow/pipeline/kafkatest"
+	"github.com/leadflow/leadflow/stages/topics/topicstest"
 )
 
 // produce reports each acknowledged line with partition and offset, and
 // each bad line with its number and the field, on stderr; it exits 1 when
 // a line was not produced.
 func TestProduceReportsAcksAndBadLines(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	stdin = strings.NewReader(`{"event_id":"e1","workspace_id":"ws_123","session_id":"s_9f1c","type":"pageview","ip":"198.51.100.23","url":"https://www.example.com/pricing?utm_source=google","timestamp":"2024-05-15T10:55:50Z"}` +
 		"\n" + `{"event_id":"e2","workspace_id":"ws_123","session_id":"s_2","type":"pageview","url":"https://www.example.com/","timestamp":"2024-05-15T10:55:50Z"}` + "\n")
 	t.Cleanup(func() { stdin = os.Stdin })
@@ -36,7 +36,7 @@ func TestProduceReportsAcksAndBadLines(t *testing.T) {
 
 // --sample produces the guide's visits.
 func TestProduceSample(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	var out, errOut bytes.Buffer
 	code := run([]string{"produce", "--brokers", strings.Join(env.Brokers, ","), "--topic", env.Topics.Raw, "--sample", "netcontrol,mdx"}, &out, &errOut)
 	if code != 0 || !strings.Contains(out.String(), "2 lines: 2 acknowledged") || !strings.Contains(out.String(), `(key "s_9f1c")`) {

@@ -13,8 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/stages/enrich/produce"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // stdin is what `leadflow produce` reads without --file or --sample.
@@ -50,7 +50,7 @@ func produceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if *topic == "" {
-		*topic = pipeline.NewTopics(cfg.Topics.Prefix).Raw
+		*topic = topics.New(cfg.Topics.Prefix).Raw
 	}
 	cl, err := newKafkaClient(ctx, cfg.Kafka, kgo.RecordDeliveryTimeout(30*time.Second))
 	if err != nil {
@@ -70,7 +70,7 @@ func produceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}})
 	fmt.Fprintf(stdout, "%d lines: %d acknowledged by Kafka, %d rejected (not produced), %d failed\n", res.Lines, res.Acked, res.Rejected, res.Failed)
 	if *noValidate && res.Acked > 0 {
-		fmt.Fprintf(stdout, "(--no-validate: the enrich stage dead-letters bad events to %s, with the reason in the leadflow-error header)\n", pipeline.NewTopics(cfg.Topics.Prefix).DLQ)
+		fmt.Fprintf(stdout, "(--no-validate: the enrich stage dead-letters bad events to %s, with the reason in the leadflow-error header)\n", topics.New(cfg.Topics.Prefix).DLQ)
 	}
 	if errors.Is(err, produce.ErrBadInput) {
 		return fmt.Errorf("%d of %d lines were not produced (see above)", res.Rejected+res.Failed, res.Lines)

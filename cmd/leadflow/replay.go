@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/stages/deliver"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -31,9 +31,9 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else {
 		cl.Close()
 	}
-	topics := pipeline.NewTopics(cfg.Topics.Prefix)
+	names := topics.New(cfg.Topics.Prefix)
 	bar := func(n int) { fmt.Fprintf(stderr, "\rreplayed %d", n) }
-	n, err := deliver.Replay(ctx, cfg.Kafka, topics, *webhook, bar)
+	n, err := deliver.Replay(ctx, cfg.Kafka, names, *webhook, bar)
 	fmt.Fprintln(stderr)
 	if err != nil {
 		return err
@@ -42,6 +42,6 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *webhook != "" {
 		scope = "webhook " + *webhook
 	}
-	fmt.Fprintf(stdout, "re-queued %d dead-lettered deliveries of %s from %s to %s\n", n, scope, topics.DeliveriesDLQ, topics.Deliveries)
+	fmt.Fprintf(stdout, "re-queued %d dead-lettered deliveries of %s from %s to %s\n", n, scope, names.DeliveriesDLQ, names.Deliveries)
 	return nil
 }

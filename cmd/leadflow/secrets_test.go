@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/stages/control"
+	"github.com/leadflow/leadflow/stages/topics/topicstest"
 )
 
 // secrets reseal re-encrypts a secret sealed with the previous key under
 // the current one, says how many, rewrites none the second time, and the
 // old key is no longer needed after it.
 func TestSecretsReseal(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	keyA, keyB := bytes.Repeat([]byte{0xA1}, 32), bytes.Repeat([]byte{0xB2}, 32)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

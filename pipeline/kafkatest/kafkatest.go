@@ -61,20 +61,29 @@ func Prefix(t testing.TB) string {
 	return "t." + name + "." + hex.EncodeToString(b[:]) + "."
 }
 
-// Env is one test's Kafka: brokers, its own topic names, and an admin client.
+// Env is one test's Kafka: brokers, its own name prefix, and an admin
+// client. It knows no application topic: tests name theirs from Prefix
+// and create them with CreateTopics.
 type Env struct {
 	Brokers []string
-	Topics  pipeline.Topics
-	Kafka   pipeline.KafkaConfig
-	Admin   *kadm.Client
-	Client  *kgo.Client // a plain client for producing and checking
+	// Prefix starts every topic and group name of this test (Prefix(t)).
+	Prefix string
+	// DeadLetter is the dead-letter topic StartWith gives runners unless
+	// their Deps name one: Prefix+"dlq", created by New.
+	DeadLetter string
+	Kafka      pipeline.KafkaConfig
+	Admin      *kadm.Client
+	Client     *kgo.Client // a plain client for producing and checking
+
+	partitions int32 // New's partitions: CreateTopics' default
 }
 
-// New returns an Env with every leadflow topic created with partitions
-// partitions (control has 1).
+// New returns an Env whose dead-letter topic is created with partitions
+// partitions, the default of CreateTopics.
 func New(t testing.TB, partitions int32) *Env {
 	t.Helper()
-	e := &Env{Brokers: Brokers(t), Topics: pipeline.NewTopics(Prefix(t))}
+	prefix := Prefix(t)
+	e := &Env{Brokers: Brokers(t), Prefix: prefix, DeadLetter: prefix + "dlq", partitions: partitions}
 	e.Kafka = pipeline.DefaultKafkaConfig()
 	e.Kafka.Brokers = e.Brokers
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Brokers...), kgo.ProducerLinger(0))
@@ -84,15 +93,26 @@ func New(t testing.TB, partitions int32) *Env {
 	t.Cleanup(cl.Close)
 	e.Client = cl
 	e.Admin = kadm.NewClient(cl)
+	e.CreateTopics(t, pipeline.TopicSpec{Name: e.DeadLetter})
+	return e
+}
+
+// Group names the consumer group of stage in this test: Prefix+stage,
+// the group StartWith gives runners unless their Deps name one.
+func (e *Env) Group(stage string) string { return e.Prefix + stage }
+
+// CreateTopics creates the topics in specs that do not exist yet; a spec
+// with no Partitions gets New's partitions.
+func (e *Env) CreateTopics(t testing.TB, specs ...pipeline.TopicSpec) {
+	t.Helper()
 	tc := pipeline.DefaultTopicsConfig()
-	tc.Partitions = partitions
+	tc.Partitions = e.partitions
 	tc.ReplicationFactor = 1
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := pipeline.EnsureTopics(ctx, e.Admin, tc, e.Topics.Specs()); err != nil {
+	if err := pipeline.EnsureTopics(ctx, e.Admin, tc, specs); err != nil {
 		t.Fatalf("create topics: %v", err)
 	}
-	return e
 }
 
 // CreateTopic creates one more topic.
@@ -191,8 +211,8 @@ func (e *Env) Start(t testing.TB, stage pipeline.Stage, cfg pipeline.RuntimeConf
 }
 
 // StartWith is Start with deps: its Logger (nil logs nothing), Grace,
-// InstanceID and ExtraOpts are used; Metrics, Topics and Kafka are e's
-// unless set.
+// InstanceID and ExtraOpts are used; Metrics, Group (e.Group of the
+// stage), DeadLetterTopic (e.DeadLetter) and Kafka are e's unless set.
 func (e *Env) StartWith(t testing.TB, stage pipeline.Stage, cfg pipeline.RuntimeConfig, deps pipeline.Deps) (r *pipeline.Runner, stop func()) {
 	t.Helper()
 	if deps.Logger == nil {
@@ -201,8 +221,11 @@ func (e *Env) StartWith(t testing.TB, stage pipeline.Stage, cfg pipeline.Runtime
 	if deps.Metrics == nil {
 		deps.Metrics = pipeline.NewMetrics(prometheus.NewRegistry())
 	}
-	if deps.Topics.Prefix == "" {
-		deps.Topics = e.Topics
+	if deps.Group == "" {
+		deps.Group = e.Group(stage.Name())
+	}
+	if deps.DeadLetterTopic == "" {
+		deps.DeadLetterTopic = e.DeadLetter
 	}
 	if len(deps.Kafka.Brokers) == 0 {
 		deps.Kafka = e.Kafka

@@ -16,6 +16,8 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/stages/control"
+	"github.com/leadflow/leadflow/stages/topics"
+	"github.com/leadflow/leadflow/stages/topics/topicstest"
 )
 
 // TestOnKafka runs the API on a control store backed by Kafka (kfake, or
@@ -23,7 +25,7 @@ import (
 // to the GET right after it in the same process, and to another process's
 // store within a second.
 func TestOnKafka(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	start := func() *control.Store {
 		s, err := control.New(env.Kafka, env.Topics.Control, control.WithLogger(zaptest.NewLogger(t)))
 		if err != nil {
@@ -71,7 +73,7 @@ func TestWriteTimeoutIsUnavailable(t *testing.T) {
 	defer c.Close()
 	kafka := pipeline.DefaultKafkaConfig()
 	kafka.Brokers = c.ListenAddrs()
-	topics := pipeline.NewTopics("t.")
+	names := topics.New("t.")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(kafka.Brokers...))
 	if err != nil {
 		t.Fatal(err)
@@ -79,10 +81,10 @@ func TestWriteTimeoutIsUnavailable(t *testing.T) {
 	defer cl.Close()
 	tc := pipeline.DefaultTopicsConfig()
 	tc.ReplicationFactor = 1
-	if err := pipeline.EnsureTopics(t.Context(), kadm.NewClient(cl), tc, topics.Specs()); err != nil {
+	if err := pipeline.EnsureTopics(t.Context(), kadm.NewClient(cl), tc, names.Specs(nil)); err != nil {
 		t.Fatal(err)
 	}
-	store, err := control.New(kafka, topics.Control, control.WithLogger(zaptest.NewLogger(t)))
+	store, err := control.New(kafka, names.Control, control.WithLogger(zaptest.NewLogger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

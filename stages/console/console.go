@@ -27,11 +27,11 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/stages/admin"
 	"github.com/leadflow/leadflow/stages/console/clusterview"
 	"github.com/leadflow/leadflow/stages/control"
 	"github.com/leadflow/leadflow/stages/deliver"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 //go:embed templates/*.html
@@ -64,7 +64,7 @@ type Deps struct {
 	// RunStages are the stages this process runs, for the Pipeline page.
 	RunStages []string
 	// Topics names the dead-letter topics the Dead letters page reads.
-	Topics pipeline.Topics
+	Topics topics.Names
 	// Replay re-queues one webhook's dead-lettered deliveries and returns
 	// how many (deliver.Replay). nil: the page offers no Replay.
 	Replay func(ctx context.Context, webhookID string) (int, error)
@@ -87,7 +87,7 @@ type Console struct {
 	cluster   *clusterview.Reader
 	settings  string // redacted YAML
 	runStages []string
-	topics    pipeline.Topics
+	topics    topics.Names
 	replay    func(ctx context.Context, webhookID string) (int, error)
 
 	webhookStates func(ctx context.Context) (map[string]deliver.WebhookState, int, error)

@@ -1,6 +1,6 @@
 // Package control is leadflow's control plane: the webhooks, segments,
 // personas and automations of every workspace, kept in the compacted
-// control topic (pipeline.Topics.Control, one partition) and materialised
+// control topic (topics.Names.Control, one partition) and materialised
 // in memory by every process.
 //
 // # Records

@@ -7,7 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/leadflow/leadflow/pipeline/kafkatest"
+	"github.com/leadflow/leadflow/stages/topics/topicstest"
 )
 
 // Rotate keeps the old secret signing for the overlap only; a webhook
@@ -41,7 +41,7 @@ func TestRotateAndSigningSecrets(t *testing.T) {
 // The previous secret is sealed in the record like the secret, read back
 // by another process, never marshalled, and resealed by Reseal.
 func TestPreviousSecretIsSealedAndResealed(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	s := newKafkaStore(t, env, WithSecretKey(keyA))
 	w := webhook("ws_1", "wh_rot")
 	w.Secret = NewSecret("old-secret-1")

@@ -100,7 +100,7 @@ type Change struct {
 	Offset int64
 }
 
-// New returns a Store for the control topic (pipeline.Topics.Control) on
+// New returns a Store for the control topic (topics.Names.Control) on
 // the cluster kafka. It validates the options and does not connect: Start
 // does.
 func New(kafka pipeline.KafkaConfig, topic string, opts ...Opt) (*Store, error) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
+	"github.com/leadflow/leadflow/stages/topics/topicstest"
 )
 
 // The tests run against kfake, or the real broker when
@@ -35,7 +36,7 @@ func ctxT(t testing.TB) context.Context {
 }
 
 // newKafkaStore returns a started Store on env's control topic, closed when t ends.
-func newKafkaStore(t testing.TB, env *kafkatest.Env, opts ...Opt) *Store {
+func newKafkaStore(t testing.TB, env *topicstest.Env, opts ...Opt) *Store {
 	t.Helper()
 	s := newUnstarted(t, env, opts...)
 	if err := s.Start(ctxT(t)); err != nil {
@@ -44,7 +45,7 @@ func newKafkaStore(t testing.TB, env *kafkatest.Env, opts ...Opt) *Store {
 	return s
 }
 
-func newUnstarted(t testing.TB, env *kafkatest.Env, opts ...Opt) *Store {
+func newUnstarted(t testing.TB, env *topicstest.Env, opts ...Opt) *Store {
 	t.Helper()
 	opts = append([]Opt{WithLogger(zaptest.NewLogger(t))}, opts...)
 	s, err := New(env.Kafka, env.Topics.Control, opts...)
@@ -85,7 +86,7 @@ func encoded(t testing.TB, es []Entity, opts ...Opt) []*kgo.Record {
 	return mem.memLog
 }
 
-func produceRaw(t testing.TB, env *kafkatest.Env, recs ...*kgo.Record) {
+func produceRaw(t testing.TB, env *topicstest.Env, recs ...*kgo.Record) {
 	t.Helper()
 	out := make([]*kgo.Record, len(recs))
 	for i, r := range recs {
@@ -95,7 +96,7 @@ func produceRaw(t testing.TB, env *kafkatest.Env, recs ...*kgo.Record) {
 }
 
 func TestStoreMaterialisesBeforeReady(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	const n = 600
 	var es []Entity
 	for i := range n {
@@ -135,7 +136,7 @@ func TestStoreMaterialisesBeforeReady(t *testing.T) {
 }
 
 func TestStoreEmptyTopicIsReady(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	s := newKafkaStore(t, env)
 	if err := s.Ready(); err != nil {
 		t.Fatal(err)
@@ -146,7 +147,7 @@ func TestStoreEmptyTopicIsReady(t *testing.T) {
 }
 
 func TestStoreStartFailsWithoutTopic(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	s, err := New(env.Kafka, env.Topics.Prefix+"no-such-topic", WithLogger(zaptest.NewLogger(t)),
 		func(o *options) { o.topicWait = 500 * time.Millisecond })
 	if err != nil {
@@ -164,7 +165,7 @@ func TestStoreStartFailsWithoutTopic(t *testing.T) {
 }
 
 func TestStoreReadYourWrites(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	s := newKafkaStore(t, env)
 	for i := range 30 {
 		id := fmt.Sprintf("wh_%03d", i)
@@ -183,7 +184,7 @@ func TestStoreReadYourWrites(t *testing.T) {
 }
 
 func TestStoreFollowsAndTombstones(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	writer := newKafkaStore(t, env)
 	reader := newKafkaStore(t, env)
 	var mu sync.Mutex
@@ -229,7 +230,7 @@ func TestStoreFollowsAndTombstones(t *testing.T) {
 }
 
 func TestTwoStoresConvergeWithinASecond(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	a := newKafkaStore(t, env)
 	b := newKafkaStore(t, env)
 	for i := range 5 {
@@ -266,7 +267,7 @@ func TestTwoStoresConvergeWithinASecond(t *testing.T) {
 }
 
 func TestSecretsAreEncryptedInTheTopic(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	s := newKafkaStore(t, env, WithSecretKey(keyA))
 	const secret = "whsec-7f3a9c1e-very-secret-value"
 	w := webhook("ws_1", "wh_sec")
@@ -305,7 +306,7 @@ func TestSecretsAreEncryptedInTheTopic(t *testing.T) {
 }
 
 func TestWrongSecretKey(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	w := webhook("ws_1", "wh_sec")
 	w.Secret = NewSecret("s3cret")
 	produceRaw(t, env, encoded(t, []Entity{w}, WithSecretKey(keyA))...)
@@ -357,7 +358,7 @@ func TestWrongSecretKey(t *testing.T) {
 }
 
 func TestPlaintextSecretsWithoutKeyAndResealing(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	plain := newKafkaStore(t, env)
 	w := webhook("ws_1", "wh_p")
 	w.Secret = NewSecret("plain-secret-1")
@@ -380,7 +381,7 @@ func TestPlaintextSecretsWithoutKeyAndResealing(t *testing.T) {
 }
 
 func TestFollowKeepsPreviousVersionOnUnreadableSecret(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	s := newKafkaStore(t, env, WithSecretKey(keyA))
 	w := webhook("ws_1", "wh_1")
 	w.Secret = NewSecret("good")
@@ -406,7 +407,7 @@ func TestFollowKeepsPreviousVersionOnUnreadableSecret(t *testing.T) {
 }
 
 func TestBadRecordsAreSkipped(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	good := encoded(t, []Entity{webhook("ws_1", "wh_ok")})
 	produceRaw(t, env,
 		&kgo.Record{Key: []byte("nonsense"), Value: []byte("{}")},
@@ -425,7 +426,7 @@ func TestBadRecordsAreSkipped(t *testing.T) {
 }
 
 func TestRestartRereadsState(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	s := newKafkaStore(t, env, WithSecretKey(keyA))
 	base := time.Date(2024, 5, 15, 10, 0, 0, 0, time.UTC)
 	w := webhook("ws_1", "wh_1")
@@ -469,7 +470,7 @@ func TestRestartRereadsState(t *testing.T) {
 }
 
 func TestDisableWebhook(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	s := newKafkaStore(t, env, WithSecretKey(keyA))
 	w := webhook("ws_1", "wh_1")
 	w.Secret = NewSecret("keep-me")
@@ -494,7 +495,7 @@ func TestDisableWebhook(t *testing.T) {
 }
 
 func TestWritesBeforeStart(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	s := newUnstarted(t, env)
 	if err := s.Put(ctxT(t), webhook("ws_1", "wh_1")); !errors.Is(err, ErrNotStarted) {
 		t.Fatalf("Put before Start = %v", err)
@@ -502,7 +503,7 @@ func TestWritesBeforeStart(t *testing.T) {
 }
 
 func TestNewValidatesOptions(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	for _, c := range []struct {
 		opt  Opt
 		want string

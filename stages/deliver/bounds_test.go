@@ -16,10 +16,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/deliver"
+	"github.com/leadflow/leadflow/stages/topics/topicstest"
 )
 
 // deadURL returns a loopback URL nothing listens on (connection refused).
@@ -217,9 +217,7 @@ func redisAddr(t testing.TB) string {
 }
 
 func crashChild(t *testing.T) {
-	env := &testEnv{Env: &kafkatest.Env{Brokers: strings.Split(os.Getenv("CRASH_BROKERS"), ","), Topics: pipeline.NewTopics(os.Getenv("CRASH_PREFIX"))}}
-	env.Kafka = pipeline.DefaultKafkaConfig()
-	env.Kafka.Brokers = env.Brokers
+	env := &testEnv{Env: topicstest.Existing(strings.Split(os.Getenv("CRASH_BROKERS"), ","), os.Getenv("CRASH_PREFIX"))}
 	os.Setenv(kafkatest.EnvRedis, os.Getenv("CRASH_REDIS"))
 	env.redis, _ = kafkatest.Redis(t)
 	startStage(t, env, crashConfig(), crashEndpoints(os.Getenv("CRASH_URL")))

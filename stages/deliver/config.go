@@ -351,13 +351,14 @@ func (c Config) Tiers() []time.Duration {
 	return slices.Compact(out)
 }
 
-// TopicSpecs lists the retry-tier topics the stage consumes, to be created
-// at start with the other topics (their partition count should match
-// deliveries' so that an endpoint's records stay on one partition index).
-func (c Config) TopicSpecs(t pipeline.Topics) []pipeline.TopicSpec {
-	var out []pipeline.TopicSpec
-	for _, d := range c.Tiers() {
-		out = append(out, pipeline.TopicSpec{Name: t.Retry(TierName(d))})
+// TierNames names the delay tiers of c (Tiers, TierName) in increasing
+// order: each has a retry topic (topics.Names.Retry) that the stage
+// consumes, created at start with the other topics (topics.Names.Specs).
+func (c Config) TierNames() []string {
+	tiers := c.Tiers()
+	out := make([]string, len(tiers))
+	for i, d := range tiers {
+		out[i] = TierName(d)
 	}
 	return out
 }

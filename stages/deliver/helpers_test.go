@@ -22,6 +22,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/deliver"
+	"github.com/leadflow/leadflow/stages/topics/topicstest"
 )
 
 // fakeEndpoints is a hand-written deliver.Endpoints.
@@ -91,15 +92,15 @@ func testConfig() deliver.Config {
 
 // testEnv is one test's Kafka, Redis and topics, with the tier topics of cfg.
 type testEnv struct {
-	*kafkatest.Env
+	*topicstest.Env
 	redis redis.UniversalClient
 }
 
 func newEnv(t testing.TB, partitions int32, cfg deliver.Config) *testEnv {
 	t.Helper()
-	env := kafkatest.New(t, partitions)
-	for _, spec := range cfg.TopicSpecs(env.Topics) {
-		env.CreateTopic(t, spec.Name, partitions)
+	env := topicstest.New(t, partitions)
+	for _, tier := range cfg.TierNames() {
+		env.CreateTopic(t, env.Topics.Retry(tier), partitions)
 	}
 	rdb, _ := kafkatest.Redis(t)
 	return &testEnv{Env: env, redis: rdb}
@@ -107,8 +108,8 @@ func newEnv(t testing.TB, partitions int32, cfg deliver.Config) *testEnv {
 
 // addTiers creates the tier topics of another configuration.
 func (e *testEnv) addTiers(t testing.TB, partitions int32, cfg deliver.Config) {
-	for _, spec := range cfg.TopicSpecs(e.Topics) {
-		e.CreateTopic(t, spec.Name, partitions)
+	for _, tier := range cfg.TierNames() {
+		e.CreateTopic(t, e.Topics.Retry(tier), partitions)
 	}
 }
 
@@ -131,7 +132,8 @@ func startStage(t testing.TB, env *testEnv, cfg deliver.Config, eps deliver.Endp
 		t.Fatal(err)
 	}
 	r, err := pipeline.NewRunner(st, cfg.Runtime, pipeline.Deps{
-		Logger: log, Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Topics: env.Topics, Kafka: env.Kafka,
+		Logger: log, Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Kafka: env.Kafka,
+		Group: env.Topics.Group(st.Name()), DeadLetterTopic: env.Topics.DLQ,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // ReplayGroup is the consumer group (after the topic prefix) whose
@@ -33,7 +34,7 @@ const ReplayGroup = "deliver-replay"
 // letter is skipped when either group's offset is past it, so the same dead
 // letter is not replayed twice (a crash mid-chunk may replay that chunk
 // again). Do not run two replays at once.
-func Replay(ctx context.Context, kafka pipeline.KafkaConfig, topics pipeline.Topics, webhookID string, progress func(replayed int)) (int, error) {
+func Replay(ctx context.Context, kafka pipeline.KafkaConfig, names topics.Names, webhookID string, progress func(replayed int)) (int, error) {
 	cl, err := pipeline.NewClient(kafka)
 	if err != nil {
 		return 0, err
@@ -41,8 +42,8 @@ func Replay(ctx context.Context, kafka pipeline.KafkaConfig, topics pipeline.Top
 	defer cl.Close()
 	rr := pipeline.NewRangeReader(cl)
 	adm := rr.Admin()
-	topic := topics.DeliveriesDLQ
-	allGroup := topics.Group(ReplayGroup)
+	topic := names.DeliveriesDLQ
+	allGroup := names.Group(ReplayGroup)
 
 	ends, err := adm.ListEndOffsets(ctx, topic)
 	if err != nil {
@@ -104,7 +105,7 @@ func Replay(ctx context.Context, kafka pipeline.KafkaConfig, topics pipeline.Top
 				return out // replayed already by a replay of this webhook
 			}
 			_ = decodeEnvelope(rec.Value, func(raw []byte) error {
-				out = append(out, &kgo.Record{Topic: topics.Deliveries, Key: []byte(wh), Value: raw})
+				out = append(out, &kgo.Record{Topic: names.Deliveries, Key: []byte(wh), Value: raw})
 				return nil
 			}) // a dead letter that is not an envelope (a stub) has nothing to replay
 			return out

@@ -13,12 +13,13 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // Deps are what the deliver stage needs from the process around it.
 type Deps struct {
 	// Topics names deliveries, the retry tiers and deliveries.dlq. Required.
-	Topics pipeline.Topics
+	Topics topics.Names
 	// Redis holds the attempt log. Required.
 	Redis redis.UniversalClient
 	// KeyPrefix starts every Redis key (redis.key_prefix). Default "".
@@ -48,7 +49,7 @@ type Deps struct {
 // stopped consuming. It is safe for concurrent use.
 type Stage struct {
 	cfg       Config
-	topics    pipeline.Topics
+	topics    topics.Names
 	log       *zap.Logger
 	now       func() time.Time
 	afterFunc func(d time.Duration, f func()) (stop func() bool)

@@ -10,10 +10,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/schemas/sampledata"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // discard is a sink that keeps nothing.
@@ -46,7 +46,7 @@ func benchEvents(b *testing.B, n int, guideURL bool) (*Stage, []*kgo.Record) {
 			business = append(business, nr)
 		}
 	}
-	s, err := New(DefaultConfig(), Deps{Topics: pipeline.NewTopics("b."), Registerer: prometheus.NewRegistry(),
+	s, err := New(DefaultConfig(), Deps{Topics: topics.New("b."), Registerer: prometheus.NewRegistry(),
 		IPDatabase: filepath.Join(dir, dataset.IPDBFile), Companies: CompanyMap(cm)})
 	if err != nil {
 		b.Fatal(err)

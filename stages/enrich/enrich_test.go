@@ -14,6 +14,7 @@ import (
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/stages/enrich/ipdb/ipdbtest"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // TestGuideNetcontrolVisit runs the guide's new_lead visit through the
@@ -585,13 +586,13 @@ func TestNewErrors(t *testing.T) {
 			t.Errorf("New error %v does not mention %s", err, want)
 		}
 	}
-	_, err = New(DefaultConfig(), Deps{Topics: pipeline.NewTopics("x."), IPDatabase: filepath.Join(t.TempDir(), "none.mmdb"),
+	_, err = New(DefaultConfig(), Deps{Topics: topics.New("x."), IPDatabase: filepath.Join(t.TempDir(), "none.mmdb"),
 		Companies: CompanyMap{}})
 	if err == nil || !strings.Contains(err.Error(), "data.ip_database") {
 		t.Errorf("New with a missing database: %v", err)
 	}
 	f := newFixture(t, DefaultConfig(), "", nil)
-	_, err = New(DefaultConfig(), Deps{Topics: pipeline.NewTopics("x."), Registerer: f.reg,
+	_, err = New(DefaultConfig(), Deps{Topics: topics.New("x."), Registerer: f.reg,
 		IPDatabase: f.s.db.Path(), Companies: CompanyMap{}})
 	if err == nil || !strings.Contains(err.Error(), "already registered") {
 		t.Errorf("a second stage on one registry: %v, want an already-registered error", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/schemas/sampledata"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // sampleSet is a sample data set (the guide's networks and 60 generated
@@ -70,7 +71,7 @@ func newFixture(t testing.TB, cfg Config, ipdbPath string, companies Companies) 
 	reg := prometheus.NewRegistry()
 	// The clock is the guide's hit time: the events the tests send are
 	// dated then, inside the default max_event_age and max_event_ahead.
-	s, err := New(cfg, Deps{Topics: pipeline.NewTopics("t."), Registerer: reg, IPDatabase: ipdbPath, Companies: companies,
+	s, err := New(cfg, Deps{Topics: topics.New("t."), Registerer: reg, IPDatabase: ipdbPath, Companies: companies,
 		Now: func() time.Time { return schemas.GuideHitTime().Add(time.Minute) }})
 	if err != nil {
 		t.Fatal(err)

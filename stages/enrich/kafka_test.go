@@ -23,6 +23,7 @@ import (
 	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/schemas/sampledata"
 	"github.com/leadflow/leadflow/stages/enrich"
+	"github.com/leadflow/leadflow/stages/topics/topicstest"
 )
 
 // TestThroughKafka runs the stage under the pipeline runtime against Kafka
@@ -35,7 +36,7 @@ func TestThroughKafka(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	env := kafkatest.New(t, 3)
+	env := topicstest.New(t, 3)
 	dir := t.TempDir()
 	if err := sampledata.Generate(context.Background(), sampledata.Options{Seed: 11, Companies: 300, OutDir: dir}); err != nil {
 		t.Fatal(err)
@@ -143,7 +144,7 @@ func TestThroughKafka(t *testing.T) {
 	}
 	defer st.Close(context.Background())
 	r, err := pipeline.NewRunner(st, cfg.Runtime, pipeline.Deps{Logger: log, Metrics: pipeline.NewMetrics(reg),
-		Topics: env.Topics, Kafka: env.Kafka})
+		Group: env.Topics.Group(st.Name()), DeadLetterTopic: env.Topics.DLQ, Kafka: env.Kafka})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestThroughKafka(t *testing.T) {
 	}
 }
 
-func waitCommitted(t *testing.T, env *kafkatest.Env, group, topic string, timeout time.Duration) {
+func waitCommitted(t *testing.T, env *topicstest.Env, group, topic string, timeout time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -256,7 +257,7 @@ func waitCommitted(t *testing.T, env *kafkatest.Env, group, topic string, timeou
 }
 
 // endOffsets sums a topic's end offsets: every record ever produced to it.
-func endOffsets(t *testing.T, env *kafkatest.Env, topic string) int64 {
+func endOffsets(t *testing.T, env *topicstest.Env, topic string) int64 {
 	t.Helper()
 	ends, err := env.Admin.ListEndOffsets(context.Background(), topic)
 	if err != nil {

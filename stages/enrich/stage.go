@@ -49,6 +49,7 @@ import (
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/enrich/ipdb"
 	"github.com/leadflow/leadflow/stages/enrich/useragent"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // Name is the stage's name: its consumer group is PREFIX+"enrich".
@@ -75,7 +76,7 @@ func (m CompanyMap) Company(domain string) (schemas.Company, bool) {
 // Deps are what the enrich stage needs from the process.
 type Deps struct {
 	// Topics names the input (Raw) and output (Hits, Companies) topics.
-	Topics pipeline.Topics
+	Topics topics.Names
 	// Logger logs reloads, bad IP records and unknown companies. Default:
 	// no logging.
 	Logger *zap.Logger
@@ -98,7 +99,7 @@ type Deps struct {
 // unmap the IP database.
 type Stage struct {
 	cfg       Config
-	topics    pipeline.Topics
+	topics    topics.Names
 	log       *zap.Logger
 	dec       schemas.RawDecoder
 	db        *ipdb.DB

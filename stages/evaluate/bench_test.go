@@ -15,6 +15,7 @@ import (
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/control"
 	"github.com/leadflow/leadflow/stages/evaluate"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // BenchmarkProcess runs batches of 100 lead changes of 500 leads (4
@@ -40,7 +41,7 @@ func BenchmarkProcess(b *testing.B) {
 		}
 	})
 	st, err := evaluate.New(evaluate.DefaultConfig(), evaluate.Deps{
-		Topics: pipeline.Topics{LeadChanges: "changes", Deliveries: "deliveries"}, Redis: rdb, KeyPrefix: prefix,
+		Topics: topics.Names{LeadChanges: "changes", Deliveries: "deliveries"}, Redis: rdb, KeyPrefix: prefix,
 		Control: ctl, Contacts: evaluate.LocalContacts{}, Companies: companies{}, Sessions: &fakeSessions{},
 		Logger: zap.NewNop(), Registerer: prometheus.NewRegistry(),
 	})

@@ -22,6 +22,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/control"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // Config tunes the evaluate stage (stages.evaluate).
@@ -89,7 +90,7 @@ type Sessions interface {
 
 // Deps are what the stage needs from the process.
 type Deps struct {
-	Topics    pipeline.Topics
+	Topics    topics.Names
 	Redis     redis.UniversalClient
 	KeyPrefix string
 	Control   Control

@@ -22,6 +22,7 @@ import (
 	"github.com/leadflow/leadflow/stages/control"
 	"github.com/leadflow/leadflow/stages/evaluate"
 	"github.com/leadflow/leadflow/stages/leadstore"
+	"github.com/leadflow/leadflow/stages/topics/topicstest"
 )
 
 // fakeControl is an in-memory control plane.
@@ -103,13 +104,13 @@ func mdxChange(eventID string) schemas.LeadChange {
 }
 
 type harness struct {
-	env  *kafkatest.Env
+	env  *topicstest.Env
 	ctl  *fakeControl
 	deps evaluate.Deps
 }
 
 func newHarness(t *testing.T, contacts evaluate.LocalContacts) *harness {
-	env := kafkatest.New(t, 2)
+	env := topicstest.New(t, 2)
 	rdb, _ := kafkatest.Redis(t)
 	ctl := newFakeControl()
 	ctl.add(func() {

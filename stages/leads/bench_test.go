@@ -14,9 +14,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // benchMix generates a realistic stream of hits for one partition: many
@@ -98,7 +98,7 @@ func BenchmarkProcess(b *testing.B) {
 	prefix := kafkatest.Prefix(b)
 	cleanupRedis(b, rdb, prefix)
 	cfg := testStageConfig()
-	s, err := New(cfg, Deps{Topics: pipeline.NewTopics("bench."), Redis: rdb, KeyPrefix: prefix, Companies: testCompanies()})
+	s, err := New(cfg, Deps{Topics: topics.New("bench."), Redis: rdb, KeyPrefix: prefix, Companies: testCompanies()})
 	if err != nil {
 		b.Fatal(err)
 	}

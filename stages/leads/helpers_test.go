@@ -19,6 +19,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/leadstore"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // outputs is a fake pipeline.Batch: it collects what process emits.
@@ -104,7 +105,7 @@ func newFixture(t testing.TB, cfg Config) *fixture {
 func (f *fixture) newStage() *Stage {
 	f.t.Helper()
 	s, err := New(f.cfg, Deps{
-		Topics: pipeline.NewTopics(f.prefix), Redis: f.rdb, KeyPrefix: f.prefix,
+		Topics: topics.New(f.prefix), Redis: f.rdb, KeyPrefix: f.prefix,
 		Companies: testCompanies(), Now: func() time.Time { return f.now },
 	})
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/topics/topicstest"
 )
 
 // traffic is a generated run of hits with the totals they must add up to.
@@ -104,7 +105,7 @@ type runningStage struct {
 }
 
 // startStage runs the leads stage under a pipeline.Runner until stop.
-func startStage(t *testing.T, env *kafkatest.Env, rdb redis.UniversalClient, cfg Config, log *zap.Logger) *runningStage {
+func startStage(t *testing.T, env *topicstest.Env, rdb redis.UniversalClient, cfg Config, log *zap.Logger) *runningStage {
 	t.Helper()
 	if log == nil {
 		log = zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel))
@@ -151,7 +152,7 @@ func statsDiff(got, want map[string]schemas.LeadStats) string {
 // checkChanges reads leads.changes until every event appears, and checks
 // that a lead has one id and one new_lead event, and a session one
 // new_session event, however often they were emitted.
-func checkChanges(t *testing.T, env *kafkatest.Env, tr *traffic) {
+func checkChanges(t *testing.T, env *topicstest.Env, tr *traffic) {
 	t.Helper()
 	var chs []schemas.LeadChange
 	seen := map[string]bool{}
@@ -195,7 +196,7 @@ func checkChanges(t *testing.T, env *kafkatest.Env, tr *traffic) {
 }
 
 func TestStageThroughKafkaAndRedis(t *testing.T) {
-	env := kafkatest.New(t, 3)
+	env := topicstest.New(t, 3)
 	rdb, _ := kafkatest.Redis(t)
 	tr := genTraffic(20, 3, 3, 2, 7)
 	env.Produce(t, tr.records(env.Topics.Hits)...)
@@ -218,7 +219,7 @@ func TestCrashMidBatchLosesNothingAndCountsOnce(t *testing.T) {
 		crashChild(t)
 		return
 	}
-	env := kafkatest.New(t, 3)
+	env := topicstest.New(t, 3)
 	rdb, redisAddr := kafkatest.Redis(t)
 	tr := genTraffic(40, 3, 4, 3, 5)
 	env.Produce(t, tr.records(env.Topics.Hits)...)
@@ -253,9 +254,7 @@ func TestCrashMidBatchLosesNothingAndCountsOnce(t *testing.T) {
 }
 
 func crashChild(t *testing.T) {
-	env := &kafkatest.Env{Brokers: strings.Split(os.Getenv("CRASH_BROKERS"), ","), Topics: pipeline.NewTopics(os.Getenv("CRASH_PREFIX"))}
-	env.Kafka = pipeline.DefaultKafkaConfig()
-	env.Kafka.Brokers = env.Brokers
+	env := topicstest.Existing(strings.Split(os.Getenv("CRASH_BROKERS"), ","), os.Getenv("CRASH_PREFIX"))
 	rdb := redis.NewClient(&redis.Options{Addr: os.Getenv("CRASH_REDIS")})
 	// Slow every Redis round trip a little so that the kill lands mid-batch.
 	rdb.AddHook(slowHook(5 * time.Millisecond))
@@ -286,7 +285,7 @@ func (h slowHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 // brings it back: the stage must report not ready meanwhile, resume, and
 // apply every hit exactly once.
 func TestRedisOutageMidRunResumesWithNothingLost(t *testing.T) {
-	env := kafkatest.New(t, 3)
+	env := topicstest.New(t, 3)
 	var addr string
 	var cut, restore func()
 	if real := os.Getenv(kafkatest.EnvRedis); real != "" {

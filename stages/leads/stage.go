@@ -16,6 +16,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/cache"
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // Companies is the company directory the stage takes a lead's company
@@ -29,7 +30,7 @@ type Companies interface {
 // Deps are what the stage needs from its process.
 type Deps struct {
 	// Topics names the input (Hits) and output (LeadChanges) topics. Required.
-	Topics pipeline.Topics
+	Topics topics.Names
 	// Redis holds the lead states. Required; a cluster client works (keys
 	// are hash-tagged per lead).
 	Redis redis.UniversalClient
@@ -54,7 +55,7 @@ type Deps struct {
 type Stage struct {
 	cfg    Config
 	rules  rules
-	topics pipeline.Topics
+	topics topics.Names
 	comps  Companies
 	log    *zap.Logger
 	now    func() time.Time

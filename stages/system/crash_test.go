@@ -25,6 +25,7 @@ import (
 	"github.com/leadflow/leadflow/schemas/sampledata"
 	"github.com/leadflow/leadflow/stages/control"
 	"github.com/leadflow/leadflow/stages/system"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // TestPipelineKilledRepeatedlyDeliversEverything runs every stage in a
@@ -59,9 +60,9 @@ func TestPipelineKilledRepeatedlyDeliversEverything(t *testing.T) {
 
 	// Topics, and the automations written straight to the control topic.
 	cfg := childConfig(brokers, redisAddr, prefix)
-	topics := pipeline.NewTopics(prefix)
-	ensureTopics(t, cfg, topics)
-	store, err := control.New(cfg.Kafka, topics.Control, control.WithLogger(zap.NewNop()))
+	names := topics.New(prefix)
+	ensureTopics(t, cfg, names)
+	store, err := control.New(cfg.Kafka, names.Control, control.WithLogger(zap.NewNop()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestPipelineKilledRepeatedlyDeliversEverything(t *testing.T) {
 				ts := base.Add(time.Duration(len(recs)) * time.Second).Format(time.RFC3339Nano)
 				ev := fmt.Sprintf(`{"event_id":"%s_%d","workspace_id":%q,"session_id":%q,"type":"pageview","ip":%q,"user_agent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36","url":"https://www.example.com/p%d","timestamp":%q}`,
 					sid, p, e2eWorkspace, sid, n.HostAddr(1), p, ts)
-				recs = append(recs, &kgo.Record{Topic: topics.Raw, Key: []byte(sid), Value: []byte(ev)})
+				recs = append(recs, &kgo.Record{Topic: names.Raw, Key: []byte(sid), Value: []byte(ev)})
 			}
 		}
 	}
@@ -159,8 +160,8 @@ func TestPipelineKilledRepeatedlyDeliversEverything(t *testing.T) {
 			}
 			for _, d := range missing {
 				t.Logf("%s: raw %d, hits %d, lead changes %d, deliveries %d", d,
-					countContaining(t, brokers, topics.Raw, d), countContaining(t, brokers, topics.Hits, d),
-					countContaining(t, brokers, topics.LeadChanges, d), countContaining(t, brokers, topics.Deliveries, d))
+					countContaining(t, brokers, names.Raw, d), countContaining(t, brokers, names.Hits, d),
+					countContaining(t, brokers, names.LeadChanges, d), countContaining(t, brokers, names.Deliveries, d))
 			}
 			t.Fatalf("after 120s: new_lead for %d of %d leads (missing %v), new_session for %d of %d sessions",
 				len(leads), len(wantLeads), missing, sessions, wantSessions)
@@ -257,7 +258,7 @@ func childConfig(brokers []string, redisAddr, prefix string) configs.Config {
 	return cfg
 }
 
-func ensureTopics(t *testing.T, cfg configs.Config, topics pipeline.Topics) {
+func ensureTopics(t *testing.T, cfg configs.Config, names topics.Names) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
 	if err != nil {
@@ -266,7 +267,7 @@ func ensureTopics(t *testing.T, cfg configs.Config, topics pipeline.Topics) {
 	defer cl.Close()
 	tc := cfg.Topics
 	tc.ReplicationFactor = 1
-	if err := pipeline.EnsureTopics(context.Background(), kadm.NewClient(cl), tc, append(topics.Specs(), cfg.Stages.Deliver.TopicSpecs(topics)...)); err != nil {
+	if err := pipeline.EnsureTopics(context.Background(), kadm.NewClient(cl), tc, names.Specs(cfg.Stages.Deliver.TierNames())); err != nil {
 		t.Fatal(err)
 	}
 }

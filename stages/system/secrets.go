@@ -9,12 +9,13 @@ import (
 	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/stages/control"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // NewControl returns the control-plane store of cfg (not started): on
 // cfg.Kafka and the control topic, with secret_key and
 // secret_key_previous. Errors name the setting.
-func NewControl(cfg configs.Config, topics pipeline.Topics, log *zap.Logger) (*control.Store, error) {
+func NewControl(cfg configs.Config, names topics.Names, log *zap.Logger) (*control.Store, error) {
 	opts := []control.Opt{control.WithLogger(log)}
 	if cfg.SecretKey != "" {
 		key, err := control.ParseSecretKey(cfg.SecretKey)
@@ -34,7 +35,7 @@ func NewControl(cfg configs.Config, topics pipeline.Topics, log *zap.Logger) (*c
 	if len(prev) > 0 {
 		opts = append(opts, control.WithPreviousSecretKeys(prev...))
 	}
-	return control.New(cfg.Kafka, topics.Control, opts...)
+	return control.New(cfg.Kafka, names.Control, opts...)
 }
 
 // ResealSecrets re-encrypts every stored webhook secret that is not sealed
@@ -43,7 +44,7 @@ func NewControl(cfg configs.Config, topics pipeline.Topics, log *zap.Logger) (*c
 // to its end first; safe to run twice (the second run rewrites none) and
 // while the pipeline runs (see Reseal).
 func ResealSecrets(ctx context.Context, cfg configs.Config, log *zap.Logger) (resealed, webhooks int, err error) {
-	store, err := NewControl(cfg, pipeline.NewTopics(cfg.Topics.Prefix), log)
+	store, err := NewControl(cfg, topics.New(cfg.Topics.Prefix), log)
 	if err != nil {
 		return 0, 0, err
 	}

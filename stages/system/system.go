@@ -26,6 +26,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/stages/admin"
 	"github.com/leadflow/leadflow/stages/control"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // StageNames returns the stages a process can run, in pipeline order.
@@ -53,7 +54,7 @@ type Options struct {
 type System struct {
 	opts     Options
 	log      *zap.Logger
-	topics   pipeline.Topics
+	topics   topics.Names
 	registry *prometheus.Registry
 	metrics  *pipeline.Metrics
 	health   *pipeline.Health
@@ -108,7 +109,7 @@ func New(ctx context.Context, opts Options) (*System, error) {
 	}
 	s := &System{
 		opts: opts, log: opts.Logger,
-		topics:   pipeline.NewTopics(opts.Config.Topics.Prefix),
+		topics:   topics.New(opts.Config.Topics.Prefix),
 		registry: prometheus.NewRegistry(),
 		health:   &pipeline.Health{},
 		mux:      http.NewServeMux(),
@@ -138,7 +139,8 @@ func New(ctx context.Context, opts Options) (*System, error) {
 		}
 		s.stages = append(s.stages, stage)
 		r, err := pipeline.NewRunner(stage, rt, pipeline.Deps{
-			Logger: s.log, Metrics: s.metrics, Topics: s.topics, Kafka: opts.Config.Kafka,
+			Logger: s.log, Metrics: s.metrics, Kafka: opts.Config.Kafka,
+			Group: s.topics.Group(stage.Name()), DeadLetterTopic: s.topics.DLQ,
 			InstanceID: opts.Config.Kafka.InstanceID(name), Grace: opts.Config.Health.Grace,
 		})
 		if err != nil {
@@ -187,7 +189,7 @@ func (s *System) watchRedis(ctx context.Context) {
 }
 
 // Topics returns the topic names of this process.
-func (s *System) Topics() pipeline.Topics { return s.topics }
+func (s *System) Topics() topics.Names { return s.topics }
 
 // Registry is the process's Prometheus registry.
 func (s *System) Registry() *prometheus.Registry { return s.registry }
@@ -289,7 +291,7 @@ func (s *System) ensureTopics(ctx context.Context) error {
 	if err := cl.Ping(cctx); err != nil {
 		return fmt.Errorf("no Kafka broker answered at %s (kafka.brokers, LEADFLOW_KAFKA_BROKERS): %w", strings.Join(s.opts.Config.Kafka.Brokers, ","), err)
 	}
-	specs := append(s.topics.Specs(), s.opts.Config.Stages.Deliver.TopicSpecs(s.topics)...)
+	specs := s.topics.Specs(s.opts.Config.Stages.Deliver.TierNames())
 	if err := pipeline.EnsureTopics(cctx, kadm.NewClient(cl), s.opts.Config.Topics, specs); err != nil {
 		return fmt.Errorf("creating topics (brokers %s): %w", strings.Join(s.opts.Config.Kafka.Brokers, ","), err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // BehindLag is the lag (records) above which a stage counts as falling
@@ -71,7 +72,7 @@ type Stage struct {
 type Reader struct {
 	adm    *kadm.Client
 	ranges *pipeline.RangeReader
-	topics pipeline.Topics
+	topics topics.Names
 	stages []string
 	now    func() time.Time
 
@@ -86,12 +87,12 @@ type sample struct {
 }
 
 // New returns a reader of the groups of stages (named as in
-// pipeline.Topics.Group) through cl, a client the process keeps for the
+// topics.Names.Group) through cl, a client the process keeps for the
 // operations pages (pipeline.NewClient; not a group member), which also
 // serves Latest's reads: no client is made per page. The caller owns cl.
-func New(cl *kgo.Client, topics pipeline.Topics, stages []string) *Reader {
+func New(cl *kgo.Client, names topics.Names, stages []string) *Reader {
 	rr := pipeline.NewRangeReader(cl)
-	return &Reader{adm: rr.Admin(), ranges: rr, topics: topics, stages: stages, now: time.Now, prev: map[string]sample{}}
+	return &Reader{adm: rr.Admin(), ranges: rr, topics: names, stages: stages, now: time.Now, prev: map[string]sample{}}
 }
 
 // Stages reads every stage's group, in the order New was given. An error

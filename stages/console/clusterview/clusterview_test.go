@@ -10,11 +10,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
+	"github.com/leadflow/leadflow/stages/topics/topicstest"
 )
 
 // commitAt commits group's offset of every partition of topic at the
 // offset pick returns for the partition's end offset.
-func commitAt(t *testing.T, env *kafkatest.Env, group, topic string, pick func(end int64) int64) {
+func commitAt(t *testing.T, env *topicstest.Env, group, topic string, pick func(end int64) int64) {
 	t.Helper()
 	ctx := context.Background()
 	ends, err := env.Admin.ListEndOffsets(ctx, topic)
@@ -34,7 +35,7 @@ func commitAt(t *testing.T, env *kafkatest.Env, group, topic string, pick func(e
 	}
 }
 
-func produceN(t *testing.T, env *kafkatest.Env, topic string, n int) {
+func produceN(t *testing.T, env *topicstest.Env, topic string, n int) {
 	t.Helper()
 	recs := make([]*kgo.Record, n)
 	for i := range recs {
@@ -49,7 +50,7 @@ func produceN(t *testing.T, env *kafkatest.Env, topic string, n int) {
 // an error. Runs on kfake, or on the real broker with
 // LEADFLOW_KAFKA_BROKERS.
 func TestStagesLagAndRates(t *testing.T) {
-	env := kafkatest.New(t, 2)
+	env := topicstest.New(t, 2)
 	enrich := env.Topics.Group("enrich")
 	produceN(t, env, env.Topics.Raw, 10)
 	commitAt(t, env, enrich, env.Topics.Raw, func(int64) int64 { return 0 })
@@ -96,7 +97,7 @@ func TestStagesLagAndRates(t *testing.T) {
 // partition, newest first, values cut to the bound, headers kept; an
 // empty topic is no records.
 func TestLatestIsBounded(t *testing.T) {
-	env := kafkatest.New(t, 2)
+	env := topicstest.New(t, 2)
 	r := New(env.Client, env.Topics, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -9,10 +9,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/enrich"
 	"github.com/leadflow/leadflow/stages/enrich/produce"
+	"github.com/leadflow/leadflow/stages/topics/topicstest"
 )
 
 func lines(t *testing.T, names ...string) string {
@@ -32,7 +32,7 @@ func lines(t *testing.T, names ...string) string {
 // partition and offset; a bad line is reported with the decoder's message
 // naming the field, and is not produced.
 func TestRunProducesGoodLinesAndReportsBadOnes(t *testing.T) {
-	env := kafkatest.New(t, 2)
+	env := topicstest.New(t, 2)
 	input := lines(t, "netcontrol") + "\n" + // an empty line is skipped
 		`{"event_id":"e2","workspace_id":"ws_1","session_id":"s_2","type":"pageview","ip":"not-an-ip","url":"https://a.example/","timestamp":"2024-05-15T10:55:50Z"}` + "\n" +
 		"not json\n" + lines(t, "mdx")
@@ -73,7 +73,7 @@ func TestRunProducesGoodLinesAndReportsBadOnes(t *testing.T) {
 // (naming the setting) without being kept in memory; with NoValidate
 // every line is produced as is.
 func TestRunTooLongLineAndNoValidate(t *testing.T) {
-	env := kafkatest.New(t, 1)
+	env := topicstest.New(t, 1)
 	dec := enrich.DefaultConfig().Decoder()
 	dec.MaxBytes = 1024
 	long := `{"event_id":"` + strings.Repeat("x", 200<<10) + `"}`
