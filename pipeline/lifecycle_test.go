@@ -69,9 +69,9 @@ func (s *startStage) count(ev string) (int, []string) {
 // it closes the stage (the stage's goroutines are stopped by Close, not by
 // Run's context).
 func TestRunStartsTheStageOnceBeforeItsFirstProcess(t *testing.T) {
-	env := kafkatest.New(t, 3)
-	produceN(t, env, env.Topics.Raw, 6, 10)
-	st := &startStage{in: env.Topics.Raw}
+	env := newEnv(t, 3)
+	produceN(t, env, inTopic(env), 6, 10)
+	st := &startStage{in: inTopic(env)}
 	run := start(t, env, st, testConfig(), nil)
 	kafkatest.Eventually(t, 30*time.Second, "every record processed", func() bool {
 		st.mu.Lock()
@@ -96,12 +96,12 @@ func TestRunStartsTheStageOnceBeforeItsFirstProcess(t *testing.T) {
 // before it processes anything; Run returns that error and still closes
 // the stage.
 func TestRunReturnsTheStartErrorAndStillCloses(t *testing.T) {
-	env := kafkatest.New(t, 1)
-	produceN(t, env, env.Topics.Raw, 1, 5)
+	env := newEnv(t, 1)
+	produceN(t, env, inTopic(env), 1, 5)
 	boom := errors.New("boom")
-	st := &startStage{in: env.Topics.Raw, startErr: boom}
+	st := &startStage{in: inTopic(env), startErr: boom}
 	r, err := pipeline.NewRunner(st, testConfig(), pipeline.Deps{
-		Logger: zap.NewNop(), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Topics: env.Topics, Kafka: env.Kafka,
+		Logger: zap.NewNop(), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Group: env.Group("start"), DeadLetterTopic: env.DeadLetter, Kafka: env.Kafka,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/stages/deliver"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // newStage builds a deliver stage without a runner (nothing started).
@@ -20,7 +21,7 @@ func newStage(t *testing.T) *deliver.Stage {
 	t.Helper()
 	rdb, _ := kafkatest.Redis(t)
 	st, err := deliver.New(testConfig(), deliver.Deps{
-		Topics: pipeline.Topics{Deliveries: "deliveries"}, Redis: rdb,
+		Topics: topics.Names{Deliveries: "deliveries"}, Redis: rdb,
 		Logger: zap.NewNop(), Registerer: prometheus.NewRegistry(), Endpoints: newEndpoints(),
 	})
 	if err != nil {
@@ -44,7 +45,7 @@ func TestNewStartsNothingAndCloseWorksWithoutStart(t *testing.T) {
 	_ = rdb.Ping(t.Context()).Err() // the client's own goroutines, before the count
 	before := runtime.NumGoroutine()
 	st, err := deliver.New(testConfig(), deliver.Deps{
-		Topics: pipeline.Topics{Deliveries: "deliveries"}, Redis: rdb,
+		Topics: topics.Names{Deliveries: "deliveries"}, Redis: rdb,
 		Logger: zap.NewNop(), Registerer: prometheus.NewRegistry(), Endpoints: newEndpoints(),
 	})
 	if err != nil {
