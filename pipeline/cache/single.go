@@ -59,5 +59,16 @@ func (c *LRU[K, V]) Trim(limit int) int {
 	return n
 }
 
+// RemoveOldest evicts the least recently used entry and returns it; ok
+// is false when the LRU is empty. It counts an eviction. Owners that
+// bound the LRU by a weight of their own (parts, bytes) evict with it.
+func (c *LRU[K, V]) RemoveOldest() (k K, v V, ok bool) {
+	k, v, ok = c.l.RemoveOldest()
+	if ok {
+		c.m.evictedN(1)
+	}
+	return k, v, ok
+}
+
 // Purge deletes every entry.
 func (c *LRU[K, V]) Purge() { c.l.Purge() }

@@ -41,8 +41,9 @@ type Config struct {
 	FiredCacheSize int `yaml:"fired_cache_size"`
 	// SessionCacheSize bounds the in-process cache of the stored session
 	// parts (facts, pageviews) read to complete the subjects of firing
-	// automations; they never change, so it only saves Redis reads.
-	// Default 100000 entries.
+	// automations; they never change, so it only saves Redis reads. It
+	// counts parts (a session's facts and each of its pageviews) and
+	// evicts the least recently used sessions. Default 100000 parts.
 	SessionCacheSize int `yaml:"session_cache_size"`
 	// MissCacheSize bounds the in-process memory of leads whose company
 	// did not match a segment that tests only company fields, which saves

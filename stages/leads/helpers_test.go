@@ -136,7 +136,7 @@ func (f *fixture) try(s *Stage, recs ...*kgo.Record) (*outputs, error) {
 // sessions returns a SessionStore on the fixture's Redis, without a
 // cache (so that it reads what is stored).
 func (f *fixture) sessions() *leadstore.SessionStore {
-	return leadstore.NewSessionStore(f.rdb, f.prefix, 0)
+	return leadstore.NewSessionStore(f.rdb, f.prefix, 0, nil)
 }
 
 // rec wraps a hit as the next record of the partition.

@@ -60,8 +60,8 @@ func TestCompletedSubjectsAreTheLeadsState(t *testing.T) {
 	cfg := testStageConfig()
 	cfg.MaxPageviews, cfg.RecentSessions, cfg.MaxSessions = 3, 3, 4
 	f := newFixture(t, cfg)
-	cached := leadstore.NewSessionStore(f.rdb, f.prefix, 1000)
-	small := leadstore.NewSessionStore(f.rdb, f.prefix, 8) // starts over often
+	cached := leadstore.NewSessionStore(f.rdb, f.prefix, 1000, nil)
+	small := leadstore.NewSessionStore(f.rdb, f.prefix, 8, nil) // evicts often
 	// Changes are also completed three at a time, as a batch: the same
 	// session can be referenced with different pageviews. (A lead's
 	// stored parts outlive its next three writes, see decodeLoaded.)
@@ -70,7 +70,7 @@ func TestCompletedSubjectsAreTheLeadsState(t *testing.T) {
 		want []schemas.Session
 	}
 	var group []pending
-	batched := leadstore.NewSessionStore(f.rdb, f.prefix, 1000)
+	batched := leadstore.NewSessionStore(f.rdb, f.prefix, 1000, nil)
 	hits := newRandomHits(3, 5)
 	refs := 0
 	for i := 0; i < 300; i++ {

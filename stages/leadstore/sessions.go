@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/leadflow/leadflow/pipeline/cache"
 	"github.com/leadflow/leadflow/schemas"
 )
 
@@ -33,8 +34,8 @@ type SessionStore struct {
 
 	mu    sync.Mutex
 	max   int
-	size  int // parts cached
-	cache map[sessionID]*storedSession
+	size  int // parts cached: a session's facts and each of its pageviews
+	cache *cache.LRU[sessionID, *storedSession]
 }
 
 // sessionID names a stored session: the lead's Redis key and id (a lead
@@ -69,10 +70,16 @@ func (ss *storedSession) covers(first, end int64) bool {
 
 // NewSessionStore returns a SessionStore reading the lead states that the
 // leads stage keeps under keyPrefix (config redis.key_prefix), caching up
-// to cacheSize session parts (0: none).
-func NewSessionStore(rdb redis.UniversalClient, keyPrefix string, cacheSize int) *SessionStore {
-	return &SessionStore{rdb: rdb, prefix: keyPrefix, max: cacheSize, cache: make(map[sessionID]*storedSession)}
+// to cacheSize session parts (0: none) in least-recently-used order, and
+// counting the cache's lookups and evictions in m (nil: not counted;
+// CacheName names them).
+func NewSessionStore(rdb redis.UniversalClient, keyPrefix string, cacheSize int, m *cache.Metrics) *SessionStore {
+	return &SessionStore{rdb: rdb, prefix: keyPrefix, max: cacheSize, cache: cache.NewLRU[sessionID, *storedSession](m)}
 }
+
+// CacheName names the session cache in leadflow_cache_lookups_total and
+// leadflow_cache_evictions_total.
+const CacheName = "evaluate_sessions"
 
 // ErrSessionRead wraps the Redis failures of Complete.
 var ErrSessionRead = errors.New("leadstore: reading sessions")
@@ -153,8 +160,8 @@ func (s *SessionStore) planLocked(c *completion, rkey string, id int64, ref sche
 	// part this reference shows is used as it is, else a copy of it is
 	// completed by the read.
 	ss, earlier := c.want[sid], c.want[sid] != nil // earlier: another change of the batch refers to it
-	if ss == nil {
-		ss = s.cache[sid]
+	if ss == nil && s.max > 0 {
+		ss, _ = s.cache.Get(sid)
 	}
 	if c.fresh[sid] == nil {
 		if ss != nil && ss.covers(first, ref.Pageviews) {
@@ -282,7 +289,8 @@ type part struct {
 
 // remember caches the sessions read (replacing what was cached of them;
 // a session whose facts were missing is not kept, and is asked for again
-// next time); when the cache holds more than max parts it starts over.
+// next time), then evicts the least recently used sessions until at most
+// max parts are cached.
 func (s *SessionStore) remember(read map[sessionID]*storedSession) {
 	if s.max == 0 {
 		return
@@ -298,14 +306,20 @@ func (s *SessionStore) remember(read map[sessionID]*storedSession) {
 				delete(ss.pvs, n)
 			}
 		}
-		if s.size >= s.max {
-			clear(s.cache)
-			s.size = 0
+		if old, ok := s.cache.Peek(sid); ok {
+			s.size -= old.parts()
 		}
-		if old := s.cache[sid]; old != nil {
-			s.size -= 1 + len(old.pvs)
+		s.cache.Add(sid, ss)
+		s.size += ss.parts()
+	}
+	for s.size > s.max {
+		_, old, ok := s.cache.RemoveOldest()
+		if !ok {
+			break
 		}
-		s.cache[sid] = ss
-		s.size += 1 + len(ss.pvs)
+		s.size -= old.parts()
 	}
 }
+
+// parts is the weight of a cached session: its facts and its pageviews.
+func (ss *storedSession) parts() int { return 1 + len(ss.pvs) }

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/pipeline/cache"
 	"github.com/leadflow/leadflow/stages/admin"
 	"github.com/leadflow/leadflow/stages/console"
 	"github.com/leadflow/leadflow/stages/console/clusterview"
@@ -40,10 +41,14 @@ func (s *System) buildStage(name string) (pipeline.Stage, pipeline.RuntimeConfig
 		})
 		return st, cfg.Stages.Leads.Runtime, err
 	case "evaluate":
+		sm, err := cache.NewMetrics(s.registry, leadstore.CacheName)
+		if err != nil {
+			return nil, pipeline.RuntimeConfig{}, err
+		}
 		st, err := evaluate.New(cfg.Stages.Evaluate, evaluate.Deps{
 			Topics: s.topics, Redis: s.redis, KeyPrefix: cfg.Redis.KeyPrefix, Control: s.control,
 			Contacts: evaluate.LocalContacts(s.data.Contacts), Companies: s.data.Companies,
-			Sessions: leadstore.NewSessionStore(s.redis, cfg.Redis.KeyPrefix, cfg.Stages.Evaluate.SessionCacheSize),
+			Sessions: leadstore.NewSessionStore(s.redis, cfg.Redis.KeyPrefix, cfg.Stages.Evaluate.SessionCacheSize, sm),
 			Logger:   log, Registerer: s.registry, LeadTTL: cfg.Stages.Leads.LeadTTL,
 		})
 		return st, cfg.Stages.Evaluate.Runtime, err
