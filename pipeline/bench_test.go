@@ -72,8 +72,12 @@ func BenchmarkRunnerPassThrough(b *testing.B) {
 	st := &copyStage{name: "pass", in: env.Topics.Raw, out: env.Topics.Hits}
 	cfg := pipeline.DefaultRuntimeConfig()
 	cfg.CommitInterval = 20 * time.Millisecond
+	m, err := pipeline.NewMetrics(pipeline.MetricsDeps{Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
 	r, err := pipeline.NewRunner(st, cfg, pipeline.Deps{
-		Logger: zap.NewNop(), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Topics: env.Topics, Kafka: env.Kafka,
+		Logger: zap.NewNop(), Metrics: m, Topics: env.Topics, Kafka: env.Kafka,
 	})
 	if err != nil {
 		b.Fatal(err)
