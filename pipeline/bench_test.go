@@ -72,8 +72,12 @@ func BenchmarkRunnerPassThrough(b *testing.B) {
 	st := &copyStage{name: "pass", in: inTopic(env), out: outTopic(env)}
 	cfg := pipeline.DefaultRuntimeConfig()
 	cfg.CommitInterval = 20 * time.Millisecond
+	m, err := pipeline.NewMetrics(pipeline.MetricsDeps{Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
 	r, err := pipeline.NewRunner(st, cfg, pipeline.Deps{
-		Logger: zap.NewNop(), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Group: env.Group("pass"), DeadLetterTopic: env.DeadLetter, Kafka: env.Kafka,
+		Logger: zap.NewNop(), Metrics: m, Group: env.Group("pass"), DeadLetterTopic: env.DeadLetter, Kafka: env.Kafka,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -153,7 +153,7 @@ func DefaultHealthConfig() HealthConfig { return HealthConfig{Grace: DefaultGrac
 
 // Validate checks c; errors name the field under section.
 func (c HealthConfig) Validate(section string) error {
-	return CheckLimits(section, DurationLimit("grace", c.Grace, time.Second, time.Hour))
+	return CheckLimits(section, DurationLimit("grace", c.Grace, minGrace, maxGrace))
 }
 
 // TopicsConfig names and shapes the topics leadflow uses.

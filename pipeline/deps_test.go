@@ -15,7 +15,7 @@ import (
 // runner without them, naming the field.
 func TestNewRunnerNamesMissingGroupAndDeadLetterTopic(t *testing.T) {
 	st := &copyStage{name: "copy", in: "t.in", out: "t.out"}
-	full := pipeline.Deps{Logger: zap.NewNop(), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
+	full := pipeline.Deps{Logger: zap.NewNop(), Metrics: testMetrics(t),
 		Group: "t.copy", DeadLetterTopic: "t.dlq"}
 	for field, deps := range map[string]pipeline.Deps{
 		"Deps.Group":           func() pipeline.Deps { d := full; d.Group = ""; return d }(),
@@ -25,4 +25,14 @@ func TestNewRunnerNamesMissingGroupAndDeadLetterTopic(t *testing.T) {
 			t.Errorf("without %s: err = %v, want one naming it", field, err)
 		}
 	}
+}
+
+// testMetrics returns runtime metrics on a fresh registry.
+func testMetrics(t testing.TB) *pipeline.Metrics {
+	t.Helper()
+	m, err := pipeline.NewMetrics(pipeline.MetricsDeps{Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

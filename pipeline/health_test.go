@@ -123,7 +123,10 @@ func TestStallWhileInputWaitsIsReported(t *testing.T) {
 func TestRedisOutageIsReportedByTheStageAndTheProcess(t *testing.T) {
 	env := newEnv(t, 1)
 	mr := miniredis.RunT(t)
-	process := pipeline.NewWatch("process", time.Second, zap.NewNop(), nil)
+	process, err := pipeline.NewWatch(pipeline.WatchConfig{Name: "process", Grace: time.Second}, pipeline.WatchDeps{Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rcfg := pipeline.DefaultRedisConfig()
 	rcfg.Addr, rcfg.DialTimeout, rcfg.Timeout = mr.Addr(), 200*time.Millisecond, 200*time.Millisecond
 	rdb, err := pipeline.NewRedis(rcfg, process)

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/leadflow/leadflow/pipeline"
@@ -101,7 +100,7 @@ func TestRunReturnsTheStartErrorAndStillCloses(t *testing.T) {
 	boom := errors.New("boom")
 	st := &startStage{in: inTopic(env), startErr: boom}
 	r, err := pipeline.NewRunner(st, testConfig(), pipeline.Deps{
-		Logger: zap.NewNop(), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Group: env.Group("start"), DeadLetterTopic: env.DeadLetter, Kafka: env.Kafka,
+		Logger: zap.NewNop(), Metrics: testMetrics(t), Group: env.Group("start"), DeadLetterTopic: env.DeadLetter, Kafka: env.Kafka,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,9 @@
 package pipeline
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
@@ -24,8 +27,23 @@ type Metrics struct {
 	outages        *prometheus.CounterVec
 }
 
-// NewMetrics registers the runtime metrics on reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+// MetricsDeps are what NewMetrics needs. There is nothing to configure:
+// the metric names are fixed and labelled by stage.
+type MetricsDeps struct {
+	// Registerer receives the runtime metrics. Required.
+	Registerer prometheus.Registerer
+}
+
+// NewMetrics creates the runtime metrics and registers them on
+// deps.Registerer. A missing Registerer is a *FieldError naming it; a
+// registration that fails (the metrics are already registered on that
+// registry, say) is an error wrapping the registry's, and leaves none of
+// the runtime metrics registered.
+func NewMetrics(deps MetricsDeps) (*Metrics, error) {
+	reg := deps.Registerer
+	if reg == nil {
+		return nil, fmt.Errorf("pipeline: metrics: %w", &FieldError{Field: "MetricsDeps.Registerer", Reason: "is required"})
+	}
 	m := &Metrics{
 		recordsIn: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_records_in_total",
 			Help: "Records fetched by a stage."}, []string{"stage"}),
@@ -50,10 +68,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		boundHits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_inflight_bound_hits_total",
 			Help: "Times an in-flight bound paused a partition or the stage's polling."}, []string{"stage", "scope"}),
 	}
-	reg.MustRegister(m.recordsIn, m.recordsOut, m.deadLetters, m.processSeconds, m.processErrors,
-		m.produceErrors, m.commitErrors, m.lag, m.paused, m.inflight, m.boundHits)
-	registerWatchMetrics(m, reg)
-	return m
+	cs := append([]prometheus.Collector{m.recordsIn, m.recordsOut, m.deadLetters, m.processSeconds, m.processErrors,
+		m.produceErrors, m.commitErrors, m.lag, m.paused, m.inflight, m.boundHits}, watchCollectors(m)...)
+	for i, c := range cs {
+		if err := reg.Register(c); err != nil {
+			for _, done := range cs[:i] {
+				reg.Unregister(done)
+			}
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				return nil, fmt.Errorf("pipeline: metrics already registered on this registry (one NewMetrics per registry, shared by every Runner): %w", err)
+			}
+			return nil, fmt.Errorf("pipeline: registering metrics: %w", err)
+		}
+	}
+	return m, nil
 }
 
 func zapTP(topic string, partition int32) zap.Field {

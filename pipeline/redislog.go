@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -31,13 +32,41 @@ type logRate struct {
 // maxRedisFormats bounds the formats remembered; go-redis has a few dozen.
 const maxRedisFormats = 256
 
-// NewRedisLogger returns a RedisLogger writing to log at most one line
-// per message format per interval (0 means 10s).
-func NewRedisLogger(log *zap.Logger, interval time.Duration) *RedisLogger {
-	if interval <= 0 {
-		interval = 10 * time.Second
+// RedisLoggerConfig configures a RedisLogger.
+type RedisLoggerConfig struct {
+	// Interval is how often each message format may be written: at most
+	// one line per format per Interval. Default (0) 10s; otherwise between
+	// 100ms and 1h.
+	Interval time.Duration
+}
+
+// RedisLoggerDeps are what a RedisLogger needs.
+type RedisLoggerDeps struct {
+	// Logger receives the lines, with component=redis. Required.
+	Logger *zap.Logger
+}
+
+// defaultRedisLogInterval is the default of RedisLoggerConfig.Interval.
+const defaultRedisLogInterval = 10 * time.Second
+
+// NewRedisLogger validates cfg and deps and returns a RedisLogger; errors
+// are *FieldError values naming the field (e.g.
+// "RedisLoggerConfig.Interval"). It starts no goroutine.
+func NewRedisLogger(cfg RedisLoggerConfig, deps RedisLoggerDeps) (*RedisLogger, error) {
+	var errs []error
+	if cfg.Interval != 0 {
+		errs = append(errs, CheckLimits("RedisLoggerConfig", DurationLimit("Interval", cfg.Interval, 100*time.Millisecond, time.Hour)))
 	}
-	return &RedisLogger{log: log.With(zap.String("component", "redis")), interval: interval, seen: map[string]*logRate{}}
+	if deps.Logger == nil {
+		errs = append(errs, &FieldError{Field: "RedisLoggerDeps.Logger", Reason: "is required"})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("pipeline: redis logger: %w", err)
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = defaultRedisLogInterval
+	}
+	return &RedisLogger{log: deps.Logger.With(zap.String("component", "redis")), interval: cfg.Interval, seen: map[string]*logRate{}}, nil
 }
 
 // Printf implements go-redis's internal.Logging.

@@ -38,7 +38,7 @@ type Deps struct {
 	InstanceID string
 	// Grace is how long a dependency may fail, or input wait with no
 	// progress, before the runner reports it (HealthConfig.Grace).
-	// Default DefaultGrace.
+	// Default (0) DefaultGrace (15s); otherwise between 1s and 1h.
 	Grace time.Duration
 }
 
@@ -93,6 +93,11 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 	case deps.DeadLetterTopic == "":
 		return nil, fmt.Errorf("pipeline: stage %s: Deps.DeadLetterTopic is required", stage.Name())
 	}
+	if deps.Grace != 0 {
+		if err := CheckLimits("Deps", DurationLimit("Grace", deps.Grace, minGrace, maxGrace)); err != nil {
+			return nil, fmt.Errorf("pipeline: stage %s: %w", stage.Name(), err)
+		}
+	}
 	r := &Runner{
 		stage: stage, name: stage.Name(), cfg: cfg,
 		log:     deps.Logger.With(zap.String("stage", stage.Name())),
@@ -102,7 +107,10 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 		stopped:  make(chan struct{}),
 	}
 	r.listen, _ = stage.(PartitionListener)
-	r.watch = NewWatch(r.name, deps.Grace, r.log, deps.Metrics)
+	var err error
+	if r.watch, err = NewWatch(WatchConfig{Name: r.name, Grace: deps.Grace}, WatchDeps{Logger: r.log, Metrics: deps.Metrics}); err != nil {
+		return nil, err
+	}
 	r.watch.probe = r.probe
 	r.group, r.iid = deps.Group, deps.InstanceID
 	base, err := deps.Kafka.ClientOpts()

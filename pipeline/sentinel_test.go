@@ -78,7 +78,11 @@ func TestSentinelFailoverIsFollowed(t *testing.T) {
 	if err := cfg.Validate("redis"); err != nil {
 		t.Fatal(err)
 	}
-	rdb, err := pipeline.NewRedis(cfg, pipeline.NewWatch("process", time.Second, zap.NewNop(), nil))
+	process, err := pipeline.NewWatch(pipeline.WatchConfig{Name: "process", Grace: time.Second}, pipeline.WatchDeps{Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := pipeline.NewRedis(cfg, process)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ const (
 // metrics and logs, next to the dependencies.
 const depProgress = "progress"
 
-// DefaultGrace is the default of Deps.Grace: how long a dependency may fail
+// DefaultGrace is the default of Deps.Grace and WatchConfig.Grace: how long a dependency may fail
 // before a Watch reports it.
 const DefaultGrace = 15 * time.Second
 
@@ -95,13 +95,57 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s: %s (for %s)", p.Dependency, p.Detail, time.Since(p.Since).Round(time.Second))
 }
 
-// NewWatch returns a Watch named name (the stage, or "process"); grace <= 0
-// means DefaultGrace. metrics may be nil (no gauges).
-func NewWatch(name string, grace time.Duration, log *zap.Logger, metrics *Metrics) *Watch {
-	if grace <= 0 {
-		grace = DefaultGrace
+// The bounds of a grace (WatchConfig.Grace, Deps.Grace when set,
+// HealthConfig.Grace).
+const (
+	minGrace = time.Second
+	maxGrace = time.Hour
+)
+
+// WatchConfig configures a Watch.
+type WatchConfig struct {
+	// Name is the stage the Watch follows, or "process" for a process
+	// component; it labels the gauges and the log lines. Required.
+	Name string
+	// Grace is how long a dependency may fail with no success, or input
+	// wait with no progress, before the Watch reports it. Default (0)
+	// DefaultGrace (15s); otherwise between 1s and 1h.
+	Grace time.Duration
+}
+
+// WatchDeps are what a Watch needs from its owner.
+type WatchDeps struct {
+	// Logger receives the lines logged when an outage starts and ends.
+	// Required.
+	Logger *zap.Logger
+	// Metrics receives the gauges leadflow_seconds_since_success and
+	// leadflow_stalled and the counter leadflow_outages_total. Optional:
+	// nil exports none.
+	Metrics *Metrics
+}
+
+// NewWatch validates cfg and deps and returns a Watch; errors are
+// *FieldError values naming the field (e.g. "WatchConfig.Grace"). It
+// starts no goroutine: the owner runs Run and waits for it.
+func NewWatch(cfg WatchConfig, deps WatchDeps) (*Watch, error) {
+	var errs []error
+	if cfg.Name == "" {
+		errs = append(errs, &FieldError{Field: "WatchConfig.Name", Reason: "is required"})
 	}
-	return &Watch{name: name, grace: grace, log: log, metrics: metrics, created: time.Now().UnixNano(), open: map[string]Problem{}}
+	if cfg.Grace != 0 {
+		errs = append(errs, CheckLimits("WatchConfig", DurationLimit("Grace", cfg.Grace, minGrace, maxGrace)))
+	}
+	if deps.Logger == nil {
+		errs = append(errs, &FieldError{Field: "WatchDeps.Logger", Reason: "is required"})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("pipeline: watch %q: %w", cfg.Name, err)
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = DefaultGrace
+	}
+	return &Watch{name: cfg.Name, grace: cfg.Grace, log: deps.Logger, metrics: deps.Metrics,
+		created: time.Now().UnixNano(), open: map[string]Problem{}}, nil
 }
 
 // Name is the name the Watch was created with.
@@ -269,8 +313,9 @@ func watchFrom(ctx context.Context) *Watch {
 	return w
 }
 
-// registerWatchMetrics adds the Watch metrics to m; NewMetrics calls it.
-func registerWatchMetrics(m *Metrics, reg prometheus.Registerer) {
+// watchCollectors creates the Watch metrics in m and returns them for
+// NewMetrics to register.
+func watchCollectors(m *Metrics) []prometheus.Collector {
 	m.sinceSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "leadflow_seconds_since_success",
 		Help: "Seconds since a stage's last success with a dependency: fetch, produce (grows while there is nothing to produce), redis, process."},
 		[]string{"stage", "dependency"})
@@ -279,5 +324,5 @@ func registerWatchMetrics(m *Metrics, reg prometheus.Registerer) {
 		[]string{"stage", "dependency"})
 	m.outages = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_outages_total",
 		Help: "Outages (a leadflow_stalled period) that started, by dependency."}, []string{"stage", "dependency"})
-	reg.MustRegister(m.sinceSuccess, m.stalled, m.outages)
+	return []prometheus.Collector{m.sinceSuccess, m.stalled, m.outages}
 }

@@ -30,8 +30,15 @@ func value(t *testing.T, c prometheus.Collector) float64 {
 func newTestWatch(t *testing.T) (*Watch, *observer.ObservedLogs, *Metrics) {
 	t.Helper()
 	core, logs := observer.New(zap.InfoLevel)
-	m := NewMetrics(prometheus.NewRegistry())
-	return NewWatch("leads", 10*time.Second, zap.New(core), m), logs, m
+	m, err := NewMetrics(MetricsDeps{Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWatch(WatchConfig{Name: "leads", Grace: 10 * time.Second}, WatchDeps{Logger: zap.New(core), Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, logs, m
 }
 
 func TestWatchReportsAnOutageAfterTheGraceAndLogsItOnce(t *testing.T) {
@@ -140,7 +147,10 @@ func TestRedisUnavailableClassifiesReplies(t *testing.T) {
 
 func TestRedisLoggerRateLimitsEachMessage(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
-	l := NewRedisLogger(zap.New(core), time.Hour)
+	l, err := NewRedisLogger(RedisLoggerConfig{Interval: time.Hour}, RedisLoggerDeps{Logger: zap.New(core)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for range 60 {
 		l.Printf(t.Context(), "connection pool: failed to dial after %d attempts: %v", 5, "connection refused")
 	}

@@ -100,7 +100,11 @@ func newLogger(c configs.LogConfig, stderr io.Writer) (*zap.Logger, error) {
 	if err != nil {
 		return nil, err
 	}
-	redis.SetLogger(pipeline.NewRedisLogger(log, 10*time.Second))
+	rl, err := pipeline.NewRedisLogger(pipeline.RedisLoggerConfig{Interval: 10 * time.Second}, pipeline.RedisLoggerDeps{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	redis.SetLogger(rl)
 	return log, nil
 }
 

@@ -219,7 +219,11 @@ func (e *Env) StartWith(t testing.TB, stage pipeline.Stage, cfg pipeline.Runtime
 		deps.Logger = zap.NewNop()
 	}
 	if deps.Metrics == nil {
-		deps.Metrics = pipeline.NewMetrics(prometheus.NewRegistry())
+		m, err := pipeline.NewMetrics(pipeline.MetricsDeps{Registerer: prometheus.NewRegistry()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deps.Metrics = m
 	}
 	if deps.Group == "" {
 		deps.Group = e.Group(stage.Name())

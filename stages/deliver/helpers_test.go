@@ -131,8 +131,12 @@ func startStage(t testing.TB, env *testEnv, cfg deliver.Config, eps deliver.Endp
 	if err != nil {
 		t.Fatal(err)
 	}
+	m, err := pipeline.NewMetrics(pipeline.MetricsDeps{Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r, err := pipeline.NewRunner(st, cfg.Runtime, pipeline.Deps{
-		Logger: log, Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Kafka: env.Kafka,
+		Logger: log, Metrics: m, Kafka: env.Kafka,
 		Group: env.Topics.Group(st.Name()), DeadLetterTopic: env.Topics.DLQ,
 	})
 	if err != nil {

@@ -143,7 +143,11 @@ func TestThroughKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close(context.Background())
-	r, err := pipeline.NewRunner(st, cfg.Runtime, pipeline.Deps{Logger: log, Metrics: pipeline.NewMetrics(reg),
+	m, err := pipeline.NewMetrics(pipeline.MetricsDeps{Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := pipeline.NewRunner(st, cfg.Runtime, pipeline.Deps{Logger: log, Metrics: m,
 		Group: env.Topics.Group(st.Name()), DeadLetterTopic: env.Topics.DLQ, Kafka: env.Kafka})
 	if err != nil {
 		t.Fatal(err)

@@ -115,12 +115,17 @@ func New(ctx context.Context, opts Options) (*System, error) {
 		mux:      http.NewServeMux(),
 	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.metrics = pipeline.NewMetrics(s.registry)
 	var err error
+	if s.metrics, err = pipeline.NewMetrics(pipeline.MetricsDeps{Registerer: s.registry}); err != nil {
+		return nil, err
+	}
 	if s.data, err = loadData(ctx, opts.Config.Data, opts.Stages, opts.Dev, opts.CacheDir); err != nil {
 		return nil, err
 	}
-	s.redisW = pipeline.NewWatch("process", opts.Config.Health.Grace, s.log.With(zap.String("component", "redis")), s.metrics)
+	if s.redisW, err = pipeline.NewWatch(pipeline.WatchConfig{Name: "process", Grace: opts.Config.Health.Grace},
+		pipeline.WatchDeps{Logger: s.log.With(zap.String("component", "redis")), Metrics: s.metrics}); err != nil {
+		return nil, err
+	}
 	if s.redis, err = pipeline.NewRedis(opts.Config.Redis, s.redisW); err != nil {
 		return nil, err
 	}
