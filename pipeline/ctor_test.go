@@ -136,7 +136,7 @@ func TestNewRunnerNamesDepsGrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = pipeline.NewRunner(&copyStage{name: "pass", in: "in", out: "out"}, pipeline.DefaultRuntimeConfig(), pipeline.Deps{
-		Logger: zap.NewNop(), Metrics: m, Grace: 10 * time.Millisecond,
+		Logger: zap.NewNop(), Metrics: m, Grace: 10 * time.Millisecond, Group: "t.pass", DeadLetterTopic: "t.dlq",
 		Kafka: pipeline.KafkaConfig{Brokers: []string{"127.0.0.1:1"}},
 	})
 	wantFieldErrors(t, err, "Deps.Grace")
