@@ -131,7 +131,7 @@ func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) l
 	// against the next newer one (delta.go).
 	var cur *leadState
 	var curRaw []byte
-	var deltas [replayHeads][]byte
+	var deltas, raws [replayHeads][]byte // a slot's delta, or its whole head's bytes
 	var gens [replayHeads]uint64
 	var whole [replayHeads]*leadState
 	for i, f := range headFields {
@@ -155,7 +155,7 @@ func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) l
 		if st.gen%replayHeads != uint64(i) {
 			continue // not where its generation goes: stray
 		}
-		whole[i], gens[i] = st, st.gen
+		whole[i], raws[i], gens[i] = st, b, st.gen
 		if cur == nil || st.gen > cur.gen {
 			cur, curRaw = st, b
 		}
@@ -183,7 +183,7 @@ func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) l
 				}
 				newer = b
 			case h != nil && h.gen == g:
-				newer = []byte(fields[headFields[i]])
+				newer = raws[i]
 			default:
 				h = nil
 			}
@@ -292,7 +292,9 @@ func (s *store) write(ctx context.Context, es []*entry, w *work, now time.Time) 
 		// genesis head of a new lead, else the stored current head.
 		prev := e.head
 		if e.isNew {
-			prev = appendHead(nil, genesis(st.id, st.partition))
+			at = len(w.arena)
+			w.arena = appendHead(w.arena, genesis(st.id, st.partition))
+			prev = w.arena[at:len(w.arena):len(w.arena)]
 		}
 		if prev != nil {
 			at = len(w.arena)
