@@ -203,7 +203,11 @@ type RuntimeConfig struct {
 	// RetryBackoffMax caps the wait between retries. Default 2s: after an
 	// outage a stage resumes within this of the dependency's return.
 	RetryBackoffMax time.Duration `yaml:"retry_backoff_max"`
-	// FetchMaxBytes bounds one fetch response. Default 16 MiB.
+	// FetchMaxBytes bounds one fetch response (compressed, as the broker
+	// stores it). Default 16 MiB. The client uses at most a quarter of
+	// MaxInflightBytes, and per partition at most 4 MiB and a quarter of
+	// PartitionMaxBytes, so that what a poll brings in beyond the in-flight
+	// bounds stays small beside them.
 	FetchMaxBytes int32 `yaml:"fetch_max_bytes"`
 	// FetchMaxWait is how long the broker may wait for data before
 	// answering a fetch. Default 100ms.
@@ -233,6 +237,20 @@ type RuntimeConfig struct {
 	// RevokeTimeout) must rejoin within it, so it must exceed
 	// RevokeTimeout. Default 30s.
 	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
+}
+
+// fetchMaxBytes is the fetch response bound the client uses: FetchMaxBytes,
+// but at most a quarter of MaxInflightBytes. A poll returns everything
+// fetched, decompressed, while the client fetches the next response, so
+// the process holds up to the in-flight bound plus two responses.
+func (c RuntimeConfig) fetchMaxBytes() int32 {
+	return int32(min(int64(c.FetchMaxBytes), max(c.MaxInflightBytes/4, 1<<10)))
+}
+
+// fetchMaxPartitionBytes is the per-partition share of a fetch response:
+// at most 4 MiB and a quarter of PartitionMaxBytes.
+func (c RuntimeConfig) fetchMaxPartitionBytes() int32 {
+	return int32(min(int64(c.fetchMaxBytes()), 4<<20, max(c.PartitionMaxBytes/4, 1<<10)))
 }
 
 // DefaultRuntimeConfig returns the runtime defaults documented on RuntimeConfig.

@@ -111,13 +111,12 @@ func TestMemoryBoundedWithDeadEndpointAndLargeBacklog(t *testing.T) {
 	if !kafkatest.Real() {
 		stored = uint64(st.HandedBytes) * 2
 	}
-	// 120 MiB: peaks were 69-82 MiB (held 1,500-1,700 subjects) while
-	// deliver had its own producer client, and 82-107 MiB (held 2,200-3,800)
-	// since its hand-offs go through the runner's client (issue 14); CI saw
-	// 119 once (with a 4.6 MB compressor since shrunk to 0.6 MB). A
-	// regression left open in the notes, still below holding the 57 MiB
-	// backlog (the queue and hold bounds above are what prove boundedness).
-	bound := base + stored + 120<<20
+	// 96 MiB: the queue, the holds, the runtime's in-flight bound (16 MiB)
+	// and what a poll brings in beyond it. The fetch size follows the
+	// in-flight bound (pipeline.RuntimeConfig.FetchMaxBytes): with the
+	// default 16 MiB fetch, this test's 20x-compressible subjects peaked at
+	// 73-119 MiB; with it, 52-61 MiB.
+	bound := base + stored + 96<<20
 	t.Logf("input %d MiB; heap at start %d MiB, peak %d MiB (bound %d MiB, of which kfake's copy of the tiers %d MiB); peak queued %d, peak held %d",
 		inputBytes>>20, base>>20, peakHeap>>20, bound>>20, stored>>20, st.PeakQueued, st.PeakHeld)
 	if peakHeap > bound {
