@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -140,4 +141,50 @@ func TestNewRunnerNamesDepsGrace(t *testing.T) {
 		Kafka: pipeline.KafkaConfig{Brokers: []string{"127.0.0.1:1"}},
 	})
 	wantFieldErrors(t, err, "Deps.Grace")
+}
+
+func TestNewRunnerNamesEachMissingDep(t *testing.T) {
+	m, err := pipeline.NewMetrics(pipeline.MetricsDeps{Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := pipeline.Deps{
+		Logger: zap.NewNop(), Metrics: m, Group: "t.pass", DeadLetterTopic: "t.dlq",
+		Kafka: pipeline.KafkaConfig{Brokers: []string{"127.0.0.1:1"}},
+	}
+	stage := &copyStage{name: "pass", in: "in", out: "out"}
+	cases := []struct {
+		name   string
+		edit   func(*pipeline.Deps)
+		fields []string
+	}{
+		{"no logger", func(d *pipeline.Deps) { d.Logger = nil }, []string{"Deps.Logger"}},
+		{"no metrics", func(d *pipeline.Deps) { d.Metrics = nil }, []string{"Deps.Metrics"}},
+		{"no group", func(d *pipeline.Deps) { d.Group = "" }, []string{"Deps.Group"}},
+		{"no dead-letter topic", func(d *pipeline.Deps) { d.DeadLetterTopic = "" }, []string{"Deps.DeadLetterTopic"}},
+		{"nothing", func(d *pipeline.Deps) { *d = pipeline.Deps{} }, []string{"Deps.Logger", "Deps.Metrics", "Deps.Group", "Deps.DeadLetterTopic"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			deps := full
+			tc.edit(&deps)
+			_, err := pipeline.NewRunner(stage, pipeline.DefaultRuntimeConfig(), deps)
+			wantFieldErrors(t, err, tc.fields...)
+		})
+	}
+	if _, err := pipeline.NewRunner(&copyStage{in: "in"}, pipeline.DefaultRuntimeConfig(), full); err == nil {
+		t.Error("a stage without a name was accepted")
+	} else {
+		wantFieldErrors(t, err, "stage")
+	}
+	r, err := pipeline.NewRunner(stage, pipeline.DefaultRuntimeConfig(), full)
+	if err != nil {
+		t.Fatalf("complete deps: %v", err)
+	}
+	if err := r.Close(context.Background()); err != nil {
+		t.Errorf("Close of a runner that never ran: %v", err)
+	}
+	if err := r.Run(context.Background(), time.Second); err == nil {
+		t.Error("Run after Close returned nil; want an error")
+	}
 }

@@ -122,3 +122,26 @@ func TestRunReturnsTheStartErrorAndStillCloses(t *testing.T) {
 		t.Fatalf("events %v; want %v (no Process after a failed Start, Close still called)", events, want)
 	}
 }
+
+// TestCloseOfARunnerThatNeverRanClosesItsStage: a process that fails
+// before running its runners (a preflight, a port in use) closes them;
+// each closes its stage once, never starts it, and a Close after that
+// does nothing.
+func TestCloseOfARunnerThatNeverRanClosesItsStage(t *testing.T) {
+	st := &startStage{in: "in"}
+	r, err := pipeline.NewRunner(st, testConfig(), pipeline.Deps{
+		Logger: zap.NewNop(), Metrics: testMetrics(t), Group: "g", DeadLetterTopic: "dlq",
+		Kafka: pipeline.KafkaConfig{Brokers: []string{"127.0.0.1:1"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := r.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, events := st.count(""); len(events) != 1 || events[0] != "close" {
+		t.Fatalf("events %v; want [close] (closed once, never started)", events)
+	}
+}

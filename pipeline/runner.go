@@ -72,31 +72,40 @@ type Runner struct {
 	outCounters sync.Map // topic -> prometheus.Counter
 
 	joined  atomic.Bool
+	ran     atomic.Bool // Run or Close was called: one of them owns the client
 	workers sync.WaitGroup
 	stopped chan struct{} // closed once Run has finished every partition
 }
 
-// NewRunner validates cfg and builds the Kafka client for stage. It does
-// not connect; Run does.
+// NewRunner validates cfg and deps and builds the Kafka client for stage;
+// errors are *FieldError values naming the field (e.g. "Deps.Group"). It
+// does not connect; Run does.
 func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 	if stage == nil || stage.Name() == "" || len(stage.Inputs()) == 0 {
-		return nil, errors.New("pipeline: stage must have a name and at least one input topic")
+		return nil, &FieldError{Field: "stage", Reason: "must have a name and at least one input topic"}
 	}
 	if err := cfg.Validate("stages." + stage.Name() + ".runtime"); err != nil {
 		return nil, err
 	}
-	switch {
-	case deps.Logger == nil || deps.Metrics == nil:
-		return nil, errors.New("pipeline: Deps.Logger and Deps.Metrics are required")
-	case deps.Group == "":
-		return nil, fmt.Errorf("pipeline: stage %s: Deps.Group (the consumer group) is required", stage.Name())
-	case deps.DeadLetterTopic == "":
-		return nil, fmt.Errorf("pipeline: stage %s: Deps.DeadLetterTopic is required", stage.Name())
+	var errs []error
+	for _, req := range []struct {
+		field   string
+		missing bool
+	}{
+		{"Deps.Logger", deps.Logger == nil},
+		{"Deps.Metrics", deps.Metrics == nil},
+		{"Deps.Group", deps.Group == ""},
+		{"Deps.DeadLetterTopic", deps.DeadLetterTopic == ""},
+	} {
+		if req.missing {
+			errs = append(errs, &FieldError{Field: req.field, Reason: "is required"})
+		}
 	}
 	if deps.Grace != 0 {
-		if err := CheckLimits("Deps", DurationLimit("Grace", deps.Grace, minGrace, maxGrace)); err != nil {
-			return nil, fmt.Errorf("pipeline: stage %s: %w", stage.Name(), err)
-		}
+		errs = append(errs, CheckLimits("Deps", DurationLimit("Grace", deps.Grace, minGrace, maxGrace)))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("pipeline: stage %s: %w", stage.Name(), err)
 	}
 	r := &Runner{
 		stage: stage, name: stage.Name(), cfg: cfg,
@@ -176,8 +185,29 @@ func (r *Runner) Watch() *Watch { return r.watch }
 // finished, leaves the group, and closes the stage (Closer). It returns
 // nil after a clean shutdown; otherwise the stage's Start error (Run then
 // consumes nothing, but still leaves the group and closes the stage) and
+// Close releases what a runner that will not run holds: its Kafka client,
+// and its stage when the stage is a Closer (a stage closes whether or not
+// it started). Run does this itself when it returns, so Close after Run,
+// or a second Close, does nothing. Close must not be called while Run
+// runs.
+func (r *Runner) Close(ctx context.Context) error {
+	if r.ran.Swap(true) {
+		return nil
+	}
+	r.client.Close()
+	if c, ok := r.stage.(Closer); ok {
+		if err := c.Close(ctx); err != nil {
+			return fmt.Errorf("pipeline: closing stage %s: %w", r.name, err)
+		}
+	}
+	return nil
+}
+
 // its Close error.
 func (r *Runner) Run(ctx context.Context, shutdownTimeout time.Duration) error {
+	if r.ran.Swap(true) {
+		return fmt.Errorf("pipeline: stage %s: Run after Run or Close", r.name)
+	}
 	r.log.Info("stage starting", zap.Strings("inputs", r.stage.Inputs()), zap.String("group", r.group), zap.String("instance_id", r.iid))
 	soft := context.WithoutCancel(ctx)
 	var err error

@@ -94,7 +94,7 @@ func ParseStages(list string) ([]string, error) {
 // New builds the process: it validates the configuration, loads the data
 // set the selected stages need, and creates their runners. Nothing
 // connects to Kafka or Redis until Run.
-func New(ctx context.Context, opts Options) (*System, error) {
+func New(ctx context.Context, opts Options) (_ *System, err error) {
 	if opts.Logger == nil {
 		return nil, errors.New("system: Options.Logger is required")
 	}
@@ -115,7 +115,11 @@ func New(ctx context.Context, opts Options) (*System, error) {
 		mux:      http.NewServeMux(),
 	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	var err error
+	defer func() {
+		if err != nil {
+			s.release(context.WithoutCancel(ctx))
+		}
+	}()
 	if s.metrics, err = pipeline.NewMetrics(pipeline.MetricsDeps{Registerer: s.registry}); err != nil {
 		return nil, err
 	}
@@ -214,6 +218,7 @@ func (s *System) HTTPAddr() net.Addr {
 // gracefully within the configured shutdown timeout.
 func (s *System) Run(ctx context.Context) error {
 	cfg := s.opts.Config
+	defer s.release(context.WithoutCancel(ctx))
 	if cfg.Topics.Create {
 		if err := s.ensureTopics(ctx); err != nil {
 			return err
@@ -223,10 +228,6 @@ func (s *System) Run(ctx context.Context) error {
 	// any runner starts.
 	if err := s.control.Start(ctx); err != nil {
 		return fmt.Errorf("control plane: %w", err)
-	}
-	defer s.control.Close()
-	if s.opsClient != nil {
-		defer s.opsClient.Close()
 	}
 	for _, st := range s.stages {
 		if p, ok := st.(pipeline.Preflighter); ok {
@@ -280,8 +281,31 @@ func (s *System) Run(ctx context.Context) error {
 	for err := range errs {
 		runErr = errors.Join(runErr, err)
 	}
-	_ = s.redis.Close()
 	return runErr
+}
+
+// release frees what New built, once: each runner that never ran (New
+// failed part way, or Run failed before starting them) closes its Kafka
+// client and its stage (a runner that ran did so itself), then the control
+// plane, the operations pages' client and Redis close. New calls it when
+// it fails, Run on its way out.
+func (s *System) release(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, r := range s.runners {
+		if err := r.Close(cctx); err != nil {
+			s.log.Warn("closing a stage that never ran", zap.Error(err))
+		}
+	}
+	if s.control != nil {
+		s.control.Close()
+	}
+	if s.opsClient != nil {
+		s.opsClient.Close()
+	}
+	if s.redis != nil {
+		_ = s.redis.Close()
+	}
 }
 
 func (s *System) ensureTopics(ctx context.Context) error {
