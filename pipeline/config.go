@@ -172,6 +172,12 @@ type TopicsConfig struct {
 	// start. Default 0: the broker's default. `leadflow dev` keeps 15m so
 	// that its in-memory broker does not grow without bound.
 	Retention time.Duration `yaml:"retention"`
+	// RetentionBytes is retention.bytes of the (not compacted) topics
+	// created at start: what each partition keeps at most, in bytes as
+	// stored (compressed). Default 0: the broker's default. `leadflow dev`
+	// keeps 16 MiB, so that its in-memory broker's memory does not grow
+	// with the event rate.
+	RetentionBytes int64 `yaml:"retention_bytes"`
 }
 
 // RuntimeConfig tunes how the runtime consumes, batches, bounds and
@@ -218,6 +224,14 @@ type RuntimeConfig struct {
 	// ProducerMaxBufferedRecords bounds records waiting to be produced;
 	// Emit blocks above it (backpressure). Default 50000.
 	ProducerMaxBufferedRecords int `yaml:"producer_max_buffered_records"`
+	// ProducerMaxBufferedBytes bounds the bytes (key+value+headers,
+	// uncompressed) of records waiting to be produced; Emit blocks above
+	// it (backpressure). Default 64 MiB. It must hold at least two of the
+	// stage's largest records (deliver: two retry records). Without it a
+	// stage whose broker acks slowly buffered up to
+	// producer_max_buffered_records of its largest records (the leads
+	// stage: 50,000 lead changes, about 500 MB).
+	ProducerMaxBufferedBytes int64 `yaml:"producer_max_buffered_bytes"`
 	// ProducerCompression compresses produced batches: "snappy", "lz4",
 	// "zstd", "gzip" or "none". Default "snappy". `leadflow dev` uses
 	// "none": its broker is in the same process, so compressing only
@@ -269,6 +283,7 @@ func DefaultRuntimeConfig() RuntimeConfig {
 		FetchMaxWait:               100 * time.Millisecond,
 		ProducerLinger:             2 * time.Millisecond,
 		ProducerMaxBufferedRecords: 50000,
+		ProducerMaxBufferedBytes:   64 << 20,
 		ProducerCompression:        "snappy",
 		SessionTimeout:             30 * time.Second,
 		RebalanceTimeout:           30 * time.Second,
@@ -312,6 +327,7 @@ func (c RuntimeConfig) Validate(section string) error {
 		DurationLimit("fetch_max_wait", c.FetchMaxWait, time.Millisecond, 30*time.Second),
 		DurationLimit("producer_linger", c.ProducerLinger, 0, 10*time.Second),
 		IntLimit("producer_max_buffered_records", c.ProducerMaxBufferedRecords, 1, 10000000),
+		IntLimit("producer_max_buffered_bytes", c.ProducerMaxBufferedBytes, 1<<20, 1<<40),
 		DurationLimit("session_timeout", c.SessionTimeout, 6*time.Second, 30*time.Minute),
 		DurationLimit("rebalance_timeout", c.RebalanceTimeout, time.Second, 30*time.Minute),
 	)
@@ -384,6 +400,7 @@ func (c TopicsConfig) Validate(section string) error {
 		IntLimit("partitions", c.Partitions, 1, 10000),
 		IntLimit("replication_factor", c.ReplicationFactor, -1, 16),
 		DurationLimit("retention", c.Retention, 0, 100*365*24*time.Hour),
+		IntLimit("retention_bytes", c.RetentionBytes, 0, 1<<50),
 	))
 	return errors.Join(errs...)
 }

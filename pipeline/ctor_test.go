@@ -188,3 +188,44 @@ func TestNewRunnerNamesEachMissingDep(t *testing.T) {
 		t.Error("Run after Close returned nil; want an error")
 	}
 }
+
+// sizedStage is a copyStage whose records may be up to max bytes
+// (pipeline.OutputSizer).
+type sizedStage struct {
+	copyStage
+	max int32
+}
+
+func (s *sizedStage) MaxOutputBytes() int32 { return s.max }
+
+// TestProducerBufferedBytesHoldsTwoOfTheLargestRecords: the produce
+// buffer's byte bound is validated (at least 1 MiB) and must hold two of
+// the stage's largest records, or a record larger than it would fail as
+// too large instead of waiting for room.
+func TestProducerBufferedBytesHoldsTwoOfTheLargestRecords(t *testing.T) {
+	m, err := pipeline.NewMetrics(pipeline.MetricsDeps{Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := pipeline.Deps{
+		Logger: zap.NewNop(), Metrics: m, Group: "t.pass", DeadLetterTopic: "t.dlq",
+		Kafka: pipeline.KafkaConfig{Brokers: []string{"127.0.0.1:1"}},
+	}
+	small := pipeline.DefaultRuntimeConfig()
+	small.ProducerMaxBufferedBytes = 1 << 10
+	_, err = pipeline.NewRunner(&copyStage{name: "pass", in: "in"}, small, deps)
+	wantFieldErrors(t, err, "stages.pass.runtime.producer_max_buffered_bytes")
+
+	cfg := pipeline.DefaultRuntimeConfig()
+	cfg.ProducerMaxBufferedBytes = 4 << 20
+	_, err = pipeline.NewRunner(&sizedStage{copyStage: copyStage{name: "big", in: "in"}, max: 3 << 20}, cfg, deps)
+	wantFieldErrors(t, err, "stages.big.runtime.producer_max_buffered_bytes")
+
+	r, err := pipeline.NewRunner(&sizedStage{copyStage: copyStage{name: "fits", in: "in"}, max: 2 << 20}, cfg, deps)
+	if err != nil {
+		t.Fatalf("a bound of exactly two of the largest records: %v", err)
+	}
+	if err := r.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

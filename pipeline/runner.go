@@ -146,8 +146,13 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 	)
 	codec, _ := cfg.compression() // validated above
 	opts = append(opts, kgo.ProducerBatchCompression(codec))
+	opts = append(opts, kgo.MaxBufferedBytes(int(cfg.ProducerMaxBufferedBytes)))
 	if sz, ok := stage.(OutputSizer); ok {
 		if n := sz.MaxOutputBytes(); n > 0 {
+			if cfg.ProducerMaxBufferedBytes < 2*int64(n) {
+				return nil, &FieldError{Field: "stages." + stage.Name() + ".runtime.producer_max_buffered_bytes",
+					Reason: fmt.Sprintf("%d is less than two of the stage's largest records (%d bytes each)", cfg.ProducerMaxBufferedBytes, n)}
+			}
 			opts = append(opts, kgo.ProducerBatchMaxBytes(n))
 		}
 	}

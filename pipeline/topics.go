@@ -30,8 +30,13 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, cfg TopicsConfig, specs
 		configs := map[string]*string{}
 		if s.Compacted {
 			configs["cleanup.policy"] = ptr("compact")
-		} else if cfg.Retention > 0 {
-			configs["retention.ms"] = ptr(strconv.FormatInt(cfg.Retention.Milliseconds(), 10))
+		} else {
+			if cfg.Retention > 0 {
+				configs["retention.ms"] = ptr(strconv.FormatInt(cfg.Retention.Milliseconds(), 10))
+			}
+			if cfg.RetentionBytes > 0 {
+				configs["retention.bytes"] = ptr(strconv.FormatInt(cfg.RetentionBytes, 10))
+			}
 		}
 		resp, err := adm.CreateTopic(ctx, parts, cfg.ReplicationFactor, configs, s.Name)
 		if err == nil {

@@ -17,13 +17,17 @@ func TestEnsureTopicsSetsRetentionAndCompaction(t *testing.T) {
 	cfg := pipeline.DefaultTopicsConfig()
 	cfg.ReplicationFactor = 1
 	cfg.Retention = 15 * time.Minute
+	cfg.RetentionBytes = 16 << 20
 	ctx := context.Background()
 	if err := pipeline.EnsureTopics(ctx, env.Admin, cfg, specs); err != nil {
 		t.Fatal(err)
 	}
 	// A broker that just created a topic may describe it before its
 	// configs are applied (real Kafka answers "" for a moment): poll.
-	want := map[string][2]string{plain: {"retention.ms", "900000"}, compacted: {"cleanup.policy", "compact"}}
+	want := map[string][][2]string{
+		plain:     {{"retention.ms", "900000"}, {"retention.bytes", "16777216"}},
+		compacted: {{"cleanup.policy", "compact"}},
+	}
 	var last string
 	configsApplied := func() bool {
 		rcs, err := env.Admin.DescribeTopicConfigs(ctx, plain, compacted)
@@ -36,16 +40,17 @@ func TestEnsureTopicsSetsRetentionAndCompaction(t *testing.T) {
 			return false
 		}
 		for _, rc := range rcs {
-			kv := want[rc.Name]
-			got := ""
-			for _, c := range rc.Configs {
-				if c.Key == kv[0] && c.Value != nil {
-					got = *c.Value
+			for _, kv := range want[rc.Name] {
+				got := ""
+				for _, c := range rc.Configs {
+					if c.Key == kv[0] && c.Value != nil {
+						got = *c.Value
+					}
 				}
-			}
-			if got != kv[1] {
-				last = fmt.Sprintf("%s %s = %q, want %s", rc.Name, kv[0], got, kv[1])
-				return false
+				if got != kv[1] {
+					last = fmt.Sprintf("%s %s = %q, want %s", rc.Name, kv[0], got, kv[1])
+					return false
+				}
 			}
 		}
 		return true
