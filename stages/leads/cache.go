@@ -40,6 +40,9 @@ type entry struct {
 	company []byte
 	// changeSize is the size of the lead's last change, to size the next.
 	changeSize int
+	// weight is the entry's estimated heap (approxBytes) as its cache
+	// last counted it.
+	weight int64
 	// synced is when the state was last read from or written to Redis.
 	synced time.Time
 	// ttlSet is when this process last set the key's TTL (zero: unknown,
@@ -91,9 +94,11 @@ func newCacheMetrics(reg prometheus.Registerer) (*cache.Metrics, error) {
 // trimmed to its bound after the batch, so no entry the batch holds is
 // evicted under it.
 type partCache struct {
-	l    *cache.LRU[string, *entry]
-	max  atomic.Int64
-	size *atomic.Int64 // the stage's total, for the cache gauge
+	l        *cache.LRU[string, *entry]
+	max      atomic.Int64 // entries
+	maxBytes atomic.Int64 // estimated heap of the entries
+	bytes    int64        // the entries' weights, as last counted
+	size     *atomic.Int64 // the stage's total, for the cache gauge
 
 	batch uint64 // counts batches
 	work  work   // per-batch scratch, reused
@@ -118,11 +123,13 @@ func (pc *partCache) peek(key string) *entry {
 }
 
 func (pc *partCache) add(e *entry) {
-	if pc.l.Remove(e.key) {
-		pc.size.Add(-1)
+	if old := pc.peek(e.key); old != nil {
+		pc.l.Remove(e.key)
+		pc.forget(old)
 	}
 	pc.l.Add(e.key, e)
 	pc.size.Add(1)
+	pc.reweigh(e)
 }
 
 func (pc *partCache) remove(e *entry) {
@@ -130,16 +137,40 @@ func (pc *partCache) remove(e *entry) {
 		return
 	}
 	pc.l.Remove(e.key)
-	pc.size.Add(-1)
+	pc.forget(e)
 }
 
-// trim evicts least recently used entries down to the cache's bound.
-func (pc *partCache) trim() {
-	pc.size.Add(-int64(pc.l.Trim(int(pc.max.Load()))))
+// forget takes an entry that left the LRU out of the counts.
+func (pc *partCache) forget(e *entry) {
+	pc.size.Add(-1)
+	pc.bytes -= e.weight
+	e.weight = 0
+}
+
+// reweigh counts e's current estimated heap in the cache's bytes.
+func (pc *partCache) reweigh(e *entry) {
+	w := e.approxBytes()
+	pc.bytes += w - e.weight
+	e.weight = w
+}
+
+// trim evicts least recently used entries until both bounds hold. The
+// entries the batch touched are weighed again first (their states grew).
+func (pc *partCache) trim(touched []*entry) {
+	for _, e := range touched {
+		if pc.peek(e.key) == e {
+			pc.reweigh(e)
+		}
+	}
+	for pc.l.Len() > 0 && (int64(pc.l.Len()) > pc.max.Load() || pc.bytes > pc.maxBytes.Load()) {
+		_, e, _ := pc.l.RemoveOldest()
+		pc.forget(e)
+	}
 }
 
 // clear drops every entry (the partition was revoked).
 func (pc *partCache) clear() {
 	pc.size.Add(-int64(pc.l.Len()))
 	pc.l.Purge()
+	pc.bytes = 0
 }

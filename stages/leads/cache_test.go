@@ -59,6 +59,63 @@ func TestCacheIsBoundedAndSharedByPartitions(t *testing.T) {
 	}
 }
 
+// TestCacheIsBoundedByBytes: cache_max_bytes evicts the least recently
+// used leads when their estimated heap exceeds it, although cache_size
+// would hold them (issue 17: a count alone let 26,000 leads of up to 20
+// sessions each fill gigabytes), and the kept leads are the newest.
+func TestCacheIsBoundedByBytes(t *testing.T) {
+	cfg := testStageConfig()
+	cfg.CacheSize = 1000
+	f := newFixture(t, cfg)
+	f.s.PartitionAssigned("hits", 0)
+	lead := func(i int) *kgo.Record {
+		h := pv("e"+itoa(i), "s", 0, 1, "https://acme.io/"+strings.Repeat("p", 200))
+		h.CompanyDomain = "c" + itoa(i) + ".com"
+		return f.rec(h)
+	}
+	f.run(nil, lead(0))
+	pc := f.s.parts[0]
+	one := pc.bytes
+	if one < 500 {
+		t.Fatalf("one lead with a 220-byte URL weighs %d bytes; want an estimate of its heap", one)
+	}
+	// Room for about 4 leads.
+	f.s.cfg.CacheMaxBytes = 4*one + one/2
+	f.s.mu.Lock()
+	f.s.sizeCachesLocked()
+	f.s.mu.Unlock()
+	for i := 1; i < 20; i++ {
+		f.run(nil, lead(i))
+	}
+	if n := f.s.cached.Load(); n != 4 {
+		t.Fatalf("%d leads cached, want 4 (the byte bound, %d bytes of %d each)", n, f.s.cfg.CacheMaxBytes, one)
+	}
+	if pc.bytes > f.s.cfg.CacheMaxBytes {
+		t.Fatalf("cache holds %d bytes, over the bound %d", pc.bytes, f.s.cfg.CacheMaxBytes)
+	}
+	for i := 16; i < 20; i++ {
+		if pc.peek("ws_1|c"+itoa(i)+".com") == nil {
+			t.Errorf("lead %d (one of the 4 newest) was evicted", i)
+		}
+	}
+	// A lead's weight grows with its sessions, and the count follows.
+	e := pc.peek("ws_1|c19.com")
+	w0 := e.weight
+	h := pv("e-more", "s2", time.Hour, 1, "https://acme.io/"+strings.Repeat("q", 200))
+	h.CompanyDomain = "c19.com"
+	f.run(nil, f.rec(h))
+	if e.weight <= w0 || pc.peek("ws_1|c19.com") != e {
+		t.Fatalf("lead 19 weighs %d after a second session (was %d), cached %v; want more, still cached", e.weight, w0, pc.peek("ws_1|c19.com") == e)
+	}
+	if pc.bytes > f.s.cfg.CacheMaxBytes {
+		t.Fatalf("cache holds %d bytes after lead 19 grew, over the bound %d", pc.bytes, f.s.cfg.CacheMaxBytes)
+	}
+	f.s.PartitionRevoked("hits", 0)
+	if pc.bytes != 0 {
+		t.Fatalf("%d bytes counted after the revoke", pc.bytes)
+	}
+}
+
 func TestNoCacheReadsEveryBatchFromRedis(t *testing.T) {
 	cfg := testStageConfig()
 	cfg.CacheSize = 0

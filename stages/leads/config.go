@@ -17,6 +17,7 @@ const (
 	keyLeadTTL        = "lead_ttl"
 	keyCacheSize      = "cache_size"
 	keyCacheMaxAge    = "cache_max_age"
+	keyCacheMaxBytes  = "cache_max_bytes"
 )
 
 // Config is the leads stage's section of the configuration (`stages.leads`).
@@ -57,6 +58,12 @@ type Config struct {
 	// Redis read. 0 caches nothing across batches (every batch reads its
 	// leads from Redis). Default 100000 (leads).
 	CacheSize int `yaml:"cache_size"`
+	// CacheMaxBytes bounds the same cache by the estimated heap its lead
+	// states hold (sessions, pageviews, their encoded JSON), shared like
+	// CacheSize; whichever bound is reached first evicts. A lead keeps up
+	// to max_sessions × max_pageviews pageviews, so a count alone does not
+	// bound memory. Default 512 MiB.
+	CacheMaxBytes int64 `yaml:"cache_max_bytes"`
 	// CacheMaxAge is how long a cached lead state may be used without
 	// being read from Redis again; it must stay well below LeadTTL so
 	// that a state that expired in Redis is never written back partially.
@@ -75,6 +82,7 @@ func DefaultConfig() Config {
 		DedupWindow:    32,
 		LeadTTL:        90 * 24 * time.Hour,
 		CacheSize:      100000,
+		CacheMaxBytes:  512 << 20,
 		CacheMaxAge:    24 * time.Hour,
 	}
 }
@@ -90,6 +98,7 @@ func (c Config) Validate(section string) error {
 		pipeline.IntLimit(keyDedupWindow, c.DedupWindow, 1, 1024),
 		pipeline.DurationLimit(keyLeadTTL, c.LeadTTL, time.Hour, 10*365*24*time.Hour),
 		pipeline.IntLimit(keyCacheSize, c.CacheSize, 0, 100_000_000),
+		pipeline.IntLimit(keyCacheMaxBytes, c.CacheMaxBytes, 0, 1<<40),
 		pipeline.DurationLimit(keyCacheMaxAge, c.CacheMaxAge, time.Second, c.LeadTTL/2),
 	))
 }

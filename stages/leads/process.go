@@ -107,7 +107,7 @@ func (s *Stage) process(ctx context.Context, part int32, recs []*kgo.Record, out
 			pc.remove(e)
 		}
 	}
-	pc.trim()
+	pc.trim(w.touched)
 	return nil
 }
 

@@ -140,11 +140,14 @@ func (s *Stage) PartitionRevoked(_ string, partition int32) {
 	s.sizeCachesLocked()
 }
 
-// sizeCachesLocked shares CacheSize evenly among the owned partitions.
+// sizeCachesLocked shares CacheSize and CacheMaxBytes evenly among the
+// owned partitions.
 func (s *Stage) sizeCachesLocked() {
-	per := int64(s.cfg.CacheSize / max(len(s.parts), 1))
+	n := max(len(s.parts), 1)
+	per, perBytes := int64(s.cfg.CacheSize/n), s.cfg.CacheMaxBytes/int64(n)
 	for _, pc := range s.parts {
 		pc.max.Store(per)
+		pc.maxBytes.Store(perBytes)
 	}
 }
 

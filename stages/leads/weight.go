@@ -1,0 +1,54 @@
+package leads
+
+import "unsafe"
+
+// approxBytes estimates the heap e holds: its state (and the previous
+// states kept while its records may be replays), the stored head and the
+// company's JSON. The cache's byte bound (cache_max_bytes) counts it.
+func (e *entry) approxBytes() int64 {
+	n := int64(unsafe.Sizeof(*e)) + int64(len(e.key)+len(e.rkey)+len(e.head)+len(e.written)+len(e.company))
+	if e.st != nil {
+		n += e.st.approxBytes()
+	}
+	for _, p := range e.pres {
+		n += p.approxBytes() // shares immutable values with st: counted twice, an overestimate
+	}
+	return n
+}
+
+// approxBytes estimates the heap of a lead state: struct sizes plus the
+// lengths of its strings and the capacities of its slices, per session
+// its facts, its kept pageviews and the JSON encoded from them (the
+// pageview cache, the session reference). It is an estimate to bound a
+// cache by memory, not an accounting: a string two values share is
+// counted for each, and allocator rounding is left out.
+func (st *leadState) approxBytes() int64 {
+	const word = int64(unsafe.Sizeof(uintptr(0)))
+	n := int64(unsafe.Sizeof(*st)) + int64(cap(st.ring))*int64(unsafe.Sizeof(ringEntry{})) + int64(cap(st.sessions))*word
+	for _, s := range st.sessions {
+		n += int64(unsafe.Sizeof(*s)) + int64(len(s.sessionID)+cap(s.ref)+cap(s.pvCache.json)) +
+			int64(cap(s.spent)+cap(s.pvCache.ends))*8 + int64(cap(s.pvs))*word
+		if m := s.meta; m != nil {
+			n += m.approxBytes()
+		}
+		for _, pv := range s.pvs {
+			n += int64(unsafe.Sizeof(*pv)) + int64(len(pv.URL))
+		}
+	}
+	return n
+}
+
+// approxBytes estimates the heap of a session's facts and their JSON.
+func (m *sessionMeta) approxBytes() int64 {
+	n := int64(unsafe.Sizeof(*m)) + int64(cap(m.json))
+	for _, p := range [...]*string{m.Source, m.Browser, m.Device, m.OS, m.Loc.City, m.Loc.CountryCode, m.Loc.Region} {
+		if p != nil {
+			n += int64(unsafe.Sizeof("")) + int64(len(*p))
+		}
+	}
+	if m.Loc.Latitude != nil {
+		n += 16 // the two coordinates
+	}
+	u := &m.UTM
+	return n + int64(len(u.UTMSource)+len(u.UTMMedium)+len(u.UTMCampaign)+len(u.UTMTerm)+len(u.UTMContent))
+}
