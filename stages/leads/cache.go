@@ -95,9 +95,9 @@ func newCacheMetrics(reg prometheus.Registerer) (*cache.Metrics, error) {
 // evicted under it.
 type partCache struct {
 	l        *cache.LRU[string, *entry]
-	max      atomic.Int64 // entries
-	maxBytes atomic.Int64 // estimated heap of the entries
-	bytes    int64        // the entries' weights, as last counted
+	max      atomic.Int64  // entries
+	maxBytes atomic.Int64  // estimated heap of the entries
+	bytes    int64         // the entries' weights, as last counted
 	size     *atomic.Int64 // the stage's total, for the cache gauge
 
 	batch uint64 // counts batches
