@@ -143,15 +143,22 @@ func TestNewRunnerNamesDepsGrace(t *testing.T) {
 	wantFieldErrors(t, err, "Deps.Grace")
 }
 
-func TestNewRunnerNamesEachMissingDep(t *testing.T) {
+// runnerDeps returns complete runner dependencies with a broker that is
+// never dialled (NewRunner does not connect).
+func runnerDeps(t *testing.T) pipeline.Deps {
+	t.Helper()
 	m, err := pipeline.NewMetrics(pipeline.MetricsDeps{Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	full := pipeline.Deps{
+	return pipeline.Deps{
 		Logger: zap.NewNop(), Metrics: m, Group: "t.pass", DeadLetterTopic: "t.dlq",
 		Kafka: pipeline.KafkaConfig{Brokers: []string{"127.0.0.1:1"}},
 	}
+}
+
+func TestNewRunnerNamesEachMissingDep(t *testing.T) {
+	full := runnerDeps(t)
 	stage := &copyStage{name: "pass", in: "in", out: "out"}
 	cases := []struct {
 		name   string
@@ -203,14 +210,8 @@ func (s *sizedStage) MaxOutputBytes() int32 { return s.max }
 // the stage's largest records, or a record larger than it would fail as
 // too large instead of waiting for room.
 func TestProducerBufferedBytesHoldsTwoOfTheLargestRecords(t *testing.T) {
-	m, err := pipeline.NewMetrics(pipeline.MetricsDeps{Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deps := pipeline.Deps{
-		Logger: zap.NewNop(), Metrics: m, Group: "t.pass", DeadLetterTopic: "t.dlq",
-		Kafka: pipeline.KafkaConfig{Brokers: []string{"127.0.0.1:1"}},
-	}
+	deps := runnerDeps(t)
+	var err error
 	small := pipeline.DefaultRuntimeConfig()
 	small.ProducerMaxBufferedBytes = 1 << 10
 	_, err = pipeline.NewRunner(&copyStage{name: "pass", in: "in"}, small, deps)

@@ -11,9 +11,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/stages/system"
+	"github.com/leadflow/leadflow/stages/system/systemtest"
 )
 
 // TestRunThatFailsBeforeStartingReleasesEverything: Run fails before its
@@ -22,21 +22,7 @@ import (
 // goroutines it had before New. Before, each runner's Kafka client and the
 // Redis pool were left running.
 func TestRunThatFailsBeforeStartingReleasesEverything(t *testing.T) {
-	cfg := configs.DevDefault()
-	if kafkatest.Real() {
-		cfg.Kafka.Brokers = kafkatest.Brokers(t)
-		_, cfg.Redis.Addr = kafkatest.Redis(t)
-	} else {
-		infra, err := system.StartDevInfra("127.0.0.1:0", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(infra.Close)
-		cfg.Kafka.Brokers = []string{infra.KafkaAddr}
-		cfg.Redis.Addr = infra.RedisAddr
-	}
-	prefix := kafkatest.Prefix(t)
-	cfg.Topics.Prefix, cfg.Redis.KeyPrefix = prefix, prefix
+	cfg := systemtest.Config(t)
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +30,7 @@ func TestRunThatFailsBeforeStartingReleasesEverything(t *testing.T) {
 	defer taken.Close()
 	cfg.HTTP.Addr = taken.Addr().String()
 
-	time.Sleep(100 * time.Millisecond) // let the dev infrastructure settle
+	time.Sleep(100 * time.Millisecond) // let the test's Kafka and Redis settle
 	before := runtime.NumGoroutine()
 	sys, err := system.New(context.Background(), system.Options{
 		Config: cfg, Dev: true, CacheDir: t.TempDir(), Version: "release",

@@ -18,13 +18,11 @@ import (
 	"github.com/leadflow/leadflow/stages/system"
 )
 
-// Start runs every stage in this process on the dev defaults
-// (configs.DevDefault), with the test's own topic and key prefix and the
-// HTTP server on a free loopback port. configure (may be nil) changes the
-// configuration before the system is built. Start returns once /readyz
-// would answer 200 (at most 60 s); the system stops, and its Run error
-// fails the test, at cleanup. version names the build in User-Agent.
-func Start(t testing.TB, version string, configure func(*configs.Config)) (*system.System, configs.Config) {
+// Config returns the dev defaults (configs.DevDefault) pointed at the
+// test's Kafka and Redis (kfake and miniredis started for it, stopped at
+// cleanup, or the real ones), with the test's own topic and key prefix and
+// the HTTP server on a free loopback port.
+func Config(t testing.TB) configs.Config {
 	t.Helper()
 	cfg := configs.DevDefault()
 	prefix := kafkatest.Prefix(t)
@@ -43,6 +41,17 @@ func Start(t testing.TB, version string, configure func(*configs.Config)) (*syst
 	cfg.Topics.Prefix = prefix
 	cfg.Redis.KeyPrefix = prefix
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	return cfg
+}
+
+// Start runs every stage in this process on Config's configuration.
+// configure (may be nil) changes the configuration before the system is
+// built. Start returns once /readyz would answer 200 (at most 60 s); the
+// system stops, and its Run error fails the test, at cleanup. version
+// names the build in User-Agent.
+func Start(t testing.TB, version string, configure func(*configs.Config)) (*system.System, configs.Config) {
+	t.Helper()
+	cfg := Config(t)
 	if configure != nil {
 		configure(&cfg)
 	}
