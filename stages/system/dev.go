@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -28,6 +30,9 @@ type DevInfra struct {
 
 	kafka *kfake.Cluster
 	redis *miniredis.Miniredis
+
+	stop    chan struct{} // closed by Close: stops expire
+	expired sync.WaitGroup
 }
 
 // StartDevInfra starts kfake listening on kafkaAddr (host:port; port 0
@@ -57,13 +62,47 @@ func StartDevInfra(kafkaAddr, redisAddr string) (*DevInfra, error) {
 		}
 		d.redis = mr
 		d.RedisAddr = mr.Addr()
+		d.stop = make(chan struct{})
+		d.expired.Add(1)
+		go func() {
+			defer d.expired.Done()
+			d.expire()
+		}()
 	}
 	return d, nil
+}
+
+// expireShare is the most of the time expire spends walking the keys.
+const expireShare = 100 // 1/100: 1%
+
+// expire makes the embedded Redis's TTLs elapse in real time until Close.
+// miniredis counts TTLs down only when told to (FastForward), so without
+// this nothing stored by `leadflow dev` ever expired: lead states,
+// new_session claims, attempt logs and the deliver processes' status keys
+// stayed for as long as the process ran. A pass walks (and sorts) every
+// key under miniredis's lock, so passes are spaced to take at most 1% of
+// the time: every second with a few thousand keys, about every 100 s with
+// a million (a TTL then ends up to that late).
+func (d *DevInfra) expire() {
+	last, wait := time.Now(), time.Second
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-time.After(wait):
+		}
+		now := time.Now()
+		d.redis.FastForward(now.Sub(last))
+		last = now
+		wait = max(time.Second, expireShare*time.Since(now))
+	}
 }
 
 // Close stops what StartDevInfra started.
 func (d *DevInfra) Close() {
 	if d.redis != nil {
+		close(d.stop)
+		d.expired.Wait()
 		d.redis.Close()
 	}
 	if d.kafka != nil {
