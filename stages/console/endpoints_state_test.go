@@ -118,7 +118,7 @@ func TestEndpointsPageShowsOpenBreaker(t *testing.T) {
 	if m := rowRe(good.ID).FindStringSubmatch(page); m == nil || !strings.Contains(m[1], `data-breaker="closed"`) {
 		t.Errorf("healthy webhook's row: want a closed breaker:\n%v", m)
 	}
-	if !strings.Contains(page, `id="deliver-processes">1 deliver process`) {
+	if !strings.Contains(page, `id="deliver-processes">1 deliver process with work in progress published its state`) {
 		t.Errorf("page does not say one deliver process published its state")
 	}
 }
