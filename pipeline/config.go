@@ -233,9 +233,9 @@ type RuntimeConfig struct {
 	// stage: 50,000 lead changes, about 500 MB).
 	ProducerMaxBufferedBytes int64 `yaml:"producer_max_buffered_bytes"`
 	// ProducerCompression compresses produced batches: "snappy", "lz4",
-	// "zstd", "gzip" or "none". Default "snappy". `leadflow dev` uses
-	// "none": its broker is in the same process, so compressing only
-	// costs CPU.
+	// "zstd", "gzip" or "none". Default "snappy". `leadflow dev` keeps it:
+	// its broker is in the same process, but holds every batch in memory
+	// as produced.
 	ProducerCompression string `yaml:"producer_compression"`
 	// SessionTimeout is the consumer group session timeout: a member
 	// that died (and was not restarted with its kafka.group_instance_id)

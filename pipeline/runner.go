@@ -184,12 +184,6 @@ func (r *Runner) Ready() error {
 // Watch is the runner's stall and health signal.
 func (r *Runner) Watch() *Watch { return r.watch }
 
-// Run starts the stage (Starter) and consumes until ctx is canceled, then
-// shuts down: it stops fetching, asks the stage to drain (Drainer), lets
-// in-flight work finish for up to shutdownTimeout, commits what is
-// finished, leaves the group, and closes the stage (Closer). It returns
-// nil after a clean shutdown; otherwise the stage's Start error (Run then
-// consumes nothing, but still leaves the group and closes the stage) and
 // Close releases what a runner that will not run holds: its Kafka client,
 // and its stage when the stage is a Closer (a stage closes whether or not
 // it started). Run does this itself when it returns, so Close after Run,
@@ -208,6 +202,12 @@ func (r *Runner) Close(ctx context.Context) error {
 	return nil
 }
 
+// Run starts the stage (Starter) and consumes until ctx is canceled, then
+// shuts down: it stops fetching, asks the stage to drain (Drainer), lets
+// in-flight work finish for up to shutdownTimeout, commits what is
+// finished, leaves the group, and closes the stage (Closer). It returns
+// nil after a clean shutdown; otherwise the stage's Start error (Run then
+// consumes nothing, but still leaves the group and closes the stage) and
 // its Close error.
 func (r *Runner) Run(ctx context.Context, shutdownTimeout time.Duration) error {
 	if r.ran.Swap(true) {

@@ -212,8 +212,10 @@ func TestMetricsCountHitsMissesEvictions(t *testing.T) {
 	l := cache.NewLRU[string, int](m)
 	l.Add("p", 1)
 	l.Add("q", 2)
-	l.Get("p") // hit
-	l.Trim(0)  // evicts 2
+	l.Get("p")        // hit
+	for l.Len() > 0 { // evicts 2
+		l.RemoveOldest()
+	}
 	const want = `
 # HELP leadflow_cache_evictions_total Entries an in-process cache evicted to stay within its size, by cache.
 # TYPE leadflow_cache_evictions_total counter
@@ -237,7 +239,7 @@ leadflow_cache_lookups_total{cache="test_cache",result="miss"} 3
 	}
 }
 
-func TestLRUTrimsLeastRecentlyUsed(t *testing.T) {
+func TestLRURemovesLeastRecentlyUsedFirst(t *testing.T) {
 	l := cache.NewLRU[string, int](nil)
 	for i := range 5 {
 		l.Add(strconv.Itoa(i), i)
@@ -246,12 +248,17 @@ func TestLRUTrimsLeastRecentlyUsed(t *testing.T) {
 	if _, ok := l.Peek("1"); !ok {
 		t.Fatal("Peek(1) missed")
 	}
-	if n := l.Trim(2); n != 3 || l.Len() != 2 {
-		t.Fatalf("Trim(2) evicted %d, Len %d; want 3, 2", n, l.Len())
+	for _, want := range []string{"1", "2", "3"} {
+		if k, _, ok := l.RemoveOldest(); !ok || k != want {
+			t.Fatalf("RemoveOldest = %q, %v; want %s (least recently used first)", k, ok, want)
+		}
+	}
+	if l.Len() != 2 {
+		t.Fatalf("Len %d after removing 3 of 5; want 2", l.Len())
 	}
 	for _, k := range []string{"0", "4"} {
 		if _, ok := l.Peek(k); !ok {
-			t.Errorf("%s was trimmed; want 1, 2, 3 (least recently used) trimmed", k)
+			t.Errorf("%s was removed; want 1, 2, 3 (least recently used) removed", k)
 		}
 	}
 	if !l.Remove("4") || l.Remove("4") {

@@ -8,8 +8,8 @@ import (
 
 // LRU maps K to V in least-recently-used order for one goroutine: it is
 // not safe for concurrent use. It never evicts on its own: its owner adds
-// freely while entries are in use (a batch) and calls Trim when they no
-// longer are, so an entry is never evicted under its user. The zero value
+// freely while entries are in use (a batch) and evicts with RemoveOldest
+// when they no longer are, so an entry is never evicted under its user. The zero value
 // is not usable; use NewLRU.
 type LRU[K comparable, V any] struct {
 	l *simplelru.LRU[K, V]
@@ -19,7 +19,7 @@ type LRU[K comparable, V any] struct {
 // NewLRU returns an empty LRU that counts its lookups and evictions in m
 // (nil: not counted).
 func NewLRU[K comparable, V any](m *Metrics) *LRU[K, V] {
-	// The library's own bound is never reached: Trim bounds the LRU.
+	// The library's own bound is never reached: the owner bounds the LRU.
 	l, err := simplelru.NewLRU[K, V](math.MaxInt, nil)
 	if err != nil {
 		panic(err) // only for a size <= 0
@@ -47,21 +47,9 @@ func (c *LRU[K, V]) Add(k K, v V) { c.l.Add(k, v) }
 // Remove deletes k and reports whether it was present.
 func (c *LRU[K, V]) Remove(k K) bool { return c.l.Remove(k) }
 
-// Trim evicts least recently used entries until at most limit remain,
-// and returns how many it evicted.
-func (c *LRU[K, V]) Trim(limit int) int {
-	n := 0
-	for c.l.Len() > max(limit, 0) {
-		c.l.RemoveOldest()
-		n++
-	}
-	c.m.evictedN(n)
-	return n
-}
-
 // RemoveOldest evicts the least recently used entry and returns it; ok
-// is false when the LRU is empty. It counts an eviction. Owners that
-// bound the LRU by a weight of their own (parts, bytes) evict with it.
+// is false when the LRU is empty. It counts an eviction. Owners bound the
+// LRU with it, by count or by a weight of their own (parts, bytes).
 func (c *LRU[K, V]) RemoveOldest() (k K, v V, ok bool) {
 	k, v, ok = c.l.RemoveOldest()
 	if ok {
