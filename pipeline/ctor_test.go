@@ -132,14 +132,9 @@ func TestNewMetricsTwiceOnOneRegistryIsAnError(t *testing.T) {
 }
 
 func TestNewRunnerNamesDepsGrace(t *testing.T) {
-	m, err := pipeline.NewMetrics(pipeline.MetricsDeps{Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = pipeline.NewRunner(&copyStage{name: "pass", in: "in", out: "out"}, pipeline.DefaultRuntimeConfig(), pipeline.Deps{
-		Logger: zap.NewNop(), Metrics: m, Grace: 10 * time.Millisecond, Group: "t.pass", DeadLetterTopic: "t.dlq",
-		Kafka: pipeline.KafkaConfig{Brokers: []string{"127.0.0.1:1"}},
-	})
+	deps := runnerDeps(t)
+	deps.Grace = 10 * time.Millisecond
+	_, err := pipeline.NewRunner(&copyStage{name: "pass", in: "in", out: "out"}, pipeline.DefaultRuntimeConfig(), deps)
 	wantFieldErrors(t, err, "Deps.Grace")
 }
 
@@ -211,10 +206,9 @@ func (s *sizedStage) MaxOutputBytes() int32 { return s.max }
 // too large instead of waiting for room.
 func TestProducerBufferedBytesHoldsTwoOfTheLargestRecords(t *testing.T) {
 	deps := runnerDeps(t)
-	var err error
 	small := pipeline.DefaultRuntimeConfig()
 	small.ProducerMaxBufferedBytes = 1 << 10
-	_, err = pipeline.NewRunner(&copyStage{name: "pass", in: "in"}, small, deps)
+	_, err := pipeline.NewRunner(&copyStage{name: "pass", in: "in"}, small, deps)
 	wantFieldErrors(t, err, "stages.pass.runtime.producer_max_buffered_bytes")
 
 	cfg := pipeline.DefaultRuntimeConfig()

@@ -129,10 +129,7 @@ func TestRunReturnsTheStartErrorAndStillCloses(t *testing.T) {
 // does nothing.
 func TestCloseOfARunnerThatNeverRanClosesItsStage(t *testing.T) {
 	st := &startStage{in: "in"}
-	r, err := pipeline.NewRunner(st, testConfig(), pipeline.Deps{
-		Logger: zap.NewNop(), Metrics: testMetrics(t), Group: "g", DeadLetterTopic: "dlq",
-		Kafka: pipeline.KafkaConfig{Brokers: []string{"127.0.0.1:1"}},
-	})
+	r, err := pipeline.NewRunner(st, testConfig(), runnerDeps(t))
 	if err != nil {
 		t.Fatal(err)
 	}
