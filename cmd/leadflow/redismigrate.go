@@ -9,9 +9,9 @@ import (
 	"github.com/leadflow/leadflow/stages/evaluate"
 )
 
-// redisMigrateCmd moves the new_lead claims and reveal records that a
-// leadflow from before they moved into the lead's hash kept as keys of
-// their own (without a TTL) into their leads (evaluate.MigrateClaims).
+// redisMigrateCmd moves the claims and reveal records that a leadflow
+// from before they moved into the lead's hash kept as keys of their own
+// into their leads (evaluate.MigrateClaims).
 // Safe to run twice and while the pipeline runs.
 func redisMigrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("redis-migrate", flag.ContinueOnError)
@@ -29,7 +29,7 @@ func redisMigrateCmd(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "moved into their leads: %d new_lead claims, %d revealed contacts, %d reveal counts; deleted %d of leads that expired\n",
-		rep.Moved["fired"], rep.Moved["revealed"], rep.Moved["reveals"], rep.Dropped)
+	_, err = fmt.Fprintf(stdout, "moved into their leads: %d new_lead claims, %d new_session claims, %d revealed contacts, %d reveal counts; deleted %d of leads that expired\n",
+		rep.Moved["fired"], rep.Moved["fired_session"], rep.Moved["revealed"], rep.Moved["reveals"], rep.Dropped)
 	return err
 }

@@ -51,30 +51,32 @@ return out
 
 // keys builds the evaluate stage's Redis keys and fields.
 //
-// The new_lead claims and the reveal records are fields of the lead's own
-// hash (leadstore.LeadRedisKey), so they expire with the lead, are refreshed
-// with it, and go when it goes: a lead that expired and comes back is a
-// new lead, and its new_lead fires again; the claims of a deleted
-// automation go with the leads that hold them. Their field names contain
-// ':', which the leads stage's own fields never do, and the leads stage
-// keeps them for as long as the lead has state. The new_session claims
-// are keys of their own with new_session_claim_ttl: a lead has many
-// sessions over its life. Every key of one lead carries the lead's hash
-// tag {ws|domain}, so it lives on one Redis Cluster slot.
+// The claims (new_lead and new_session) and the reveal records are fields
+// of the lead's own hash (leadstore.LeadRedisKey), so they expire with the
+// lead, are refreshed with it, and go when it goes: a lead that expired
+// and comes back is a new lead, and its new_lead fires again; the claims
+// of a deleted automation go with the leads that hold them. Their field
+// names contain ':', which the leads stage's own fields never do, and the
+// leads stage keeps them for as long as the lead has state, except a
+// new_session claim, which it drops with its session
+// (leadstore.SessionClaimField). The lead's hash tag {ws|domain} keeps
+// every key of one lead on one Redis Cluster slot.
 type keys struct{ prefix string }
 
 func (k keys) tag(leadKey string) string { return k.prefix + "{" + leadKey + "}" }
 
-// lead is the lead's hash, which holds its new_lead claims and reveal records.
+// lead is the lead's hash, which holds its claims and reveal records.
 func (k keys) lead(leadKey string) string { return leadstore.LeadRedisKey(k.prefix, leadKey) }
 
 // leadClaimField is the field of the lead's hash holding the
 // once-per-(automation, lead) claim of new_lead.
 func leadClaimField(automation string) string { return "fired:" + automation }
 
-// sessionClaim is the once-per-(automation, session) claim of new_session.
-func (k keys) sessionClaim(leadKey, automation, sessionKey string) string {
-	return k.tag(leadKey) + ":fired:" + automation + ":" + sessionKey
+// sessionClaimField is the field of the lead's hash holding the
+// once-per-(automation, session) claim of new_session; sessionKey is the
+// change's "LEADID:SEQ".
+func sessionClaimField(automation, sessionKey string) string {
+	return leadstore.SessionClaimField(automation, sessionKey)
 }
 
 // revealCountField is the field of the lead's hash counting an
@@ -85,10 +87,9 @@ func revealCountField(automation string) string { return "reveals:" + automation
 // lead's company as revealed in the workspace.
 func revealedField(email string) string { return "revealed:" + strings.ToLower(email) }
 
-// claim is one claim to make; result is set by claimAll. A claim with a
-// field is a field of the hash key (a new_lead claim in the lead's hash),
-// and ttl is then the TTL the hash gets if it has none; without a field
-// it is the key itself, expiring after ttl.
+// claim is one claim to make; result is set by claimAll. It is a field of
+// the hash key (the lead's), and ttl is the TTL the hash gets if it has
+// none (the lead's state is gone).
 type claim struct {
 	key    string
 	field  string
@@ -98,52 +99,38 @@ type claim struct {
 }
 
 // cacheKey is the claim's key in the stage's in-process memory of claims.
-func (c *claim) cacheKey() string {
-	if c.field == "" {
-		return c.key
-	}
-	return c.key + "\x00" + c.field
-}
+func (c *claim) cacheKey() string { return c.key + "\x00" + c.field }
 
-// claimAll makes every claim in one pipelined round trip. A key claim is
-// one atomic SET key owner NX GET (Redis 7.0 or later): it sets the key
-// unless it exists and returns the value it had. A field claim is HSETNX,
-// then HGET of the same field (a field once set never changes while the
-// hash lives), then PEXPIRE ... NX (Redis 7.0 or later), which gives a
-// hash that the claim created a TTL and leaves the lead's own alone. A
-// claim already held by the same owner is recognised, so a replay after a
-// crash between claiming and producing produces its output again.
+// claimAll makes every claim in one pipelined round trip. A claim is
+// HSETNX, then HGET of the same field (a field once set never changes
+// while the hash lives), then PEXPIRE ... NX (Redis 7.0 or later), which
+// gives a hash that the claim created a TTL and leaves the lead's own
+// alone. A claim already held by the same owner is recognised, so a
+// replay after a crash between claiming and producing produces its output
+// again.
 func claimAll(ctx context.Context, rdb redis.UniversalClient, claims []*claim) error {
 	if len(claims) == 0 {
 		return nil
 	}
 	pipe := rdb.Pipeline()
-	type result interface{ Result() (string, error) }
-	cmds := make([]result, len(claims))
 	set := make([]*redis.BoolCmd, len(claims))
+	get := make([]*redis.StringCmd, len(claims))
 	for i, c := range claims {
-		if c.field == "" {
-			cmds[i] = pipe.SetArgs(ctx, c.key, c.owner, redis.SetArgs{Mode: "NX", Get: true, TTL: c.ttl})
-			continue
-		}
 		set[i] = pipe.HSetNX(ctx, c.key, c.field, c.owner)
-		cmds[i] = pipe.HGet(ctx, c.key, c.field)
+		get[i] = pipe.HGet(ctx, c.key, c.field)
 		pipe.Do(ctx, "PEXPIRE", c.key, c.ttl.Milliseconds(), "NX")
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("claim: %w", err)
 	}
-	for i, cmd := range cmds {
-		c := claims[i]
-		holder, err := cmd.Result()
+	for i, c := range claims {
+		holder, err := get[i].Result()
 		switch {
-		case c.field == "" && errors.Is(err, redis.Nil): // the key did not exist: claimed now
-			c.result = claimNew
 		case err != nil:
 			return fmt.Errorf("claim %s %s: %w", c.key, c.field, err)
 		case holder != c.owner:
 			c.result = claimTaken
-		case c.field != "" && set[i].Val(): // HSETNX set the field: claimed now
+		case set[i].Val(): // HSETNX set the field: claimed now
 			c.result = claimNew
 		default:
 			c.result = claimOwn
@@ -182,17 +169,17 @@ func (s *Stage) Preflight(ctx context.Context) error {
 	return CheckClaims(ctx, s.d.Redis, s.d.KeyPrefix)
 }
 
-// CheckClaims checks that rdb takes the claims' SET ... NX GET (Redis 7.0
+// CheckClaims checks that rdb takes the claims' PEXPIRE ... NX (Redis 7.0
 // or later), so that an older Redis is named at start instead of failing
 // every batch. It returns an error only when Redis answered and refused
 // the command; a Redis it cannot reach is left to the stage's retries and
 // /readyz.
 func CheckClaims(ctx context.Context, rdb redis.UniversalClient, keyPrefix string) error {
 	key := keys{prefix: keyPrefix}.tag("probe") + ":claim-check"
-	err := rdb.SetArgs(ctx, key, "probe", redis.SetArgs{Mode: "NX", Get: true, TTL: time.Minute}).Err()
+	err := rdb.Do(ctx, "PEXPIRE", key, time.Minute.Milliseconds(), "NX").Err()
 	var refused redis.Error
 	if err != nil && !errors.Is(err, redis.Nil) && errors.As(err, &refused) {
-		return fmt.Errorf("redis refused SET ... NX GET, which the evaluate stage's claims need (Redis 7.0 or later): %w", err)
+		return fmt.Errorf("redis refused PEXPIRE ... NX, which the evaluate stage's claims need (Redis 7.0 or later): %w", err)
 	}
 	return nil
 }

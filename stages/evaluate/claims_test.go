@@ -20,7 +20,7 @@ func TestClaimOnceAndRecogniseOwnReplay(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range []struct{ name, key, field string }{
 		{"new_lead (field of the lead's hash)", k.lead("ws_1|netcontrol.com"), leadClaimField("aut_1")},
-		{"new_session (key)", k.sessionClaim("ws_1|netcontrol.com", "aut_1", "s1"), ""},
+		{"new_session (field of the lead's hash)", k.lead("ws_1|netcontrol.com"), sessionClaimField("aut_1", "7:1")},
 	} {
 		first := &claim{key: c.key, field: c.field, owner: "ev-1", ttl: time.Hour}
 		if err := claimAll(ctx, rdb, []*claim{first}); err != nil {
@@ -41,13 +41,6 @@ func TestClaimTTL(t *testing.T) {
 	rdb, _ := kafkatest.Redis(t)
 	k := keys{prefix: kafkatest.Prefix(t)}
 	ctx := context.Background()
-	c := &claim{key: k.sessionClaim("ws|d.com", "aut", "s1"), owner: "ev", ttl: time.Hour}
-	if err := claimAll(ctx, rdb, []*claim{c}); err != nil {
-		t.Fatal(err)
-	}
-	if ttl := rdb.PTTL(ctx, c.key).Val(); ttl <= 0 || ttl > time.Hour {
-		t.Fatalf("ttl = %s, want (0, 1h]", ttl)
-	}
 	// Regression (issue 12): new_lead claims had no TTL (new_lead_claim_ttl
 	// 0 = forever), outlived the lead, and so a lead that expired and came
 	// back never fired new_lead again. They are now fields of the lead's
@@ -61,8 +54,15 @@ func TestClaimTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 	withLead := &claim{key: lead, field: leadClaimField("aut"), owner: "ev", ttl: time.Hour}
-	if err := claimAll(ctx, rdb, []*claim{withLead}); err != nil {
+	// new_session claims were keys of their own with new_session_claim_ttl
+	// (168 h), 170 bytes of Redis each; they are fields of the lead's hash
+	// now, with its TTL, and the leads stage drops them with their session.
+	session := &claim{key: lead, field: sessionClaimField("aut", "7:1"), owner: "ev", ttl: time.Hour}
+	if err := claimAll(ctx, rdb, []*claim{withLead, session}); err != nil {
 		t.Fatal(err)
+	}
+	if withLead.result != claimNew || session.result != claimNew {
+		t.Fatalf("claims = %d, %d; want new, new", withLead.result, session.result)
 	}
 	if ttl := rdb.PTTL(ctx, lead).Val(); ttl <= time.Hour || ttl > 5*time.Hour {
 		t.Fatalf("lead ttl after a claim = %s, want the lead's own (1h, 5h]", ttl)
@@ -166,23 +166,25 @@ func TestRevealLimitUnderConcurrency(t *testing.T) {
 func TestCheckClaims(t *testing.T) {
 	rdb, _ := kafkatest.Redis(t)
 	if err := CheckClaims(context.Background(), rdb, kafkatest.Prefix(t)); err != nil {
-		t.Fatalf("CheckClaims on a Redis that takes SET NX GET: %v", err)
+		t.Fatalf("CheckClaims on a Redis that takes PEXPIRE NX: %v", err)
 	}
 
-	// A server that refuses SET ... NX GET, as Redis before 7.0 does.
+	// A server that refuses PEXPIRE ... NX, as Redis before 7.0 does.
 	srv, err := server.NewServer("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	if err := srv.Register("SET", func(c *server.Peer, _ string, _ []string) { c.WriteError("ERR syntax error") }); err != nil {
+	if err := srv.Register("PEXPIRE", func(c *server.Peer, _ string, _ []string) {
+		c.WriteError("ERR wrong number of arguments for 'pexpire' command")
+	}); err != nil {
 		t.Fatal(err)
 	}
 	old := redis.NewClient(&redis.Options{Addr: srv.Addr().String(), Protocol: 2, MaxRetries: -1})
 	t.Cleanup(func() { old.Close() })
 	err = CheckClaims(context.Background(), old, "lf:")
-	if err == nil || !strings.Contains(err.Error(), "Redis 7.0 or later") || !strings.Contains(err.Error(), "syntax error") {
-		t.Fatalf("CheckClaims on a Redis that refuses SET NX GET = %v, want an error naming Redis 7.0", err)
+	if err == nil || !strings.Contains(err.Error(), "Redis 7.0 or later") || !strings.Contains(err.Error(), "wrong number of arguments") {
+		t.Fatalf("CheckClaims on a Redis that refuses PEXPIRE NX = %v, want an error naming Redis 7.0", err)
 	}
 
 	// A Redis that cannot be reached is left to the stage's retries.

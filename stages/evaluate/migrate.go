@@ -14,8 +14,9 @@ import (
 // MigrateReport counts what MigrateClaims moved.
 type MigrateReport struct {
 	// Moved is the number of keys moved into their lead's hash, by kind:
-	// "fired" (new_lead claims), "revealed" (contacts revealed),
-	// "reveals" (a reveal automation's count for the company).
+	// "fired" (new_lead claims), "fired_session" (new_session claims),
+	// "revealed" (contacts revealed), "reveals" (a reveal automation's
+	// count for the company).
 	Moved map[string]int
 	// Dropped is the number of keys deleted because their lead has no
 	// state any more: the lead expired, so it is a new lead if it comes
@@ -43,13 +44,13 @@ end
 return 1
 `)
 
-// MigrateClaims moves the new_lead claims and reveal records that an
-// earlier leadflow kept as keys of their own, without a TTL
-// (PREFIX{ws|domain}:fired:AUTOMATION, …:revealed:EMAIL,
-// …:reveals:AUTOMATION), into fields of their lead's hash, where they now
-// live and expire with the lead. Keys of leads that have no state any more
-// are deleted. new_session claims (…:fired:AUTOMATION:SESSION, with a TTL)
-// are left alone. It is safe to run twice and while the pipeline runs
+// MigrateClaims moves the claims and reveal records that an earlier
+// leadflow kept as keys of their own (PREFIX{ws|domain}:fired:AUTOMATION,
+// …:revealed:EMAIL, …:reveals:AUTOMATION without a TTL, and the
+// new_session claims …:fired:AUTOMATION:LEADID:SEQ with
+// new_session_claim_ttl) into fields of their lead's hash, where they now
+// live and expire with the lead (a new_session claim with its session).
+// Keys of leads that have no state any more are deleted. It is safe to run twice and while the pipeline runs
 // (each key moves in one script, on the lead's own Redis Cluster slot); on
 // a Redis Cluster it scans every master.
 func MigrateClaims(ctx context.Context, rdb redis.UniversalClient, prefix string) (MigrateReport, error) {
@@ -94,9 +95,11 @@ func MigrateClaims(ctx context.Context, rdb redis.UniversalClient, prefix string
 }
 
 // oldClaimKey parses a key of the earlier layout: PREFIX{LEAD}:KIND:ID
-// with KIND fired (and no session part), revealed or reveals. field is
-// the lead hash's field that replaces it (claims.go's leadClaimField,
-// revealedField and revealCountField name the same "KIND:ID").
+// with KIND fired, revealed or reveals; a fired key whose ID has a session
+// part (AUTOMATION:LEADID:SEQ) is of kind fired_session. field is the lead
+// hash's field that replaces it (claims.go's leadClaimField,
+// sessionClaimField, revealedField and revealCountField name the same
+// "KIND:ID").
 func oldClaimKey(prefix, key string) (leadKey, field, kind string, ok bool) {
 	rest, found := strings.CutPrefix(key, prefix+"{")
 	if !found {
@@ -112,8 +115,8 @@ func oldClaimKey(prefix, key string) (leadKey, field, kind string, ok bool) {
 	}
 	switch kind {
 	case "fired":
-		if strings.Contains(id, ":") { // a new_session claim: a key of its own still
-			return "", "", "", false
+		if strings.Contains(id, ":") { // a new_session claim
+			kind = "fired_session"
 		}
 	case "revealed", "reveals":
 	default:

@@ -85,7 +85,7 @@ func (s *Stage) unclaimed(head *schemas.ChangeHead, pending []fire) []fire {
 		case control.TriggerNewLead:
 			f.triggerKey, f.c.key, f.c.field, f.c.ttl = head.LeadKey, s.keys.lead(head.LeadKey), leadClaimField(ru.auto.ID), s.d.LeadTTL
 		case control.TriggerNewSession:
-			f.triggerKey, f.c.key, f.c.ttl = head.SessionKey, s.keys.sessionClaim(head.LeadKey, ru.auto.ID, head.SessionKey), s.cfg.NewSessionClaimTTL
+			f.triggerKey, f.c.key, f.c.field, f.c.ttl = head.SessionKey, s.keys.lead(head.LeadKey), sessionClaimField(ru.auto.ID, head.SessionKey), s.d.LeadTTL
 		default:
 			continue
 		}

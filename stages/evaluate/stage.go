@@ -29,11 +29,14 @@ import (
 type Config struct {
 	// Runtime tunes consuming, batching, bounds and commits.
 	Runtime pipeline.RuntimeConfig `yaml:"runtime"`
-	// NewSessionClaimTTL is how long the once-per-(automation, session)
-	// claim of new_session is kept; it must outlive a session. Default 168h.
-	// (The new_lead claims and the reveal records have no setting of their
-	// own: they are kept in the lead's state and live exactly as long as
-	// the lead, stages.leads.lead_ttl after its last change.)
+	// NewSessionClaimTTL is no longer used, and accepted only so that
+	// configuration files written for earlier versions still load (a value
+	// other than 0 is logged as a warning at start). It was how long a
+	// new_session claim, then a key of its own, was kept. The claims and
+	// the reveal records have no setting: they are kept in the lead's state
+	// and live as long as the lead (stages.leads.lead_ttl after its last
+	// change), a new_session claim as long as the lead keeps its session.
+	// Default 0.
 	NewSessionClaimTTL time.Duration `yaml:"new_session_claim_ttl"`
 	// FiredCacheSize bounds the in-process memory of claims already made,
 	// which saves Redis round trips for leads and sessions that fired.
@@ -54,11 +57,10 @@ type Config struct {
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
 	return Config{
-		Runtime:            pipeline.DefaultRuntimeConfig(),
-		NewSessionClaimTTL: 168 * time.Hour,
-		FiredCacheSize:     200000,
-		SessionCacheSize:   100000,
-		MissCacheSize:      200000,
+		Runtime:          pipeline.DefaultRuntimeConfig(),
+		FiredCacheSize:   200000,
+		SessionCacheSize: 100000,
+		MissCacheSize:    200000,
 	}
 }
 
@@ -67,7 +69,6 @@ func (c Config) Validate(section string) error {
 	return errors.Join(
 		c.Runtime.Validate(section+".runtime"),
 		pipeline.CheckLimits(section,
-			pipeline.DurationLimit("new_session_claim_ttl", c.NewSessionClaimTTL, time.Hour, 100*365*24*time.Hour),
 			pipeline.IntLimit("fired_cache_size", c.FiredCacheSize, 0, 100000000),
 			pipeline.IntLimit("session_cache_size", c.SessionCacheSize, 0, 100000000),
 			pipeline.IntLimit("miss_cache_size", c.MissCacheSize, 0, 100000000),
@@ -149,6 +150,10 @@ func New(cfg Config, d Deps) (*Stage, error) {
 	}
 	if err := s.newCaches(); err != nil {
 		return nil, err
+	}
+	if cfg.NewSessionClaimTTL != 0 {
+		d.Logger.Warn("stages.evaluate.new_session_claim_ttl is no longer used: new_session claims live in the lead's state as long as their session; remove the setting",
+			zap.Duration("new_session_claim_ttl", cfg.NewSessionClaimTTL))
 	}
 	return s, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 // changeEncoder encodes schemas.LeadChange records straight from a lead's
@@ -43,7 +44,7 @@ func (c *changeEncoder) encode(e *entry, st *leadState, first *session, kind uin
 	b = append(b, `,"lead_key":`...)
 	b = schemas.AppendString(b, e.key)
 	b = append(b, `,"session_key":"`...)
-	b = appendSessionKey(b, st.id, first.seq)
+	b = leadstore.AppendSessionKey(b, st.id, first.seq)
 	b = append(b, `","event_id":`...)
 	b = schemas.AppendString(b, h.EventID)
 	b = append(b, `,"event_time":"`...)
@@ -244,15 +245,3 @@ func (m *sessionMeta) fragments() (mid, loc []byte) {
 	}
 	return m.json[:m.midEnd], m.json[m.locAt : len(m.json)-1]
 }
-
-// appendSessionKey appends the session key "LEADID:SEQ": unique per
-// session instance, since lead ids are unique and a lead numbers its
-// sessions 1, 2, ...
-func appendSessionKey(b []byte, id int64, seq uint64) []byte {
-	b = strconv.AppendInt(b, id, 10)
-	b = append(b, ':')
-	return strconv.AppendUint(b, seq, 10)
-}
-
-// sessionKey is appendSessionKey as a string.
-func sessionKey(id int64, seq uint64) string { return string(appendSessionKey(nil, id, seq)) }

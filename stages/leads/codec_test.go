@@ -3,6 +3,7 @@ package leads
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/leadflow/leadflow/schemas"
@@ -74,6 +75,42 @@ func TestEvaluateFieldsLiveAsLongAsTheLead(t *testing.T) {
 	orphan := decodeLoaded(map[string]string{"fired:aut_1": "ev-1"}, func(*leadState) bool { return false })
 	if orphan.cur != nil || len(orphan.dropped) != 1 || orphan.dropped[0] != "fired:aut_1" {
 		t.Fatalf("hash without a lead state: cur %v, dropped %v; want no lead and the claim dropped", orphan.cur, orphan.dropped)
+	}
+}
+
+// The evaluate stage's new_session claims are fields of the lead's hash
+// named by their session (leadstore.SessionClaimField). Before, each was
+// a key of its own kept for new_session_claim_ttl (168 h), 170 bytes of
+// Redis per session and claiming automation; as a field it goes with its
+// session: a load drops the claims of sessions no head keeps any more,
+// and those of an earlier life of the lead (another lead id).
+func TestSessionClaimsGoWithTheirSession(t *testing.T) {
+	st := sampleState() // sessions 3 and 1 of lead id 1<<53-1
+	id := st.id
+	claim := func(aut string, id int64, seq uint64) string {
+		return leadstore.SessionClaimField(aut, string(leadstore.AppendSessionKey(nil, id, seq)))
+	}
+	fields := map[string]string{headField(st.gen): string(appendHead(nil, st))}
+	for _, s := range st.sessions {
+		fields[metaField(s.seq)] = string(leadstore.AppendMeta(nil, &s.meta.SessionMeta))
+		first := s.pvTotal - uint64(len(s.pvs))
+		for i, pv := range s.pvs {
+			fields[pageviewField(s.seq, first+uint64(i))] = string(leadstore.AppendPageview(nil, pv))
+		}
+	}
+	kept := []string{claim("aut_1", id, 3), claim("aut_2", id, 3), claim("aut_1", id, 1), "fired:aut_3"}
+	gone := []string{claim("aut_1", id, 2), claim("aut_1", id-1, 3), claim("aut_1", id, 4)}
+	for _, f := range append(append([]string{}, kept...), gone...) {
+		fields[f] = "ev"
+	}
+	l := decodeLoaded(fields, func(*leadState) bool { return false })
+	if l.err != nil || l.cur == nil {
+		t.Fatalf("decode: %v, state %v", l.err, l.cur)
+	}
+	slices.Sort(l.dropped)
+	slices.Sort(gone)
+	if !reflect.DeepEqual(l.dropped, gone) {
+		t.Fatalf("dropped %v, want the claims of sessions the lead does not keep %v", l.dropped, gone)
 	}
 }
 

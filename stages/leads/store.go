@@ -26,10 +26,14 @@ import (
 // it must outlive every lead so that an id is never given twice.
 //
 // Fields whose name contains ':' belong to the evaluate stage (its
-// new_lead claims and reveal records, stages/evaluate/claims.go): they
-// live as long as the lead, so this stage keeps them while the lead has
-// state and deletes them with the lead's other stray fields when a hash
-// without a lead state is written as a new lead.
+// claims and reveal records, stages/evaluate/claims.go): they live as
+// long as the lead, so this stage keeps them while the lead has state and
+// deletes them with the lead's other stray fields when a hash without a
+// lead state is written as a new lead. A new_session claim
+// (leadstore.SessionClaimField) lives as long as its session instead:
+// a load finds those of sessions no head keeps any more, and the next
+// write deletes them (a lead's cached state is read again at least every
+// cache_max_age, so they outlive their session by at most that).
 
 // store is the stage's Redis access: one pipelined round trip per step
 // of a batch, never one per record.
@@ -206,7 +210,12 @@ func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) l
 			continue
 		}
 		if cur != nil && isForeignField(f) {
-			continue // the evaluate stage's, kept for the lead's lifetime
+			// The evaluate stage's: kept for the lead's lifetime, except
+			// a new_session claim, which goes with its session.
+			if id, seq, ok := leadstore.SessionOfClaim(f); ok && (id != cur.id || !l.keepsSession(seq)) {
+				l.dropped = append(l.dropped, f)
+			}
+			continue
 		}
 		if !l.references(f) {
 			l.dropped = append(l.dropped, f)
@@ -218,6 +227,21 @@ func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) l
 // isForeignField reports whether f is another stage's field of the lead's
 // hash (its name contains ':', which this stage's fields never do).
 func isForeignField(f string) bool { return strings.IndexByte(f, ':') >= 0 }
+
+// keepsSession reports whether any of the heads keeps session seq.
+func (l *loaded) keepsSession(seq uint64) bool {
+	for _, h := range l.heads {
+		if !h.valid {
+			continue
+		}
+		for _, r := range h.refs {
+			if r.seq == seq {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // references reports whether any of the heads refers to field f.
 func (l *loaded) references(f string) bool {

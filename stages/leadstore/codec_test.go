@@ -78,3 +78,18 @@ func FuzzDecodeFields(f *testing.F) {
 		}
 	})
 }
+
+func TestSessionClaimFieldNamesItsSession(t *testing.T) {
+	f := SessionClaimField("aut_01HX", string(AppendSessionKey(nil, 42, 7)))
+	if f != "fired:aut_01HX:42:7" {
+		t.Fatalf("field = %q", f)
+	}
+	if id, seq, ok := SessionOfClaim(f); !ok || id != 42 || seq != 7 {
+		t.Fatalf("SessionOfClaim(%q) = %d, %d, %v; want 42, 7, true", f, id, seq, ok)
+	}
+	for _, other := range []string{"fired:aut_1", "revealed:a@b.c", "reveals:aut_1", "fired::7", "fired:aut:x:7", "fired:aut:1:y", "s3", "p3.1"} {
+		if _, _, ok := SessionOfClaim(other); ok {
+			t.Errorf("SessionOfClaim(%q) is ok; want not a session claim", other)
+		}
+	}
+}

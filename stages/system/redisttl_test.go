@@ -75,10 +75,15 @@ func TestEveryRedisKeyExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, kind := range []string{system.KindLead, system.KindSessionClaim, system.KindAttemptLog, system.KindLeadIDs} {
+	for _, kind := range []string{system.KindLead, system.KindAttemptLog, system.KindLeadIDs} {
 		if u.Kinds[kind] == nil || u.Kinds[kind].Keys == 0 {
 			t.Errorf("no %s key found: the traffic did not reach every kind of key (found %v)", kind, u.Kinds)
 		}
+	}
+	// Every claim is a field of its lead's hash: the new_session claims
+	// were keys of their own until 2026-12 (170 bytes each).
+	if old := u.Kinds[system.KindOldClaim]; old != nil {
+		t.Errorf("%d claim keys of their own; want every claim in its lead's hash", old.Keys)
 	}
 	if len(u.Unbounded) > 0 {
 		t.Errorf("keys without a TTL: %v", u.Unbounded)
@@ -110,7 +115,7 @@ func TestMeasureRedisNamesKeysWithoutTTL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for kind, want := range map[string][2]int64{system.KindLead: {1, 0}, system.KindLeadIDs: {1, 1}, system.KindSessionClaim: {1, 1}, system.KindAttemptLog: {1, 0}} {
+	for kind, want := range map[string][2]int64{system.KindLead: {1, 0}, system.KindLeadIDs: {1, 1}, system.KindOldClaim: {1, 1}, system.KindAttemptLog: {1, 0}} {
 		if k := u.Kinds[kind]; k == nil || k.Keys != want[0] || k.NoTTL != want[1] {
 			t.Errorf("%s: %+v, want %d keys, %d without a TTL", kind, k, want[0], want[1])
 		}

@@ -16,8 +16,8 @@ import (
 
 // Key kinds of RedisUsage, by what the key holds.
 const (
-	KindLead         = "lead"          // PREFIX lead:{ws|domain}: a lead's state, its new_lead claims and reveal records
-	KindSessionClaim = "session_claim" // PREFIX {ws|domain}:fired:AUTOMATION:SESSION: a new_session claim
+	KindLead         = "lead"          // PREFIX lead:{ws|domain}: a lead's state, its claims and reveal records
+	KindOldClaim     = "old_claim"     // PREFIX {ws|domain}:fired:…, …:revealed:…, …:reveals:…: a claim or reveal record kept as a key by a leadflow from before they moved into the lead's hash (leadflow redis-migrate moves them)
 	KindAttemptLog   = "attempt_log"   // PREFIX deliveries:{ws/webhook}: a webhook's recent attempts
 	KindLeadIDs      = "lead_ids"      // PREFIX lead-ids: the lead id counter (the one key without a TTL)
 	KindDeliverState = "deliver_state" // PREFIX {deliver:state}[:INSTANCE]: a deliver process's status for the console, and their registry
@@ -70,8 +70,8 @@ func KeyKind(prefix, key string) string {
 		return KindAttemptLog
 	case strings.HasPrefix(rest, "{deliver:state}"):
 		return KindDeliverState
-	case strings.HasPrefix(rest, "{") && strings.Contains(rest, "}:fired:"):
-		return KindSessionClaim
+	case strings.HasPrefix(rest, "{") && (strings.Contains(rest, "}:fired:") || strings.Contains(rest, "}:revealed:") || strings.Contains(rest, "}:reveals:")):
+		return KindOldClaim
 	}
 	return KindOther
 }
