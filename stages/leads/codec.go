@@ -36,10 +36,21 @@ func pageviewField(seq, n uint64) string { return leadstore.PageviewField(seq, n
 
 // headFormat is the first byte of a whole head. It differs from
 // leadstore.FormatV1, which heads were written in before deltas
-// (delta.go), only in the ring's offsets: each is stored against the one
+// (delta.go), in the ring's offsets: each is stored against the one
 // before it (the first against lastOffset), so that a ring that moved on
-// by a few entries is mostly the same bytes. decodeHead reads both.
-const headFormat = 2
+// by a few entries is mostly the same bytes. And it says where the
+// sessions' pageviews are: in chunks (leadstore.ChunkField) for
+// headFormat, in a field per pageview (leadstore.PageviewField) for the
+// formats before, headFormatPerPageview and FormatV1. decodeHead reads
+// all three; appendHead writes headFormat, and a lead read in an earlier
+// format is rewritten in chunks at its next write (store.write).
+const (
+	headFormat            = 4
+	headFormatPerPageview = 2
+)
+
+// pvChunk is leadstore.PageviewChunk.
+const pvChunk = leadstore.PageviewChunk
 
 // appendHead appends the head encoding of st (headFormat).
 func appendHead(dst []byte, st *leadState) []byte {
@@ -94,10 +105,10 @@ func appendHead(dst []byte, st *leadState) []byte {
 func decodeHead(b []byte) (*leadState, error) {
 	d := leadstore.NewDecoder(b)
 	format := d.Byte()
-	if format != headFormat && format != leadstore.FormatV1 {
+	if format != headFormat && format != headFormatPerPageview && format != leadstore.FormatV1 {
 		return nil, errCorrupt
 	}
-	st := &leadState{}
+	st := &leadState{perPageview: format != headFormat}
 	st.id = int64(d.Uvarint())
 	st.gen = d.Uvarint()
 	st.firstSeen = d.Varint()
@@ -159,8 +170,10 @@ func decodeHead(b []byte) (*leadState, error) {
 
 // resolve fills in the sessions' meta and pageviews of a decoded head
 // from the lead's hash fields. memo shares the immutable values between
-// the current head and the pre-image.
-func resolve(st *leadState, fields map[string]string, memo map[string]any) error {
+// the current head and the pre-images. The current head's sessions (cur)
+// also get the chunk their newest pageview is in, which the next write
+// appends to.
+func resolve(st *leadState, fields map[string]string, memo map[string]any, cur bool) error {
 	for _, s := range st.sessions {
 		f := metaField(s.seq)
 		if v, ok := memo[f]; ok {
@@ -176,23 +189,85 @@ func resolve(st *leadState, fields map[string]string, memo map[string]any) error
 			}
 			memo[f], s.meta = m, m
 		}
-		first := s.pvTotal - uint64(len(s.pvs))
-		for i := range s.pvs {
-			f := pageviewField(s.seq, first+uint64(i))
-			if v, ok := memo[f]; ok {
-				s.pvs[i] = v.(*pageview)
-				continue
-			}
-			raw, ok := fields[f]
-			if !ok {
-				return errCorrupt
-			}
-			pv, err := leadstore.DecodePageview(raw)
-			if err != nil {
-				return err
-			}
-			memo[f], s.pvs[i] = pv, pv
+		var err error
+		if st.perPageview {
+			err = resolvePageviews(s, fields, memo)
+		} else {
+			err = resolveChunks(s, fields, memo, cur)
 		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolvePageviews fills in s's pageviews from a field each.
+func resolvePageviews(s *session, fields map[string]string, memo map[string]any) error {
+	first := s.pvTotal - uint64(len(s.pvs))
+	for i := range s.pvs {
+		f := pageviewField(s.seq, first+uint64(i))
+		if v, ok := memo[f]; ok {
+			s.pvs[i] = v.(*pageview)
+			continue
+		}
+		raw, ok := fields[f]
+		if !ok {
+			return errCorrupt
+		}
+		pv, err := leadstore.DecodePageview(raw)
+		if err != nil {
+			return err
+		}
+		memo[f], s.pvs[i] = pv, pv
+	}
+	return nil
+}
+
+// decodedChunk is a chunk field as resolve decoded it.
+type decodedChunk struct {
+	raw  string
+	pvs  []*pageview
+	last *pageview
+}
+
+// resolveChunks fills in s's pageviews from their chunks; with cur, s
+// also gets the chunk of its newest pageview.
+func resolveChunks(s *session, fields map[string]string, memo map[string]any, cur bool) error {
+	first := s.pvTotal - uint64(len(s.pvs))
+	var c *decodedChunk
+	for i := range s.pvs {
+		n := first + uint64(i)
+		if c == nil || n%pvChunk == 0 {
+			f := leadstore.ChunkField(s.seq, n/pvChunk)
+			if v, ok := memo[f]; ok {
+				c = v.(*decodedChunk)
+			} else {
+				raw, ok := fields[f]
+				if !ok {
+					return errCorrupt
+				}
+				pvs, last, err := leadstore.DecodeChunk(raw)
+				if err != nil {
+					return err
+				}
+				c = &decodedChunk{raw: raw, pvs: pvs, last: last}
+				memo[f] = c
+			}
+		}
+		j := n % pvChunk
+		if j >= uint64(len(c.pvs)) || c.pvs[j] == nil {
+			return errCorrupt
+		}
+		s.pvs[i] = c.pvs[j]
+	}
+	if cur && c != nil {
+		// A chunk holds nothing past the head's pageviews: the head and
+		// the chunks are written in one HSET.
+		if uint64(len(c.pvs)) != (s.pvTotal-1)%pvChunk+1 {
+			return errCorrupt
+		}
+		s.chunk, s.chunkLast = []byte(c.raw), c.last
 	}
 	return nil
 }

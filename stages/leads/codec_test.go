@@ -28,19 +28,43 @@ func sampleState() *leadState {
 	}
 }
 
-func TestStateRoundTripsThroughItsFields(t *testing.T) {
-	st := sampleState()
-	fields := map[string]string{headField(st.gen): string(appendHead(nil, st)), "junk": "x"}
+// storedFields returns the fields of the lead's hash that hold st, as the
+// stage writes them (the sessions' facts, the pageviews' chunks).
+func storedFields(st *leadState) map[string]string {
+	fields := map[string]string{headField(st.gen): string(appendHead(nil, st))}
+	w := &work{}
 	for _, s := range st.sessions {
 		fields[metaField(s.seq)] = string(leadstore.AppendMeta(nil, &s.meta.SessionMeta))
-		first := s.pvTotal - uint64(len(s.pvs))
-		for i, pv := range s.pvs {
-			fields[pageviewField(s.seq, first+uint64(i))] = string(leadstore.AppendPageview(nil, pv))
+		args := appendChunks(nil, w, s, true)
+		s.next, s.nextLast = nil, nil
+		for i := 0; i < len(args); i += 2 {
+			fields[args[i].(string)] = string(args[i+1].([]byte))
 		}
+	}
+	return fields
+}
+
+func TestStateRoundTripsThroughItsFields(t *testing.T) {
+	st := sampleState()
+	fields := storedFields(st)
+	fields["junk"] = "x"
+	// Session 3 keeps pageviews 58 and 59 of 60: chunk 7 (56..63) holds
+	// 56 and 57 skipped, then the two.
+	chunk := fields[leadstore.ChunkField(3, 7)]
+	if pvs, last, err := leadstore.DecodeChunk(chunk); err != nil || len(pvs) != 4 || pvs[0] != nil || pvs[1] != nil ||
+		*pvs[2] != *st.sessions[0].pvs[0] || *pvs[3] != *st.sessions[0].pvs[1] || last != pvs[3] {
+		t.Fatalf("chunk 7 of session 3 = %v, %v, %v", pvs, last, err)
 	}
 	l := decodeLoaded(fields, func(*leadState) bool { return true })
 	if l.err != nil {
 		t.Fatal(l.err)
+	}
+	// The current state also holds the chunk its next write appends to.
+	if got := l.cur.sessions[0]; string(got.chunk) != chunk || *got.chunkLast != *st.sessions[0].pvs[1] {
+		t.Fatalf("session 3's chunk = %x, last %+v; want the stored one", got.chunk, got.chunkLast)
+	}
+	for _, s := range l.cur.sessions {
+		s.chunk, s.chunkLast = nil, nil
 	}
 	if !reflect.DeepEqual(l.cur, st) {
 		t.Fatalf("decoded state differs:\n got  %+v\n want %+v", l.cur, st)
@@ -49,7 +73,7 @@ func TestStateRoundTripsThroughItsFields(t *testing.T) {
 		t.Fatalf("dropped = %v, want the stray field", l.dropped)
 	}
 	// Host and path that are parts of the URL are stored as positions.
-	if n, full := len(leadstore.AppendPageview(nil, st.sessions[0].pvs[0])), len(schemas.GuidePageURL); n > full+16 {
+	if n, full := len(leadstore.AppendChunkEntry(nil, nil, st.sessions[0].pvs[0])), len(schemas.GuidePageURL); n > full+16 {
 		t.Fatalf("pageview encodes to %d bytes for a %d-byte URL", n, full)
 	}
 }
@@ -90,14 +114,7 @@ func TestSessionClaimsGoWithTheirSession(t *testing.T) {
 	claim := func(aut string, id int64, seq uint64) string {
 		return leadstore.SessionClaimField(aut, string(leadstore.AppendSessionKey(nil, id, seq)))
 	}
-	fields := map[string]string{headField(st.gen): string(appendHead(nil, st))}
-	for _, s := range st.sessions {
-		fields[metaField(s.seq)] = string(leadstore.AppendMeta(nil, &s.meta.SessionMeta))
-		first := s.pvTotal - uint64(len(s.pvs))
-		for i, pv := range s.pvs {
-			fields[pageviewField(s.seq, first+uint64(i))] = string(leadstore.AppendPageview(nil, pv))
-		}
-	}
+	fields := storedFields(st)
 	kept := []string{claim("aut_1", id, 3), claim("aut_2", id, 3), claim("aut_1", id, 1), "fired:aut_3"}
 	gone := []string{claim("aut_1", id, 2), claim("aut_1", id-1, 3), claim("aut_1", id, 4)}
 	for _, f := range append(append([]string{}, kept...), gone...) {
@@ -116,20 +133,33 @@ func TestSessionClaimsGoWithTheirSession(t *testing.T) {
 
 func TestWriteDeletesWhatNoRemainingHeadRefersTo(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		newer []sessRef // gens 2, 3 and 4 (each the same, for brevity)
-		want  []string
+		name        string
+		perPageview bool      // the heads are from before chunks: a field per pageview
+		old         []sessRef // gen 1, the head the write of gen 5 replaces
+		newer       []sessRef // gens 2, 3 and 4 (each the same, for brevity)
+		want        []string
 	}{
-		{"session 1 let go, pageview 0 of session 2 still kept by a newer head",
+		{"session 1 let go, pageview 0 of session 2 still kept by a newer head", true,
+			[]sessRef{{seq: 1, from: 0, to: 3}, {seq: 2, from: 0, to: 1}},
 			[]sessRef{{seq: 2, from: 0, to: 2}}, []string{"s1", "p1.0", "p1.1", "p1.2"}},
-		{"pageview 0 of session 2 slid out of every newer window",
+		{"pageview 0 of session 2 slid out of every newer window", true,
+			[]sessRef{{seq: 1, from: 0, to: 3}, {seq: 2, from: 0, to: 1}},
 			[]sessRef{{seq: 1, from: 2, to: 3}, {seq: 2, from: 1, to: 3}}, []string{"p1.0", "p1.1", "p2.0"}},
+		{"chunks: session 1 let go, its chunks 1 and 2 with it", false,
+			[]sessRef{{seq: 1, from: 10, to: 20}, {seq: 2, from: 0, to: 1}},
+			[]sessRef{{seq: 2, from: 0, to: 2}}, []string{"s1", "q1.1", "q1.2"}},
+		{"chunks: a chunk goes once every newer window starts after it", false,
+			[]sessRef{{seq: 1, from: 10, to: 20}, {seq: 2, from: 0, to: 1}},
+			[]sessRef{{seq: 1, from: 17, to: 21}, {seq: 2, from: 1, to: 3}}, []string{"q1.1"}},
+		{"chunks: a window starting in its chunk keeps it", false,
+			[]sessRef{{seq: 1, from: 10, to: 20}, {seq: 2, from: 0, to: 1}},
+			[]sessRef{{seq: 1, from: 15, to: 21}, {seq: 2, from: 1, to: 3}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &entry{}
-			e.heads[1] = headRefs{gen: 1, valid: true, refs: []sessRef{{seq: 1, from: 0, to: 3}, {seq: 2, from: 0, to: 1}}}
+			e.heads[1] = headRefs{gen: 1, valid: true, perPageview: tc.perPageview, refs: tc.old}
 			for g := uint64(2); g <= 4; g++ {
-				e.heads[g%replayHeads] = headRefs{gen: g, valid: true, refs: tc.newer}
+				e.heads[g%replayHeads] = headRefs{gen: g, valid: true, perPageview: tc.perPageview, refs: tc.newer}
 			}
 			st := &leadState{gen: 5, sessions: []*session{{seq: 2, pvTotal: 5, pvs: make([]*pageview, 2)}}}
 			if got := overwrittenFields(nil, e, st); !reflect.DeepEqual(got, tc.want) {

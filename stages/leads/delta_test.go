@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +88,7 @@ func TestHeadsInThePreviousFormatStillDecode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		want.perPageview = true // the previous format had a field per pageview
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: previous format decodes to\n %+v\nwant\n %+v", name, got, want)
 		}
@@ -115,10 +118,26 @@ func TestLeadStoredBeforeDeltasReplaysAndMigrates(t *testing.T) {
 	if l.err != nil || len(l.pres) != 3 {
 		t.Fatalf("stored lead: %v, %d pre-images; want 3", l.err, len(l.pres))
 	}
+	// ... and every pageview in a field of its own.
 	for _, h := range append([]*leadState{l.cur}, l.pres...) {
 		v1 := rewriteRingV1(t, h)
 		if err := f.rdb.HSet(ctx, key, headField(h.gen), v1).Err(); err != nil {
 			t.Fatal(err)
+		}
+		for _, ss := range h.sessions {
+			first := ss.pvTotal - uint64(len(ss.pvs))
+			for i, p := range ss.pvs {
+				if err := f.rdb.HSet(ctx, key, pageviewField(ss.seq, first+uint64(i)), leadstore.AppendPageview(nil, p)).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	for name := range fields {
+		if name[0] == 'q' {
+			if err := f.rdb.HDel(ctx, key, name).Err(); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	// A new process replays the last three batches from the old heads
@@ -153,6 +172,27 @@ func TestLeadStoredBeforeDeltasReplaysAndMigrates(t *testing.T) {
 	}
 	if l := decodeLoaded(fields, func(*leadState) bool { return true }); l.err != nil || len(l.pres) != 3 || l.cur.stats.Pageviews != 5 {
 		t.Fatalf("migrated lead: %v, %d pre-images", l.err, len(l.pres))
+	}
+	// The write stored the pageviews in a chunk; the fields of their own
+	// go once no head from before refers to them (three more writes).
+	if fields[leadstore.ChunkField(1, 0)] == "" {
+		t.Fatalf("after the write: no chunk field; fields %v", slices.Sorted(maps.Keys(fields)))
+	}
+	for i := 10; i < 13; i++ {
+		f.run(s2, f.rec(pv("e"+itoa(i), "s1", time.Duration(i)*time.Minute, 5, "https://acme.io/"+itoa(i))))
+	}
+	names, err := f.rdb.HKeys(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(names)
+	if got, want := strings.Join(names, " "), "h0 h1 h2 h3 q1.0 s1"; got != want {
+		t.Fatalf("fields after four writes = %s, want %s", got, want)
+	}
+	o := f.run(f.newStage(), f.rec(pv("e20", "s1", 20*time.Minute, 5, "https://acme.io/20")))
+	ch := o.changes(t)
+	if len(ch) != 1 || len(ch[0].Lead.RecentSessions[0].Pageviews) != 9 || ch[0].Lead.RecentSessions[0].Pageviews[8].URL != "https://acme.io/20" {
+		t.Fatalf("change after a fresh read of the migrated lead: %+v", ch)
 	}
 }
 

@@ -153,16 +153,29 @@ func TestPageviewsInVisitOrderBoundedToTheLast(t *testing.T) {
 		t.Fatalf("total_duration %d, stats %+v; want %d over 5 pageviews", s.TotalDuration, c.Stats, want)
 	}
 	// The pageviews that slid out are deleted from Redis once none of the
-	// four stored heads (the current one and the three before it) shows them.
-	f.run(nil, f.rec(pv("e10", "s1", 6*time.Minute, 1, "https://acme.io/p5")))
-	f.run(nil, f.rec(pv("e11", "s1", 7*time.Minute, 1, "https://acme.io/p6")))
+	// four stored heads (the current one and the three before it) shows
+	// them: a chunk of 8 pageviews (leadstore.PageviewChunk) once none
+	// shows any of its pageviews.
+	for i := 5; i <= 13; i++ {
+		f.run(nil, f.rec(pv("e1"+itoa(i), "s1", time.Duration(i+1)*time.Minute, 1, "https://acme.io/p"+itoa(i))))
+		if i == 11 { // heads: windows p6-p8, p7-p9, p8-p10, p9-p11
+			keys, err := f.rdb.HKeys(t.Context(), f.s.store.redisKey(lead1)).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(keys)
+			if got, want := strings.Join(keys, " "), "h0 h1 h2 h3 q1.0 q1.1 s1"; got != want {
+				t.Fatalf("lead hash fields = %s, want %s", got, want)
+			}
+		}
+	}
 	keys, err := f.rdb.HKeys(t.Context(), f.s.store.redisKey(lead1)).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(keys)
-	// Heads 5..8: after p4 (window p2-p4), the ping, p5 and p6 (window p4-p6).
-	if got, want := strings.Join(keys, " "), "h0 h1 h2 h3 p1.2 p1.3 p1.4 p1.5 p1.6 s1"; got != want {
+	// Heads: windows p8-p10 .. p11-p13, none in chunk 0 (p0-p7).
+	if got, want := strings.Join(keys, " "), "h0 h1 h2 h3 q1.1 s1"; got != want {
 		t.Fatalf("lead hash fields = %s, want %s", got, want)
 	}
 }

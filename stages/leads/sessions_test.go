@@ -151,10 +151,24 @@ func TestCompleteMissingParts(t *testing.T) {
 		t.Fatalf("older sessions = %+v, want sessions 2 and 1", ch.OlderSessions)
 	}
 	rkey := f.s.store.redisKey(ch.LeadKey)
-	if err := f.rdb.HDel(context.Background(), rkey, metaField(2), pageviewField(1, 0)).Err(); err != nil {
+	// Session 1's pageviews as a lead stored before chunks has them: a
+	// field each, one of them gone.
+	ctx := context.Background()
+	chunk, err := f.rdb.HGet(ctx, rkey, leadstore.ChunkField(1, 0)).Result()
+	if err != nil {
 		t.Fatal(err)
 	}
-	missing, err := f.sessions().Complete(context.Background(), []*schemas.LeadChange{&ch})
+	pvs, _, err := leadstore.DecodeChunk(chunk)
+	if err != nil || len(pvs) != 2 {
+		t.Fatalf("session 1's chunk: %v, %v", pvs, err)
+	}
+	if err := f.rdb.HSet(ctx, rkey, pageviewField(1, 1), leadstore.AppendPageview(nil, pvs[1])).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.rdb.HDel(ctx, rkey, metaField(2), leadstore.ChunkField(1, 0)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	missing, err := f.sessions().Complete(ctx, []*schemas.LeadChange{&ch})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,10 @@ type leadState struct {
 	// ring holds the most recently applied hits, oldest first, bounded
 	// by Config.DedupWindow.
 	ring []ringEntry
+	// perPageview says the state was read from a head whose pageviews
+	// are in a field each (an earlier format, codec.go); the next write
+	// stores its sessions' pageviews in chunks. Not persisted as such.
+	perPageview bool
 }
 
 // exists reports whether the lead has had a hit; a genesis state (id
@@ -84,6 +88,13 @@ type session struct {
 	// persisted: a state read from Redis has everything written).
 	metaWritten bool
 	pvWritten   uint64
+	// chunk is the stored chunk (leadstore.PageviewChunk) that pageview
+	// pvWritten-1 is in, and chunkLast its last entry that is not
+	// skipped: the next write appends to them. next and nextLast are what
+	// the write in progress stores, taken over when it succeeds. Only a
+	// cached current state has them (not copied by clone).
+	chunk, next         []byte
+	chunkLast, nextLast *pageview
 
 	pvCache pvCache // not copied by clone
 	// ref is the session's schemas.SessionRef JSON as last encoded,
@@ -147,6 +158,7 @@ func (st *leadState) clone() *leadState {
 	for i, s := range st.sessions {
 		sc := *s
 		sc.pvCache = pvCache{}
+		sc.chunk, sc.next, sc.chunkLast, sc.nextLast = nil, nil, nil, nil
 		sc.ref, sc.refKey = nil, sessionShape{}
 		sc.pvs = append([]*pageview(nil), s.pvs...)
 		sc.spent = append([]int64(nil), s.spent...)

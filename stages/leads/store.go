@@ -166,11 +166,11 @@ func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) l
 	}
 	if cur != nil {
 		memo := make(map[string]any)
-		if err := resolve(cur, fields, memo); err != nil {
+		if err := resolve(cur, fields, memo, true); err != nil {
 			return loaded{err: &badStateError{err: err}}
 		}
 		l.cur, l.head = cur, curRaw
-		l.heads[cur.gen%replayHeads] = headRefs{gen: cur.gen, valid: true, refs: refsOf(cur)}
+		l.heads[cur.gen%replayHeads] = headRefsOf(cur)
 		pre := needPre(cur)
 		newer := curRaw // the bytes of head g+1
 		for g := cur.gen - 1; g < cur.gen && g+replayHeads > cur.gen; g-- {
@@ -194,8 +194,8 @@ func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) l
 			if h == nil {
 				break // the run of heads before cur ends
 			}
-			l.heads[i] = headRefs{gen: g, valid: true, refs: refsOf(h)}
-			if pre && resolve(h, fields, memo) == nil {
+			l.heads[i] = headRefsOf(h)
+			if pre && resolve(h, fields, memo, false) == nil {
 				l.pres = append(l.pres, h)
 			} else {
 				pre = false // a replay can only start from an unbroken run of heads
@@ -243,7 +243,9 @@ func (l *loaded) keepsSession(seq uint64) bool {
 	return false
 }
 
-// references reports whether any of the heads refers to field f.
+// references reports whether any of the heads refers to field f: a
+// session's facts (s), a pageview in a chunk (q) of a head in chunks or in
+// a field of its own (p) of a head from before.
 func (l *loaded) references(f string) bool {
 	if len(f) < 2 {
 		return false
@@ -253,7 +255,7 @@ func (l *loaded) references(f string) bool {
 	switch f[0] {
 	case 's':
 		seq, err = strconv.ParseUint(f[1:], 10, 64)
-	case 'p':
+	case 'p', 'q':
 		a, b, ok := strings.Cut(f[1:], ".")
 		seq, err = strconv.ParseUint(a, 10, 64)
 		var err2 error
@@ -272,7 +274,13 @@ func (l *loaded) references(f string) bool {
 			continue
 		}
 		for _, r := range h.refs {
-			if r.seq == seq && (f[0] == 's' || (n >= r.from && n < r.to)) {
+			if r.seq != seq {
+				continue
+			}
+			switch {
+			case f[0] == 's',
+				f[0] == 'p' && h.perPageview && n >= r.from && n < r.to,
+				f[0] == 'q' && !h.perPageview && r.from < r.to && n >= r.from/pvChunk && n <= (r.to-1)/pvChunk:
 				return true
 			}
 		}
@@ -295,13 +303,14 @@ func (s *store) ids(ctx context.Context, n int) (int64, error) {
 
 // write stores the changes of the batch's dirty entries in one pipelined
 // round trip. Per lead it is one HSET of the new head (into the slot of
-// the oldest of the four heads), the genesis head of a new lead, and the
-// new session and pageview fields (atomic: the state moves from one
-// consistent version to the next), then an HDEL of the fields no
-// remaining head refers to, and a PEXPIRE of lead_ttl. The PEXPIRE is
-// left out when this process set it less than lead_ttl/100 ago (a lead
-// then expires between 99% and 100% of lead_ttl after its last change),
-// which halves the commands of a busy lead's writes.
+// the oldest of the four heads), the genesis head of a new lead, the new
+// sessions' facts and the pageview chunks that changed (appendChunks;
+// atomic: the state moves from one consistent version to the next), then
+// an HDEL of the fields no remaining head refers to, and a PEXPIRE of
+// lead_ttl. The PEXPIRE is left out when this process set it less than
+// lead_ttl/100 ago (a lead then expires between 99% and 100% of lead_ttl
+// after its last change), which halves the commands of a busy lead's
+// writes.
 func (s *store) write(ctx context.Context, es []*entry, w *work, now time.Time) error {
 	pipe := s.rdb.Pipeline()
 	for _, e := range es {
@@ -332,12 +341,7 @@ func (s *store) write(ctx context.Context, es []*entry, w *work, now time.Time) 
 				w.arena = leadstore.AppendMeta(w.arena, &ss.meta.SessionMeta)
 				args = append(args, metaField(ss.seq), w.arena[at:len(w.arena):len(w.arena)])
 			}
-			first := ss.pvTotal - uint64(len(ss.pvs))
-			for n := max(ss.pvWritten, first); n < ss.pvTotal; n++ {
-				at = len(w.arena)
-				w.arena = leadstore.AppendPageview(w.arena, ss.pvs[n-first])
-				args = append(args, pageviewField(ss.seq, n), w.arena[at:len(w.arena):len(w.arena)])
-			}
+			args = appendChunks(args, w, ss, st.perPageview)
 		}
 		pipe.HSet(ctx, e.rkey, args...)
 		// Stray head fields found at load may be the ones written now.
@@ -368,11 +372,67 @@ func genesis(id int64, partition int32) *leadState {
 	return &leadState{id: id, partition: partition, lastOffset: -1}
 }
 
-// headRefs are the field references of one stored head.
+// headRefs are the field references of one stored head; perPageview:
+// its pageviews are in a field each (an earlier format), not in chunks.
 type headRefs struct {
-	gen   uint64
-	valid bool
-	refs  []sessRef
+	gen         uint64
+	valid       bool
+	perPageview bool
+	refs        []sessRef
+}
+
+// headRefsOf returns the field references of a decoded head.
+func headRefsOf(st *leadState) headRefs {
+	return headRefs{gen: st.gen, valid: true, perPageview: st.perPageview, refs: refsOf(st)}
+}
+
+// appendChunks appends to args the chunk fields of ss that its pageviews
+// since the last write change (leadstore.PageviewChunk), encoded in
+// w.arena: the stored chunk of its last written pageview with the new
+// ones appended, then new chunks. With convert (the lead was read in the
+// format with a field per pageview) it writes the chunks of every kept
+// pageview instead, from the start of the first one's chunk. A pageview
+// that is not kept any more (it slid out before it was written, or it is
+// before the kept ones of a converted session) is a skipped entry. The
+// chunk of the newest pageview is left in ss.next, for written.
+func appendChunks(args []any, w *work, ss *session, convert bool) []any {
+	first := ss.pvTotal - uint64(len(ss.pvs))
+	from, prev := ss.pvWritten, ss.chunkLast
+	if convert || (from%pvChunk != 0 && ss.chunk == nil) {
+		from, prev = first-first%pvChunk, nil
+	}
+	if from >= ss.pvTotal {
+		return args
+	}
+	at := len(w.arena)
+	if from%pvChunk != 0 {
+		w.arena = append(w.arena, ss.chunk...)
+	}
+	flush := func(n uint64) {
+		b := w.arena[at:len(w.arena):len(w.arena)]
+		args = append(args, leadstore.ChunkField(ss.seq, n/pvChunk), b)
+		ss.next = b
+		at = len(w.arena)
+	}
+	for n := from; n < ss.pvTotal; n++ {
+		if n%pvChunk == 0 {
+			if n > from {
+				flush(n - 1)
+			}
+			w.arena = append(w.arena, leadstore.FormatV1)
+			prev = nil
+		}
+		if n < first {
+			w.arena = leadstore.AppendChunkSkip(w.arena)
+			continue
+		}
+		pv := ss.pvs[n-first]
+		w.arena = leadstore.AppendChunkEntry(w.arena, prev, pv)
+		prev = pv
+	}
+	flush(ss.pvTotal - 1)
+	ss.nextLast = prev
+	return args
 }
 
 // written updates e's bookkeeping after its write succeeded.
@@ -383,9 +443,14 @@ func written(e *entry, now time.Time) {
 	}
 	e.head, e.written = append(e.head[:0], e.written...), nil
 	h := &e.heads[st.gen%replayHeads]
-	h.gen, h.valid, h.refs = st.gen, true, h.refs[:0]
+	h.gen, h.valid, h.perPageview, h.refs = st.gen, true, false, h.refs[:0]
+	st.perPageview = false
 	for _, ss := range st.sessions {
 		ss.metaWritten = true
+		if ss.next != nil {
+			ss.chunk = append(ss.chunk[:0], ss.next...)
+			ss.chunkLast, ss.next, ss.nextLast = ss.nextLast, nil, nil
+		}
 		ss.pvWritten = ss.pvTotal
 		h.refs = append(h.refs, sessRef{seq: ss.seq, from: ss.pvTotal - uint64(len(ss.pvs)), to: ss.pvTotal})
 	}
@@ -408,9 +473,11 @@ func refsOf(st *leadState) []sessRef {
 
 // overwrittenFields appends the fields that only the head the write of
 // st (generation st.gen) overwrites refers to: sessions no newer head
-// keeps, and pageviews below every newer head's window. A session's
-// window only moves forward, and session and pageview numbers are never
-// reused, so a field dropped never comes back.
+// keeps, and pageviews below every newer head's window (in chunks, a chunk
+// once all of its pageviews are; in a field each, for a head from before
+// chunks, each such pageview's field, which only heads from before chunks
+// refer to). A session's window only moves forward, and session and
+// pageview numbers are never reused, so a field dropped never comes back.
 func overwrittenFields(dst []string, e *entry, st *leadState) []string {
 	g := st.gen
 	old := &e.heads[g%replayHeads]
@@ -418,27 +485,49 @@ func overwrittenFields(dst []string, e *entry, st *leadState) []string {
 		return dst
 	}
 	for _, r := range old.refs {
-		found, minFrom := false, r.to
-		note := func(seq, from uint64) {
+		// found: a newer head keeps the session; from: the lowest first
+		// kept pageview of the newer heads with old's layout.
+		found, from := false, r.to
+		note := func(seq, first uint64, perPageview bool) {
 			if seq == r.seq {
-				found, minFrom = true, min(minFrom, from)
+				found = true
+				if perPageview == old.perPageview {
+					from = min(from, first)
+				}
 			}
 		}
 		for i := range e.heads {
 			if h := &e.heads[i]; h.valid && h.gen > old.gen && h.gen < g {
 				for _, o := range h.refs {
-					note(o.seq, o.from)
+					note(o.seq, o.from, h.perPageview)
 				}
 			}
 		}
 		for _, ss := range st.sessions {
-			note(ss.seq, ss.pvTotal-uint64(len(ss.pvs)))
+			note(ss.seq, ss.pvTotal-uint64(len(ss.pvs)), false)
 		}
 		if !found {
 			dst = append(dst, metaField(r.seq))
 		}
-		for n := r.from; n < min(r.to, minFrom); n++ {
-			dst = append(dst, pageviewField(r.seq, n))
+		if old.perPageview {
+			for n := r.from; n < min(r.to, from); n++ {
+				dst = append(dst, pageviewField(r.seq, n))
+			}
+			continue
+		}
+		if r.from >= r.to {
+			continue
+		}
+		// Chunks of old's window that no newer head's window reaches into.
+		last := (r.to - 1) / pvChunk
+		if found {
+			if from/pvChunk == 0 {
+				continue
+			}
+			last = min(last, from/pvChunk-1)
+		}
+		for c := r.from / pvChunk; c <= last; c++ {
+			dst = append(dst, leadstore.ChunkField(r.seq, c))
 		}
 	}
 	return dst

@@ -19,14 +19,14 @@ func (e *entry) approxBytes() int64 {
 // approxBytes estimates the heap of a lead state: struct sizes plus the
 // lengths of its strings and the capacities of its slices, per session
 // its facts, its kept pageviews and the JSON encoded from them (the
-// pageview cache, the session reference). It is an estimate to bound a
-// cache by memory, not an accounting: a string two values share is
-// counted for each, and allocator rounding is left out.
+// pageview cache, the session reference), and its stored chunk. It is an
+// estimate to bound a cache by memory, not an accounting: a string two
+// values share is counted for each, and allocator rounding is left out.
 func (st *leadState) approxBytes() int64 {
 	const word = int64(unsafe.Sizeof(uintptr(0)))
 	n := int64(unsafe.Sizeof(*st)) + int64(cap(st.ring))*int64(unsafe.Sizeof(ringEntry{})) + int64(cap(st.sessions))*word
 	for _, s := range st.sessions {
-		n += int64(unsafe.Sizeof(*s)) + int64(len(s.sessionID)+cap(s.ref)+cap(s.pvCache.json)) +
+		n += int64(unsafe.Sizeof(*s)) + int64(len(s.sessionID)+cap(s.ref)+cap(s.pvCache.json)+cap(s.chunk)) +
 			int64(cap(s.spent)+cap(s.pvCache.ends))*8 + int64(cap(s.pvs))*word
 		if m := s.meta; m != nil {
 			n += m.approxBytes()

@@ -3,7 +3,6 @@ package leadstore
 import (
 	"encoding/binary"
 	"errors"
-	"strings"
 
 	"github.com/leadflow/leadflow/schemas"
 )
@@ -73,25 +72,14 @@ func DecodeMeta(m *SessionMeta, raw string) error {
 	return d.Done()
 }
 
-// AppendPageview appends the encoding of a pageview. The host and the
-// path are usually parts of the URL and then stored as positions.
+// AppendPageview appends the encoding of a pageview in a field of its
+// own, as leads stored before chunks (PageviewChunk); still read. The
+// host and the path are usually parts of the URL and then stored as
+// positions.
 func AppendPageview(dst []byte, pv *Pageview) []byte {
 	dst = append(dst, FormatV1)
 	dst = AppendStr(dst, pv.URL)
-	if i := strings.Index(pv.URL, pv.Host); pv.Host != "" && i >= 0 {
-		dst = binary.AppendUvarint(dst, uint64(i)+1)
-		dst = binary.AppendUvarint(dst, uint64(len(pv.Host)))
-	} else {
-		dst = append(dst, 0)
-		dst = AppendStr(dst, pv.Host)
-	}
-	if pv.Path != "" && strings.HasSuffix(pv.URL, pv.Path) {
-		dst = append(dst, 1)
-		dst = binary.AppendUvarint(dst, uint64(len(pv.Path)))
-	} else {
-		dst = append(dst, 0)
-		dst = AppendStr(dst, pv.Path)
-	}
+	dst = appendHostPath(dst, pv)
 	return binary.AppendVarint(dst, pv.VisitedAt)
 }
 
@@ -103,23 +91,8 @@ func DecodePageview(raw string) (*Pageview, error) {
 		return nil, ErrCorrupt
 	}
 	pv := &Pageview{URL: d.Str()}
-	if at := d.Uvarint(); at > 0 {
-		n := d.Uvarint()
-		if at-1 > uint64(len(pv.URL)) || n > uint64(len(pv.URL))-(at-1) {
-			return nil, ErrCorrupt
-		}
-		pv.Host = pv.URL[at-1 : at-1+n]
-	} else {
-		pv.Host = d.Str()
-	}
-	if d.Byte() == 1 {
-		n := d.Uvarint()
-		if n > uint64(len(pv.URL)) {
-			return nil, ErrCorrupt
-		}
-		pv.Path = pv.URL[uint64(len(pv.URL))-n:]
-	} else {
-		pv.Path = d.Str()
+	if err := decodeHostPath(&d, pv); err != nil {
+		return nil, err
 	}
 	pv.VisitedAt = d.Varint()
 	if err := d.Done(); err != nil {

@@ -93,3 +93,80 @@ func TestSessionClaimFieldNamesItsSession(t *testing.T) {
 		}
 	}
 }
+
+// A chunk stores each URL as what differs from the previous stored one,
+// the visit times as differences, and skipped pageviews as one byte.
+func TestChunkRoundTrips(t *testing.T) {
+	pvs := []*Pageview{
+		{URL: "https://www.snitcher.com/pricing?utm_source=x", Host: "www.snitcher.com", Path: "/pricing", VisitedAt: 1715770550123456},
+		nil,
+		{URL: "https://www.snitcher.com/features", Host: "www.snitcher.com", Path: "/features", VisitedAt: 1715770560123456},
+		{URL: "https://other.example/a", Host: "elsewhere", Path: "/b", VisitedAt: 1715770500000000},
+		{URL: "", Host: "", Path: "", VisitedAt: -3},
+	}
+	b := []byte{FormatV1}
+	var prev *Pageview
+	for _, pv := range pvs {
+		if pv == nil {
+			b = AppendChunkSkip(b)
+			continue
+		}
+		b = AppendChunkEntry(b, prev, pv)
+		prev = pv
+	}
+	got, last, err := DecodeChunk(string(b))
+	if err != nil || len(got) != len(pvs) || last == nil || *last != *pvs[4] {
+		t.Fatalf("DecodeChunk = %d entries, last %+v, %v", len(got), last, err)
+	}
+	for i := range pvs {
+		if (got[i] == nil) != (pvs[i] == nil) || (got[i] != nil && *got[i] != *pvs[i]) {
+			t.Fatalf("entry %d = %+v, want %+v", i, got[i], pvs[i])
+		}
+	}
+	// The second URL of the same site costs its path, not the whole URL.
+	one := AppendChunkEntry(nil, nil, pvs[2])
+	two := AppendChunkEntry(nil, pvs[0], pvs[2])
+	if len(two) > len(one)-len("https://www.snitcher.com/") {
+		t.Fatalf("entry after one of the same site: %d bytes, alone %d", len(two), len(one))
+	}
+	// More entries than a chunk holds do not decode.
+	full := []byte{FormatV1}
+	for range PageviewChunk + 1 {
+		full = AppendChunkSkip(full)
+	}
+	if _, _, err := DecodeChunk(string(full)); err == nil {
+		t.Fatal("a chunk of 9 entries decodes")
+	}
+}
+
+func FuzzDecodeChunk(f *testing.F) {
+	pv := &Pageview{URL: "https://a.io/x", Host: "a.io", Path: "/x", VisitedAt: 5}
+	f.Add(string(AppendChunkEntry(AppendChunkSkip([]byte{FormatV1}), nil, pv)))
+	f.Add(string(AppendChunkEntry(AppendChunkEntry([]byte{FormatV1}, nil, pv), pv, pv)))
+	f.Fuzz(func(t *testing.T, raw string) {
+		pvs, last, err := DecodeChunk(raw)
+		if err != nil {
+			return
+		}
+		// What decodes re-encodes to a chunk that decodes the same.
+		b := []byte{FormatV1}
+		var prev *Pageview
+		for _, p := range pvs {
+			if p == nil {
+				b = AppendChunkSkip(b)
+				continue
+			}
+			b = AppendChunkEntry(b, prev, p)
+			prev = p
+		}
+		again, last2, err := DecodeChunk(string(b))
+		if err != nil || len(again) != len(pvs) || (last == nil) != (last2 == nil) {
+			t.Fatalf("re-encoded chunk: %d entries, %v; want %d", len(again), err, len(pvs))
+		}
+		for i := range pvs {
+			if (pvs[i] == nil) != (again[i] == nil) || (pvs[i] != nil && *pvs[i] != *again[i]) {
+				t.Fatalf("entry %d: %+v, then %+v", i, pvs[i], again[i])
+			}
+		}
+	})
+}

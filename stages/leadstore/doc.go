@@ -15,8 +15,14 @@
 //	           own); no other stage reads it.
 //	s<seq>     a session's facts from its first hit (immutable):
 //	           MetaField, AppendMeta, DecodeMeta.
-//	p<seq>.<n> the session's n-th pageview (immutable): PageviewField,
-//	           AppendPageview, DecodePageview.
+//	q<seq>.<c> the session's pageviews c*PageviewChunk .. c*PageviewChunk+7:
+//	           ChunkField, AppendChunkEntry, DecodeChunk. The chunk of the
+//	           newest pageview grows until it is full, the others never
+//	           change.
+//	p<seq>.<n> the session's n-th pageview, as leads were stored before
+//	           chunks (immutable; the leads stage rewrites such a lead in
+//	           chunks at its next write): PageviewField, AppendPageview,
+//	           DecodePageview.
 //	x:y        a field whose name contains ':' belongs to another stage
 //	           (evaluate's claims and reveal records); the leads stage
 //	           keeps it while the lead has state.

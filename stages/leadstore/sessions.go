@@ -92,9 +92,10 @@ var ErrSessionRead = errors.New("leadstore: reading sessions")
 // SessionStore); err is a Redis failure, after which no change is altered.
 func (s *SessionStore) Complete(ctx context.Context, chs []*schemas.LeadChange) (missing int, err error) {
 	c := completion{
-		want:  make(map[sessionID]*storedSession),
-		fresh: make(map[sessionID]*storedSession),
-		byKey: make(map[string]*partsRead),
+		want:   make(map[sessionID]*storedSession),
+		fresh:  make(map[sessionID]*storedSession),
+		byKey:  make(map[string]*partsRead),
+		chunks: make(map[part]bool),
 	}
 	s.mu.Lock()
 	for _, ch := range chs {
@@ -123,10 +124,11 @@ func (s *SessionStore) Complete(ctx context.Context, chs []*schemas.LeadChange) 
 // session with its cached parts (want), those of them read now (fresh),
 // and the parts to read, per lead.
 type completion struct {
-	want  map[sessionID]*storedSession
-	fresh map[sessionID]*storedSession
-	reads []*partsRead
-	byKey map[string]*partsRead // reads by Redis key
+	want   map[sessionID]*storedSession
+	fresh  map[sessionID]*storedSession
+	reads  []*partsRead
+	byKey  map[string]*partsRead // reads by Redis key
+	chunks map[part]bool         // chunks asked for
 }
 
 // partsRead is one lead's parts to read: the hash fields, the parts they
@@ -178,7 +180,11 @@ func (s *SessionStore) planLocked(c *completion, rkey string, id int64, ref sche
 	for n := first; n < ref.Pageviews; n++ {
 		if _, ok := ss.pvs[n]; !ok {
 			ss.pvs[n] = nil // asked for once
-			c.need(rkey, PageviewField(uint64(ref.Seq), uint64(n)), part{sid: sid, n: n})
+			ch := part{sid: sid, n: n / PageviewChunk, chunk: true}
+			if !c.chunks[ch] {
+				c.chunks[ch] = true
+				c.need(rkey, ChunkField(uint64(ref.Seq), uint64(ch.n)), ch)
+			}
 		}
 	}
 }
@@ -203,9 +209,39 @@ func (ss *storedSession) copyFrom(first int64, earlier bool, size int) *storedSe
 	return cp
 }
 
-// read reads c's parts in one pipelined round trip into c.want's
-// sessions; a part missing or unusable is left nil.
+// read reads c's parts into c.want's sessions in one pipelined round
+// trip; a part missing or unusable is left nil. Pageviews asked for that
+// no chunk held are then read from a field each, as leads stored before
+// chunks (PageviewChunk) have them, in a second round trip.
 func (s *SessionStore) read(ctx context.Context, c *completion) error {
+	if err := s.readParts(ctx, c); err != nil {
+		return err
+	}
+	var old completion
+	for _, rd := range c.reads {
+		for _, p := range rd.into {
+			if !p.chunk {
+				continue
+			}
+			ss := c.want[p.sid]
+			for n := p.n * PageviewChunk; n < (p.n+1)*PageviewChunk; n++ {
+				if pv, asked := ss.pvs[n]; asked && pv == nil {
+					if old.byKey == nil {
+						old = completion{want: c.want, byKey: make(map[string]*partsRead)}
+					}
+					old.need(rd.rkey, PageviewField(uint64(p.sid.seq), uint64(n)), part{sid: p.sid, n: n})
+				}
+			}
+		}
+	}
+	if len(old.reads) == 0 {
+		return nil
+	}
+	return s.readParts(ctx, &old)
+}
+
+// readParts reads c's parts in one pipelined round trip.
+func (s *SessionStore) readParts(ctx context.Context, c *completion) error {
 	pipe := s.rdb.Pipeline()
 	for _, rd := range c.reads {
 		rd.cmd = pipe.HMGet(ctx, rd.rkey, rd.fields...)
@@ -225,11 +261,23 @@ func (s *SessionStore) read(ctx context.Context, c *completion) error {
 			}
 			p := rd.into[i]
 			ss := c.want[p.sid]
-			if p.n < 0 {
+			switch {
+			case p.chunk:
+				pvs, _, err := DecodeChunk(raw)
+				if err != nil {
+					continue // unusable: counted as missing
+				}
+				for j, pv := range pvs {
+					n := p.n*PageviewChunk + int64(j)
+					if v, asked := ss.pvs[n]; asked && v == nil && pv != nil {
+						ss.pvs[n] = pv
+					}
+				}
+			case p.n < 0:
 				if m := new(SessionMeta); DecodeMeta(m, raw) == nil {
 					ss.meta = m
 				} // else unusable: counted as missing
-			} else {
+			default:
 				ss.pvs[p.n], _ = DecodePageview(raw)
 			}
 		}
@@ -281,10 +329,12 @@ func (ss *storedSession) session(ref schemas.SessionRef) (out schemas.Session, m
 	return out, missing
 }
 
-// part is a field read into a session: its pageview n, or its facts (-1).
+// part is a field read into a session: its chunk n (chunk), its pageview
+// n in a field of its own, or its facts (n -1).
 type part struct {
-	sid sessionID
-	n   int64
+	sid   sessionID
+	n     int64
+	chunk bool
 }
 
 // remember caches the sessions read (replacing what was cached of them;

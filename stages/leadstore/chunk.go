@@ -1,0 +1,148 @@
+package leadstore
+
+import (
+	"encoding/binary"
+	"strconv"
+	"strings"
+)
+
+// PageviewChunk is how many consecutive pageviews of a session one field
+// holds: pageviews c*PageviewChunk .. c*PageviewChunk+PageviewChunk-1 of
+// session seq are in ChunkField(seq, c). It is part of the stored format:
+// never change it.
+//
+// One field per pageview cost a lead hash about 58 bytes of Redis's own
+// per field on top of the pageview's bytes, and each stored the whole URL;
+// a chunk shares the field and stores each URL as the part that differs
+// from the chunk's previous one. The chunk a session's newest pageview is
+// in is rewritten (whole) while it fills; the others never change.
+const PageviewChunk = 8
+
+// ChunkField names the field of chunk c of the lead's session seq:
+// "q<seq>.<c>".
+func ChunkField(seq, c uint64) string {
+	var buf [48]byte
+	b := append(buf[:0], 'q')
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, '.')
+	return string(strconv.AppendUint(b, c, 10))
+}
+
+// A chunk is FormatV1, then one entry per pageview from the chunk's first
+// on, in order:
+//
+//	0                                   the pageview is not stored (skipped)
+//	uvarint shared+1  str suffix        URL: prev.URL[:shared] + suffix
+//	host              as AppendPageview (position in the URL, or the string)
+//	path              as AppendPageview
+//	varint at         VisitedAt - prev.VisitedAt (prev: the previous entry
+//	                  that is not skipped; none: VisitedAt itself)
+//
+// A pageview is skipped when it slid out of the session's kept pageviews
+// before it was ever written (more than max_pageviews in one batch), or
+// when a lead stored one field per pageview is rewritten in chunks and the
+// chunk starts before the kept ones; no head refers to a skipped pageview.
+
+// AppendChunkSkip appends a skipped entry.
+func AppendChunkSkip(dst []byte) []byte { return append(dst, 0) }
+
+// AppendChunkEntry appends pv's entry to a chunk whose previous stored
+// entry is prev (nil: none). A chunk starts with FormatV1.
+func AppendChunkEntry(dst []byte, prev, pv *Pageview) []byte {
+	shared := 0
+	at := pv.VisitedAt
+	if prev != nil {
+		a, b := prev.URL, pv.URL
+		for shared < len(a) && shared < len(b) && a[shared] == b[shared] {
+			shared++
+		}
+		at -= prev.VisitedAt
+	}
+	dst = binary.AppendUvarint(dst, uint64(shared)+1)
+	dst = AppendStr(dst, pv.URL[shared:])
+	dst = appendHostPath(dst, pv)
+	return binary.AppendVarint(dst, at)
+}
+
+// appendHostPath appends the host and the path of pv: positions in its
+// URL when they are parts of it, else the strings.
+func appendHostPath(dst []byte, pv *Pageview) []byte {
+	if i := strings.Index(pv.URL, pv.Host); pv.Host != "" && i >= 0 {
+		dst = binary.AppendUvarint(dst, uint64(i)+1)
+		dst = binary.AppendUvarint(dst, uint64(len(pv.Host)))
+	} else {
+		dst = append(dst, 0)
+		dst = AppendStr(dst, pv.Host)
+	}
+	if pv.Path != "" && strings.HasSuffix(pv.URL, pv.Path) {
+		dst = append(dst, 1)
+		return binary.AppendUvarint(dst, uint64(len(pv.Path)))
+	}
+	dst = append(dst, 0)
+	return AppendStr(dst, pv.Path)
+}
+
+// decodeHostPath reads what appendHostPath wrote into pv, whose URL is set.
+func decodeHostPath(d *Decoder, pv *Pageview) error {
+	if at := d.Uvarint(); at > 0 {
+		n := d.Uvarint()
+		if at-1 > uint64(len(pv.URL)) || n > uint64(len(pv.URL))-(at-1) {
+			return ErrCorrupt
+		}
+		pv.Host = pv.URL[at-1 : at-1+n]
+	} else {
+		pv.Host = d.Str()
+	}
+	if d.Byte() == 1 {
+		n := d.Uvarint()
+		if n > uint64(len(pv.URL)) {
+			return ErrCorrupt
+		}
+		pv.Path = pv.URL[uint64(len(pv.URL))-n:]
+	} else {
+		pv.Path = d.Str()
+	}
+	return d.Err()
+}
+
+// DecodeChunk decodes a chunk's entries, in order: nil for a skipped
+// one. last is the last entry that is not skipped (nil: none), the prev
+// of the chunk's next entry.
+func DecodeChunk(raw string) (pvs []*Pageview, last *Pageview, err error) {
+	d := NewDecoder([]byte(raw))
+	if d.Byte() != FormatV1 {
+		return nil, nil, ErrCorrupt
+	}
+	for len(d.Rest()) > 0 && d.Err() == nil {
+		if len(pvs) == PageviewChunk {
+			return nil, nil, ErrCorrupt
+		}
+		tag := d.Uvarint()
+		if tag == 0 {
+			pvs = append(pvs, nil)
+			continue
+		}
+		shared := tag - 1
+		var prefix string
+		var at int64
+		if last != nil {
+			if shared > uint64(len(last.URL)) {
+				return nil, nil, ErrCorrupt
+			}
+			prefix, at = last.URL[:shared], last.VisitedAt
+		} else if shared != 0 {
+			return nil, nil, ErrCorrupt
+		}
+		pv := &Pageview{URL: prefix + d.Str()}
+		if err := decodeHostPath(&d, pv); err != nil {
+			return nil, nil, err
+		}
+		pv.VisitedAt = at + d.Varint()
+		pvs = append(pvs, pv)
+		last = pv
+	}
+	if err := d.Done(); err != nil {
+		return nil, nil, err
+	}
+	return pvs, last, nil
+}
