@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -101,6 +102,23 @@ type claim struct {
 // cacheKey is the claim's key in the stage's in-process memory of claims.
 func (c *claim) cacheKey() string { return c.key + "\x00" + c.field }
 
+// ownerValue is what a claim stores of its owner (an event id): the
+// 64-bit FNV-1a hash of it, 8 bytes, little-endian. It only needs to tell
+// the owner's replays from everyone else (two events of one lead and
+// automation sharing it: about 2^-64), and takes 16 bytes of a lead hash
+// where the 36-byte event id took 48; claims stored before 2026-12 hold
+// the event id itself, which claimAll recognises too.
+func ownerValue(owner string) string {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(owner); i++ {
+		h ^= uint64(owner[i])
+		h *= 1099511628211
+	}
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], h)
+	return string(b[:])
+}
+
 // claimAll makes every claim in one pipelined round trip. A claim is
 // HSETNX, then HGET of the same field (a field once set never changes
 // while the hash lives), then PEXPIRE ... NX (Redis 7.0 or later), which
@@ -116,7 +134,7 @@ func claimAll(ctx context.Context, rdb redis.UniversalClient, claims []*claim) e
 	set := make([]*redis.BoolCmd, len(claims))
 	get := make([]*redis.StringCmd, len(claims))
 	for i, c := range claims {
-		set[i] = pipe.HSetNX(ctx, c.key, c.field, c.owner)
+		set[i] = pipe.HSetNX(ctx, c.key, c.field, ownerValue(c.owner))
 		get[i] = pipe.HGet(ctx, c.key, c.field)
 		pipe.Do(ctx, "PEXPIRE", c.key, c.ttl.Milliseconds(), "NX")
 	}
@@ -128,7 +146,7 @@ func claimAll(ctx context.Context, rdb redis.UniversalClient, claims []*claim) e
 		switch {
 		case err != nil:
 			return fmt.Errorf("claim %s %s: %w", c.key, c.field, err)
-		case holder != c.owner:
+		case holder != ownerValue(c.owner) && holder != c.owner: // the owner itself: stored before 2026-12
 			c.result = claimTaken
 		case set[i].Val(): // HSETNX set the field: claimed now
 			c.result = claimNew

@@ -34,6 +34,30 @@ func TestClaimOnceAndRecogniseOwnReplay(t *testing.T) {
 		if first.result != claimNew || replay.result != claimOwn || other.result != claimTaken {
 			t.Fatalf("%s: results = %d, %d, %d; want new, own, taken", c.name, first.result, replay.result, other.result)
 		}
+		// The claim holds an 8-byte hash of its owner, not the event id.
+		if v := rdb.HGet(ctx, c.key, c.field).Val(); len(v) != 8 || v != ownerValue("ev-1") {
+			t.Fatalf("%s: stored owner %q, want the 8-byte hash of ev-1", c.name, v)
+		}
+	}
+}
+
+// A claim stored before claims held a hash of their owner holds the event
+// id itself: the owner's replay still finds it its own, others taken.
+func TestClaimStoredWithTheEventIDIsRecognised(t *testing.T) {
+	rdb, _ := kafkatest.Redis(t)
+	k := keys{prefix: kafkatest.Prefix(t)}
+	ctx := context.Background()
+	lead := k.lead("ws_1|netcontrol.com")
+	if err := rdb.HSet(ctx, lead, leadClaimField("aut_1"), "0b7c6f0e-ev").Err(); err != nil {
+		t.Fatal(err)
+	}
+	own := &claim{key: lead, field: leadClaimField("aut_1"), owner: "0b7c6f0e-ev", ttl: time.Hour}
+	other := &claim{key: lead, field: leadClaimField("aut_1"), owner: "ev-2", ttl: time.Hour}
+	if err := claimAll(ctx, rdb, []*claim{own, other}); err != nil {
+		t.Fatal(err)
+	}
+	if own.result != claimOwn || other.result != claimTaken {
+		t.Fatalf("results = %d, %d; want own, taken", own.result, other.result)
 	}
 }
 
