@@ -34,8 +34,15 @@ type entry struct {
 	dropped []string
 	// head is the stored bytes of st's current head (its generation
 	// st.gen), which the next write stores as a delta against the new
-	// head (delta.go); written is the new head while the write is on.
-	head, written []byte
+	// head (delta.go); written is the new head while the write is on,
+	// writtenDelta the delta it turns head into. older are the stored
+	// deltas of the (up to) two heads before head, newest first, which
+	// the next write stores again after them (headsField).
+	head, written, writtenDelta []byte
+	older                       [][]byte
+	// legacyHeads says the heads were read from a field each (h0 .. h3):
+	// once written to headsField, the next write deletes those fields.
+	legacyHeads bool
 	// company is the company's lead JSON, encoded once.
 	company []byte
 	// changeSize is the size of the lead's last change, to size the next.

@@ -25,10 +25,70 @@ var errCorrupt = leadstore.ErrCorrupt
 // three before it. It is part of the stored format: never change it.
 const replayHeads = 4
 
+// headsField holds a lead's heads: headsFormat, then each head as a
+// uvarint length and its bytes, the current one first (whole), then the
+// ones before it, newest first, each a delta against the one before it
+// in the field (delta.go). Every write rewrites it whole. Leads stored
+// before it kept a field per head, headFields: generation gen in
+// h<gen mod 4>, whole or a delta; they are read, and rewritten in
+// headsField at the lead's next write. (A field costs a hashtable-encoded
+// Redis hash about 70 bytes of its own; three of them were most of what
+// the field per head saved in writes.)
+const (
+	headsField  = "h"
+	headsFormat = 5
+)
+
 var headFields = [replayHeads]string{"h0", "h1", "h2", "h3"}
 
-// headField names the head field of generation gen.
+// headField names the field of generation gen in the layout of a field
+// per head.
 func headField(gen uint64) string { return headFields[gen%replayHeads] }
+
+// appendHeads appends the value of headsField: head, then delta (nil:
+// none, a lead's first head has its genesis), then older.
+func appendHeads(dst, head, delta []byte, older [][]byte) []byte {
+	dst = append(dst, headsFormat)
+	dst = binary.AppendUvarint(dst, uint64(len(head)))
+	dst = append(dst, head...)
+	if delta == nil {
+		return dst
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(delta)))
+	dst = append(dst, delta...)
+	for _, d := range older {
+		dst = binary.AppendUvarint(dst, uint64(len(d)))
+		dst = append(dst, d...)
+	}
+	return dst
+}
+
+// splitHeads splits headsField's value: the whole current head, then
+// the deltas.
+func splitHeads(b []byte) ([][]byte, error) {
+	d := leadstore.NewDecoder(b)
+	if d.Byte() != headsFormat {
+		return nil, errCorrupt
+	}
+	var parts [][]byte
+	for len(d.Rest()) > 0 && d.Err() == nil {
+		n := d.Uvarint()
+		rest := d.Rest()
+		if n == 0 || n > uint64(len(rest)) || len(parts) == replayHeads {
+			return nil, errCorrupt
+		}
+		part := rest[:n:n]
+		if (part[0] == headDelta) != (len(parts) > 0) {
+			return nil, errCorrupt
+		}
+		parts = append(parts, part)
+		d = leadstore.NewDecoder(rest[n:])
+	}
+	if err := d.Done(); err != nil || len(parts) == 0 {
+		return nil, errCorrupt
+	}
+	return parts, nil
+}
 
 // metaField and pageviewField name a session's fields (leadstore).
 func metaField(seq uint64) string        { return leadstore.MetaField(seq) }

@@ -93,10 +93,15 @@ type loaded struct {
 	pres []*leadState
 	// heads are the field references of cur and the previous heads.
 	heads [replayHeads]headRefs
-	// head is cur's stored bytes, which the next write turns into a delta.
+	// head is cur's stored bytes, which the next write turns into a delta;
+	// older are the stored deltas of the two heads before it, newest
+	// first (fewer when there are fewer), which it keeps.
 	head    []byte
+	older   [][]byte
 	dropped []string
-	err     error // the state is unusable (bad state)
+	// legacyHeads says the heads were in a field each (h0 .. h3).
+	legacyHeads bool
+	err         error // the state is unusable (bad state)
 }
 
 // load reads the state of every entry in es in one pipelined round trip.
@@ -130,71 +135,36 @@ func (s *store) load(ctx context.Context, es []*entry, needPre func(i int, cur *
 // fields of a failed delete), which the next write deletes.
 func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) loaded {
 	var l loaded
-	// The current head is the whole head with the highest generation;
-	// the ones before it are whole (written before deltas) or deltas
-	// against the next newer one (delta.go).
-	var cur *leadState
-	var curRaw []byte
-	var deltas, raws [replayHeads][]byte // a slot's delta, or its whole head's bytes
-	var gens [replayHeads]uint64
-	var whole [replayHeads]*leadState
-	for i, f := range headFields {
-		raw, ok := fields[f]
-		if !ok {
-			continue
-		}
-		b := []byte(raw)
-		if len(b) > 0 && b[0] == headDelta {
-			g, err := deltaGen(b)
-			if err != nil {
-				return loaded{err: &badStateError{err: fmt.Errorf("field %s: %w", f, err)}}
-			}
-			deltas[i], gens[i] = b, g
-			continue
-		}
-		st, err := decodeHead(b)
-		if err != nil {
-			return loaded{err: &badStateError{err: fmt.Errorf("field %s: %w", f, err)}}
-		}
-		if st.gen%replayHeads != uint64(i) {
-			continue // not where its generation goes: stray
-		}
-		whole[i], raws[i], gens[i] = st, b, st.gen
-		if cur == nil || st.gen > cur.gen {
-			cur, curRaw = st, b
-		}
+	curRaw, older, legacy, err := headChain(fields)
+	if err != nil {
+		return loaded{err: &badStateError{err: err}}
 	}
-	if cur != nil {
+	if curRaw != nil {
+		cur, err := decodeHead(curRaw)
+		if err != nil {
+			return loaded{err: &badStateError{err: fmt.Errorf("current head: %w", err)}}
+		}
 		memo := make(map[string]any)
 		if err := resolve(cur, fields, memo, true); err != nil {
 			return loaded{err: &badStateError{err: err}}
 		}
 		l.cur, l.head = cur, curRaw
+		l.older = older[:min(len(older), replayHeads-2)]
 		l.heads[cur.gen%replayHeads] = headRefsOf(cur)
 		pre := needPre(cur)
 		newer := curRaw // the bytes of head g+1
-		for g := cur.gen - 1; g < cur.gen && g+replayHeads > cur.gen; g-- {
-			i := g % replayHeads
-			h := whole[i]
-			switch {
-			case deltas[i] != nil && gens[i] == g:
-				b, err := applyDelta(newer, deltas[i])
-				if err == nil {
-					h, err = decodeHead(b)
-				}
-				if err != nil || h.gen != g {
-					return loaded{err: &badStateError{err: fmt.Errorf("field %s: %w", headFields[i], errCorrupt)}}
-				}
-				newer = b
-			case h != nil && h.gen == g:
-				newer = raws[i]
-			default:
-				h = nil
+		for k, d := range older {
+			g := cur.gen - 1 - uint64(k)
+			b, err := applyDelta(newer, d)
+			var h *leadState
+			if err == nil {
+				h, err = decodeHead(b)
 			}
-			if h == nil {
-				break // the run of heads before cur ends
+			if err != nil || h.gen != g {
+				return loaded{err: &badStateError{err: fmt.Errorf("head %d: %w", g, errCorrupt)}}
 			}
-			l.heads[i] = headRefsOf(h)
+			newer = b
+			l.heads[g%replayHeads] = headRefsOf(h)
 			if pre && resolve(h, fields, memo, false) == nil {
 				l.pres = append(l.pres, h)
 			} else {
@@ -203,16 +173,23 @@ func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) l
 		}
 	}
 	for f := range fields {
+		if f == headsField {
+			continue
+		}
 		if slices.Contains(headFields[:], f) {
-			if !l.heads[f[1]-'0'].valid { // misplaced, or not in the run of heads before cur
+			// The layout of a field per head, from before headsField. A
+			// lead read from it keeps them until its heads are written in
+			// headsField (written), so that a failed write never leaves
+			// the lead without heads; otherwise they are strays.
+			if !legacy || l.cur == nil {
 				l.dropped = append(l.dropped, f)
 			}
 			continue
 		}
-		if cur != nil && isForeignField(f) {
+		if l.cur != nil && isForeignField(f) {
 			// The evaluate stage's: kept for the lead's lifetime, except
 			// a new_session claim, which goes with its session.
-			if id, seq, ok := leadstore.SessionOfClaim(f); ok && (id != cur.id || !l.keepsSession(seq)) {
+			if id, seq, ok := leadstore.SessionOfClaim(f); ok && (id != l.cur.id || !l.keepsSession(seq)) {
 				l.dropped = append(l.dropped, f)
 			}
 			continue
@@ -221,7 +198,76 @@ func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) l
 			l.dropped = append(l.dropped, f)
 		}
 	}
+	l.legacyHeads = legacy && l.cur != nil
 	return l
+}
+
+// headChain reads a lead's heads: the current one's bytes (nil: none) and
+// the deltas of the ones before it, newest first, of consecutive
+// generations. legacy says they were in the layout of a field per head
+// (h0 .. h3, generation gen in h<gen mod 4>), which leads were stored in
+// before headsField; there, a head is whole (the current one, and older
+// ones written before deltas, which headChain turns into deltas) or a
+// delta against the next newer one.
+func headChain(fields map[string]string) (cur []byte, older [][]byte, legacy bool, err error) {
+	if raw, ok := fields[headsField]; ok {
+		parts, err := splitHeads([]byte(raw))
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("field %s: %w", headsField, err)
+		}
+		return parts[0], parts[1:], false, nil
+	}
+	var deltas, raws [replayHeads][]byte // a slot's delta, or its whole head's bytes
+	var gens [replayHeads]uint64
+	var curGen uint64
+	found := false
+	for i, f := range headFields {
+		raw, ok := fields[f]
+		if !ok {
+			continue
+		}
+		legacy = true
+		b := []byte(raw)
+		if len(b) > 0 && b[0] == headDelta {
+			g, err := deltaGen(b)
+			if err != nil {
+				return nil, nil, false, fmt.Errorf("field %s: %w", f, err)
+			}
+			deltas[i], gens[i] = b, g
+			continue
+		}
+		st, err := decodeHead(b)
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("field %s: %w", f, err)
+		}
+		if st.gen%replayHeads != uint64(i) {
+			continue // not where its generation goes: stray
+		}
+		raws[i], gens[i] = b, st.gen
+		if !found || st.gen > curGen {
+			cur, curGen, found = b, st.gen, true
+		}
+	}
+	if !found {
+		return nil, nil, legacy, nil
+	}
+	newer := cur // the bytes of head g+1
+	for g := curGen - 1; g < curGen && g+replayHeads > curGen; g-- {
+		i := g % replayHeads
+		switch {
+		case deltas[i] != nil && gens[i] == g:
+			b, err := applyDelta(newer, deltas[i])
+			if err != nil {
+				return nil, nil, false, fmt.Errorf("field %s: %w", headFields[i], err)
+			}
+			older, newer = append(older, deltas[i]), b
+		case raws[i] != nil && gens[i] == g:
+			older, newer = append(older, appendDelta(nil, newer, raws[i], g)), raws[i]
+		default:
+			return cur, older, true, nil // the run of heads before cur ends
+		}
+	}
+	return cur, older, true, nil
 }
 
 // isForeignField reports whether f is another stage's field of the lead's
@@ -320,21 +366,25 @@ func (s *store) write(ctx context.Context, es []*entry, w *work, now time.Time) 
 		at := len(w.arena)
 		w.arena = appendHead(w.arena, st)
 		head := w.arena[at:len(w.arena):len(w.arena)]
-		args = append(args, headField(st.gen), head)
 		// The head this one follows becomes a delta against it: the
-		// genesis head of a new lead, else the stored current head.
-		prev := e.head
+		// genesis head of a new lead, else the stored current head. The
+		// deltas of the two before that are kept as they are stored.
+		prev, older := e.head, e.older
 		if e.isNew {
 			at = len(w.arena)
 			w.arena = appendHead(w.arena, genesis(st.id, st.partition))
-			prev = w.arena[at:len(w.arena):len(w.arena)]
+			prev, older = w.arena[at:len(w.arena):len(w.arena)], nil
 		}
+		var delta []byte
 		if prev != nil {
 			at = len(w.arena)
 			w.arena = appendDelta(w.arena, head, prev, st.gen-1)
-			args = append(args, headField(st.gen-1), w.arena[at:len(w.arena):len(w.arena)])
+			delta = w.arena[at:len(w.arena):len(w.arena)]
 		}
-		e.written = head
+		at = len(w.arena)
+		w.arena = appendHeads(w.arena, head, delta, older)
+		args = append(args, headsField, w.arena[at:len(w.arena):len(w.arena)])
+		e.written, e.writtenDelta = head, delta
 		for _, ss := range st.sessions {
 			if !ss.metaWritten {
 				at = len(w.arena)
@@ -344,10 +394,6 @@ func (s *store) write(ctx context.Context, es []*entry, w *work, now time.Time) 
 			args = appendChunks(args, w, ss, st.perPageview)
 		}
 		pipe.HSet(ctx, e.rkey, args...)
-		// Stray head fields found at load may be the ones written now.
-		e.dropped = slices.DeleteFunc(e.dropped, func(f string) bool {
-			return f == headField(st.gen) || (prev != nil && f == headField(st.gen-1))
-		})
 		e.dropped = overwrittenFields(e.dropped, e, st)
 		if len(e.dropped) > 0 {
 			pipe.HDel(ctx, e.rkey, e.dropped...)
@@ -442,6 +488,19 @@ func written(e *entry, now time.Time) {
 		e.heads[0] = headRefs{gen: 0, valid: true}
 	}
 	e.head, e.written = append(e.head[:0], e.written...), nil
+	// The deltas of the two heads before the new one, newest first.
+	if d := e.writtenDelta; d != nil {
+		var keep []byte
+		if len(e.older) > 0 && !e.isNew {
+			keep = e.older[0]
+		}
+		e.older = e.older[:0]
+		e.older = append(e.older, append([]byte(nil), d...))
+		if keep != nil {
+			e.older = append(e.older, keep)
+		}
+	}
+	e.writtenDelta = nil
 	h := &e.heads[st.gen%replayHeads]
 	h.gen, h.valid, h.perPageview, h.refs = st.gen, true, false, h.refs[:0]
 	st.perPageview = false
@@ -455,6 +514,11 @@ func written(e *entry, now time.Time) {
 		h.refs = append(h.refs, sessRef{seq: ss.seq, from: ss.pvTotal - uint64(len(ss.pvs)), to: ss.pvTotal})
 	}
 	e.dropped = e.dropped[:0]
+	if e.legacyHeads {
+		// The heads are in headsField now: the next write deletes the
+		// fields they were in.
+		e.dropped, e.legacyHeads = append(e.dropped, headFields[:]...), false
+	}
 	e.isNew = false
 	e.synced = now
 	if !e.ttlKept {

@@ -7,6 +7,9 @@ import "unsafe"
 // company's JSON. The cache's byte bound (cache_max_bytes) counts it.
 func (e *entry) approxBytes() int64 {
 	n := int64(unsafe.Sizeof(*e)) + int64(len(e.key)+len(e.rkey)+len(e.head)+len(e.written)+len(e.company))
+	for _, d := range e.older {
+		n += int64(len(d))
+	}
 	if e.st != nil {
 		n += e.st.approxBytes()
 	}
