@@ -9,10 +9,9 @@ import (
 // The state of a lead is a Redis hash (see store.go) of compact binary
 // fields; stages/leadstore documents its layout and holds the key, the
 // session and pageview fields and their encodings, which other stages
-// read. The head (h0 .. h3) is this stage's own: ids, times, counters,
-// position, sessions with their pageviews' time_spent, the dedup ring.
-// Generation gen is written to h<gen mod 4>: the head with the highest
-// gen is current, the others are the previous three heads (the
+// read. The head is this stage's own: ids, times, counters, position,
+// sessions with their pageviews' time_spent, the dedup ring. The field h
+// (headsField) holds the current head and the previous three (the
 // pre-images replays start from, see replay.go). It is encoded with
 // leadstore's primitives; the current head is whole (headFormat; heads
 // written before deltas start with leadstore.FormatV1), the three before

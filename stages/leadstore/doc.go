@@ -7,12 +7,14 @@
 // compact binary values, each starting with the format version byte
 // FormatV1:
 //
-//	h0 .. h3   the head: ids, times, counters, position, sessions with
-//	           their pageviews' time_spent, the dedup ring. Its format
-//	           is the leads stage's own (stages/leads/codec.go, built on
-//	           this package's primitives; the current head is whole, the
-//	           three before it deltas, with version bytes 2 and 3 of their
-//	           own); no other stage reads it.
+//	h          the heads: ids, times, counters, position, sessions with
+//	           their pageviews' time_spent, the dedup ring, for the
+//	           current state and the three before it. Its format is the
+//	           leads stage's own (stages/leads/codec.go, built on this
+//	           package's primitives; the current head is whole, the three
+//	           before it deltas, with version bytes of their own); no other
+//	           stage reads it. Leads stored before 2026-12 have a field
+//	           per head, h0 .. h3, rewritten as h at their next write.
 //	s<seq>     a session's facts from its first hit (immutable):
 //	           MetaField, AppendMeta, DecodeMeta.
 //	q<seq>.<c> the session's pageviews c*PageviewChunk .. c*PageviewChunk+7:
