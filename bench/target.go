@@ -173,7 +173,7 @@ func startInProcess(ctx context.Context, o Options, cfg configs.Config, dataDir 
 	}
 	if embedded && o.EmbeddedRetention > 0 {
 		tp := t.topics
-		if err := setRetention(ctx, cfg.Kafka, o.EmbeddedRetention, tp.Raw, tp.Hits, tp.LeadChanges, tp.Deliveries); err != nil {
+		if err := setRetention(ctx, cfg.Kafka, o.EmbeddedRetention, tp.Streams()...); err != nil {
 			return nil, err
 		}
 	}
@@ -205,6 +205,9 @@ func inProcessInfra(ctx context.Context, o Options, cfg *configs.Config) (_ func
 			return nil, err
 		}
 		closers = append(closers, infra.Close)
+		if err := infra.TrimConsumed(ctx, topics.New(cfg.Topics.Prefix)); err != nil {
+			return nil, err
+		}
 		cfg.Kafka.Brokers = []string{infra.KafkaAddr}
 		cfg.Redis.Addr = infra.RedisAddr
 		cfg.Topics.ReplicationFactor = 1

@@ -13,6 +13,7 @@ import (
 
 	"github.com/leadflow/leadflow/configs"
 	"github.com/leadflow/leadflow/stages/system"
+	"github.com/leadflow/leadflow/stages/topics"
 )
 
 // devFlags are `leadflow dev`'s flags.
@@ -92,6 +93,9 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	if err := infra.TrimConsumed(ctx, topics.New(cfg.Topics.Prefix)); err != nil {
+		return err
+	}
 	sys, err := system.New(ctx, system.Options{Version: version, Config: cfg, Logger: log, Dev: true})
 	if err != nil {
 		return err

@@ -31,14 +31,15 @@ type DevInfra struct {
 	kafka *kfake.Cluster
 	redis *miniredis.Miniredis
 
-	stop    chan struct{} // closed by Close: stops expire
-	expired sync.WaitGroup
+	stop     chan struct{} // closed by Close: stops expire and TrimConsumed
+	loops    sync.WaitGroup
+	trimming bool // TrimConsumed started
 }
 
 // StartDevInfra starts kfake listening on kafkaAddr (host:port; port 0
 // picks a free one) and, if redisAddr is empty, miniredis on a free port.
 func StartDevInfra(kafkaAddr, redisAddr string) (*DevInfra, error) {
-	d := &DevInfra{RedisAddr: redisAddr}
+	d := &DevInfra{RedisAddr: redisAddr, stop: make(chan struct{})}
 	listen := func(network, _ string) (net.Listener, error) { return net.Listen(network, kafkaAddr) }
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ListenFn(listen),
 		// kfake keeps every segment in memory and applies retention
@@ -62,10 +63,9 @@ func StartDevInfra(kafkaAddr, redisAddr string) (*DevInfra, error) {
 		}
 		d.redis = mr
 		d.RedisAddr = mr.Addr()
-		d.stop = make(chan struct{})
-		d.expired.Add(1)
+		d.loops.Add(1)
 		go func() {
-			defer d.expired.Done()
+			defer d.loops.Done()
 			d.expire()
 		}()
 	}
@@ -101,9 +101,9 @@ func (d *DevInfra) expire() {
 
 // Close stops what StartDevInfra started.
 func (d *DevInfra) Close() {
+	close(d.stop)
+	d.loops.Wait()
 	if d.redis != nil {
-		close(d.stop)
-		d.expired.Wait()
 		d.redis.Close()
 	}
 	if d.kafka != nil {

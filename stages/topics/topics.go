@@ -41,6 +41,12 @@ func New(prefix string) Names {
 // Group is the consumer group of a stage.
 func (n Names) Group(stage string) string { return n.Prefix + stage }
 
+// Streams lists the topics every record passes through once, each read by
+// one stage: sessions.raw, hits, leads.changes and deliveries. They carry
+// nearly all of the bytes; an embedded broker bounds them (the bench's
+// retention, `leadflow dev` dropping what was consumed).
+func (n Names) Streams() []string { return []string{n.Raw, n.Hits, n.LeadChanges, n.Deliveries} }
+
 // Retry names the delivery retry topic of a delay tier, e.g. "1m".
 func (n Names) Retry(tier string) string { return n.Prefix + "deliveries.retry." + tier }
 
