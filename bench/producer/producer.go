@@ -194,6 +194,13 @@ loop:
 		last = now
 		p.scheduled.Store(math.Float64bits(scheduled))
 		owed := scheduled - float64(done)
+		if finished {
+			// scheduled is a floating-point sum of thousands of
+			// ticks: a whole number of records (rate × Duration) can
+			// come out a hair below it, which would leave the last
+			// record unsent.
+			owed = math.Round(owed)
+		}
 		if debt := max(rate*cfg.MaxDebt.Seconds(), 1); owed > debt {
 			skip := uint64(owed - debt)
 			p.skipped.Add(skip)
