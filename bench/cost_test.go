@@ -249,3 +249,48 @@ func TestCostCPUCoversTheDrain(t *testing.T) {
 		t.Fatalf("no /proc at the start, no /metrics: %+v", c)
 	}
 }
+
+func TestRSSGrowthIsTheSlopeOfTheLastHalf(t *testing.T) {
+	samples := func(n int, rss func(t float64) float64) []report.Sample {
+		var out []report.Sample
+		for i := range n {
+			t := float64(i + 1)
+			out = append(out, report.Sample{T: t, Phase: phaseMeasure, RSSMB: rss(t)})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name    string
+		in      []report.Sample
+		perMin  float64
+		windowS float64
+	}{
+		{"flat", samples(120, func(float64) float64 { return 500 }), 0, 59},
+		{"1 MiB/s", samples(120, func(t float64) float64 { return 300 + t }), 60, 59},
+		{"grew, then level", samples(120, func(t float64) float64 { return 300 + 5*min(t, 50) }), 0, 59},
+		{"shrinking", samples(60, func(t float64) float64 { return 900 - t/2 }), -30, 29},
+		{"too short", samples(30, func(t float64) float64 { return t }), 0, 0},
+		{"no reading", samples(120, func(float64) float64 { return 0 }), 0, 0},
+	} {
+		perMin, windowS := rssGrowth(c.in)
+		if math.Abs(perMin-c.perMin) > 1e-9 || windowS != c.windowS {
+			t.Errorf("%s: %v MiB/min over %v s, want %v over %v", c.name, perMin, windowS, c.perMin, c.windowS)
+		}
+	}
+}
+
+func TestSummaryShowsRSSGrowth(t *testing.T) {
+	r := &report.Result{Scenario: "steady", Mode: "embedded", Verdict: report.Verdict{Pass: true}}
+	r.Process.PeakRSSMB, r.Process.RSSGrowthMBPerMin, r.Process.RSSGrowthWindowS = 1800, 64.5, 300
+	var b bytes.Buffer
+	report.WriteSummary(&b, r)
+	if want := "RSS +64.5 MiB/min over the last 300s of the load"; !strings.Contains(b.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, b.String())
+	}
+	r.Process.RSSGrowthMBPerMin, r.Process.RSSGrowthWindowS = 0, 0
+	b.Reset()
+	report.WriteSummary(&b, r)
+	if strings.Contains(b.String(), "MiB/min") {
+		t.Errorf("summary shows a growth it did not measure:\n%s", b.String())
+	}
+}

@@ -136,6 +136,7 @@ func (t *trial) timelineFigures(r *Result, drainSec float64) {
 	r.Timeline = append([]report.Sample(nil), t.samples...)
 	r.Lag.MaxByStage = map[string]float64{}
 	var measureBacklog []float64
+	var measured []report.Sample
 	for _, s := range r.Timeline {
 		r.Lag.Max = max(r.Lag.Max, s.LagTotal)
 		r.Lag.MaxInflight = max(r.Lag.MaxInflight, s.InflightTotal)
@@ -145,6 +146,7 @@ func (t *trial) timelineFigures(r *Result, drainSec float64) {
 		r.Process.PeakRSSMB = max(r.Process.PeakRSSMB, s.RSSMB)
 		r.Process.PeakHeapMB = max(r.Process.PeakHeapMB, s.HeapMB)
 		if s.Phase == phaseMeasure {
+			measured = append(measured, s)
 			b := s.LagTotal + s.InflightTotal
 			if t.h.o.FailingShare > 0 {
 				// Deliveries to failing endpoints wait in flight for their
@@ -162,6 +164,36 @@ func (t *trial) timelineFigures(r *Result, drainSec float64) {
 	}
 	r.Lag.Growing = backlogGrowing(measureBacklog, t.rate)
 	r.Lag.DrainSec = drainSec
+	r.Process.RSSGrowthMBPerMin, r.Process.RSSGrowthWindowS = rssGrowth(measured)
+}
+
+// rssGrowth returns the least-squares slope of RSS (MiB a minute) over
+// the second half of the measured samples and that half's length in
+// seconds; 0, 0 when it spans under 20 s or has no RSS reading.
+func rssGrowth(measured []report.Sample) (perMin, windowS float64) {
+	half := measured[len(measured)/2:]
+	var pts [][2]float64
+	for _, s := range half {
+		if s.RSSMB > 0 {
+			pts = append(pts, [2]float64{s.T, s.RSSMB})
+		}
+	}
+	if len(pts) < 3 || pts[len(pts)-1][0]-pts[0][0] < 20 {
+		return 0, 0
+	}
+	var mx, my float64
+	for _, p := range pts {
+		mx += p[0]
+		my += p[1]
+	}
+	n := float64(len(pts))
+	mx, my = mx/n, my/n
+	var sxy, sxx float64
+	for _, p := range pts {
+		sxy += (p[0] - mx) * (p[1] - my)
+		sxx += (p[0] - mx) * (p[0] - mx)
+	}
+	return sxy / sxx * 60, pts[len(pts)-1][0] - pts[0][0]
 }
 
 // costFigures fills the Redis bytes per lead and session over the trial

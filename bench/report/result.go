@@ -214,6 +214,13 @@ type Process struct {
 	// sampled once a second, it misses no spike. 0 when the bench does not
 	// know the pipeline's pid (--leadflow-pid with --external).
 	HighWaterRSSMB float64 `json:"high_water_rss_mb,omitempty"`
+	// RSSGrowthMBPerMin is how fast RSS grew over the second half of the
+	// measured window (least-squares slope of the per-second samples, MiB
+	// a minute; negative: it shrank), and RSSGrowthWindowS that half's
+	// length. A bounded pipeline levels off: a run long enough for its
+	// caches to fill shows about 0. Not set for a window under 20 s.
+	RSSGrowthMBPerMin float64 `json:"rss_growth_mb_per_min,omitempty"`
+	RSSGrowthWindowS  float64 `json:"rss_growth_window_s,omitempty"`
 }
 
 // Cost is what the pipeline spent for the traffic of the run.

@@ -51,7 +51,11 @@ func WriteSummary(w io.Writer, r *Result) {
 		load = " incl. load generator"
 	}
 	row("cpu", trim(r.Process.CPUPercent)+"%", "mean, 100% = one core"+load)
-	row("memory", trim(r.Process.PeakRSSMB)+" MiB", fmt.Sprintf("peak RSS (Go heap %s MiB)", trim(r.Process.PeakHeapMB)))
+	memNote := fmt.Sprintf("peak RSS (Go heap %s MiB)", trim(r.Process.PeakHeapMB))
+	if w := r.Process.RSSGrowthWindowS; w > 0 {
+		memNote += fmt.Sprintf("; RSS %+.1f MiB/min over the last %ss of the load", r.Process.RSSGrowthMBPerMin, trim(w))
+	}
+	row("memory", trim(r.Process.PeakRSSMB)+" MiB", memNote)
 	costRows(row, r)
 	c := r.Correctness
 	if c.Checked {
