@@ -134,7 +134,7 @@ func (r *rules) sessionOf(st *leadState, h *hitInfo, res *result) (s *session, t
 	}
 	if idx < 0 {
 		st.nextSeq++
-		s = &session{seq: st.nextSeq, sessionID: strings.Clone(h.SessionID), started: h.ts, lastHit: h.ts, meta: newMeta(&h.Hit)}
+		s = &session{seq: st.nextSeq, sessionID: strings.Clone(h.SessionID), started: h.ts, lastHit: h.ts, meta: newMeta(&h.Hit), factsInChunk: true}
 		res.kind = kindNewSession
 		if !st.exists() {
 			res.kind = kindNewLead

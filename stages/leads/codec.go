@@ -234,17 +234,28 @@ func decodeHead(b []byte) (*leadState, error) {
 // appends to.
 func resolve(st *leadState, fields map[string]string, memo map[string]any, cur bool) error {
 	for _, s := range st.sessions {
+		// The facts are in a field of their own (sessions stored before
+		// leadstore.ChunkWithFacts) or at the start of chunk 0.
 		f := metaField(s.seq)
+		raw, own := fields[f]
+		s.factsInChunk = !own
 		if v, ok := memo[f]; ok {
 			s.meta = v.(*sessionMeta)
 		} else {
-			raw, ok := fields[f]
-			if !ok {
-				return errCorrupt
-			}
 			m := &sessionMeta{}
-			if err := leadstore.DecodeMeta(&m.SessionMeta, raw); err != nil {
-				return err
+			if own {
+				if err := leadstore.DecodeMeta(&m.SessionMeta, raw); err != nil {
+					return err
+				}
+			} else {
+				c, err := chunkOf(fields, memo, leadstore.ChunkField(s.seq, 0))
+				if err != nil {
+					return err
+				}
+				if c.facts == nil {
+					return errCorrupt
+				}
+				m.SessionMeta = *c.facts
 			}
 			memo[f], s.meta = m, m
 		}
@@ -285,9 +296,28 @@ func resolvePageviews(s *session, fields map[string]string, memo map[string]any)
 
 // decodedChunk is a chunk field as resolve decoded it.
 type decodedChunk struct {
-	raw  string
-	pvs  []*pageview
-	last *pageview
+	raw   string
+	pvs   []*pageview
+	last  *pageview
+	facts *leadstore.SessionMeta
+}
+
+// chunkOf returns the chunk field f decoded, from memo or fields.
+func chunkOf(fields map[string]string, memo map[string]any, f string) (*decodedChunk, error) {
+	if v, ok := memo[f]; ok {
+		return v.(*decodedChunk), nil
+	}
+	raw, ok := fields[f]
+	if !ok {
+		return nil, errCorrupt
+	}
+	pvs, last, facts, err := leadstore.DecodeChunk(raw)
+	if err != nil {
+		return nil, err
+	}
+	c := &decodedChunk{raw: raw, pvs: pvs, last: last, facts: facts}
+	memo[f] = c
+	return c, nil
 }
 
 // resolveChunks fills in s's pageviews from their chunks; with cur, s
@@ -298,20 +328,9 @@ func resolveChunks(s *session, fields map[string]string, memo map[string]any, cu
 	for i := range s.pvs {
 		n := first + uint64(i)
 		if c == nil || n%pvChunk == 0 {
-			f := leadstore.ChunkField(s.seq, n/pvChunk)
-			if v, ok := memo[f]; ok {
-				c = v.(*decodedChunk)
-			} else {
-				raw, ok := fields[f]
-				if !ok {
-					return errCorrupt
-				}
-				pvs, last, err := leadstore.DecodeChunk(raw)
-				if err != nil {
-					return err
-				}
-				c = &decodedChunk{raw: raw, pvs: pvs, last: last}
-				memo[f] = c
+			var err error
+			if c, err = chunkOf(fields, memo, leadstore.ChunkField(s.seq, n/pvChunk)); err != nil {
+				return err
 			}
 		}
 		j := n % pvChunk

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/leadflow/leadflow/schemas"
@@ -51,7 +52,7 @@ func TestStateRoundTripsThroughItsFields(t *testing.T) {
 	// Session 3 keeps pageviews 58 and 59 of 60: chunk 7 (56..63) holds
 	// 56 and 57 skipped, then the two.
 	chunk := fields[leadstore.ChunkField(3, 7)]
-	if pvs, last, err := leadstore.DecodeChunk(chunk); err != nil || len(pvs) != 4 || pvs[0] != nil || pvs[1] != nil ||
+	if pvs, last, _, err := leadstore.DecodeChunk(chunk); err != nil || len(pvs) != 4 || pvs[0] != nil || pvs[1] != nil ||
 		*pvs[2] != *st.sessions[0].pvs[0] || *pvs[3] != *st.sessions[0].pvs[1] || last != pvs[3] {
 		t.Fatalf("chunk 7 of session 3 = %v, %v, %v", pvs, last, err)
 	}
@@ -75,6 +76,64 @@ func TestStateRoundTripsThroughItsFields(t *testing.T) {
 	// Host and path that are parts of the URL are stored as positions.
 	if n, full := len(leadstore.AppendChunkEntry(nil, nil, st.sessions[0].pvs[0])), len(schemas.GuidePageURL); n > full+16 {
 		t.Fatalf("pageview encodes to %d bytes for a %d-byte URL", n, full)
+	}
+}
+
+// A session this stage starts stores its facts at the start of its chunk
+// 0 (leadstore.ChunkWithFacts), not in a field of their own: one field
+// less per session, about 70 bytes of Redis. A session without pageviews
+// has a chunk 0 of facts alone. The state reads back the same, and
+// remembers where the facts are.
+func TestSessionFactsRoundTripInChunkZero(t *testing.T) {
+	st := sampleState()
+	for _, s := range st.sessions {
+		s.factsInChunk, s.metaWritten, s.pvWritten = true, false, 0
+	}
+	fields := map[string]string{headsField: string(appendHeads(nil, appendHead(nil, st), nil, nil))}
+	w := &work{}
+	for _, s := range st.sessions {
+		args := appendChunks(nil, w, s, false)
+		for i := 0; i < len(args); i += 2 {
+			fields[args[i].(string)] = string(args[i+1].([]byte))
+		}
+		s.metaWritten, s.pvWritten, s.next, s.nextLast = true, s.pvTotal, nil, nil
+	}
+	for _, s := range st.sessions {
+		if _, ok := fields[metaField(s.seq)]; ok {
+			t.Fatalf("session %d has a facts field", s.seq)
+		}
+		pvs, _, facts, err := leadstore.DecodeChunk(fields[leadstore.ChunkField(s.seq, 0)])
+		if err != nil || !reflect.DeepEqual(facts, &s.meta.SessionMeta) {
+			t.Fatalf("session %d's chunk 0: facts %+v, %v; want %+v", s.seq, facts, err, s.meta.SessionMeta)
+		}
+		// Session 3 keeps pageviews 58 and 59 of 60 (chunk 0's are
+		// skipped); session 1 has none.
+		if want := min(int(s.pvTotal), pvChunk); len(pvs) != want {
+			t.Fatalf("session %d's chunk 0 has %d entries, want %d", s.seq, len(pvs), want)
+		}
+	}
+	l := decodeLoaded(fields, func(*leadState) bool { return true })
+	if l.err != nil {
+		t.Fatal(l.err)
+	}
+	for _, s := range l.cur.sessions {
+		s.chunk, s.chunkLast = nil, nil
+	}
+	if !reflect.DeepEqual(l.cur, st) {
+		t.Fatalf("decoded state differs:\n got  %+v\n want %+v", l.cur, st)
+	}
+	// Only what the write stored of pageviews that are not kept: chunks
+	// of skipped entries below the window (a session that got more than
+	// max_pageviews in one batch), which the next write deletes.
+	slices.Sort(l.dropped)
+	if got, want := strings.Join(l.dropped, " "), "q3.1 q3.2 q3.3 q3.4 q3.5 q3.6"; got != want {
+		t.Fatalf("dropped %s at load, want %s", got, want)
+	}
+	// A chunk 0 without facts, of a session whose facts field is gone,
+	// does not load.
+	delete(fields, leadstore.ChunkField(1, 0))
+	if l := decodeLoaded(fields, func(*leadState) bool { return true }); l.err == nil {
+		t.Fatal("a session without its facts loads")
 	}
 }
 
@@ -145,9 +204,15 @@ func TestWriteDeletesWhatNoRemainingHeadRefersTo(t *testing.T) {
 		{"pageview 0 of session 2 slid out of every newer window", true,
 			[]sessRef{{seq: 1, from: 0, to: 3}, {seq: 2, from: 0, to: 1}},
 			[]sessRef{{seq: 1, from: 2, to: 3}, {seq: 2, from: 1, to: 3}}, []string{"p1.0", "p1.1", "p2.0"}},
-		{"chunks: session 1 let go, its chunks 1 and 2 with it", false,
+		{"chunks: session 1 let go, its chunk 0 (its facts) and chunks 1 and 2 with it", false,
 			[]sessRef{{seq: 1, from: 10, to: 20}, {seq: 2, from: 0, to: 1}},
-			[]sessRef{{seq: 2, from: 0, to: 2}}, []string{"s1", "q1.1", "q1.2"}},
+			[]sessRef{{seq: 2, from: 0, to: 2}}, []string{"s1", "q1.0", "q1.1", "q1.2"}},
+		{"chunks: a session without pageviews let go, its chunk 0 with it", false,
+			[]sessRef{{seq: 1, from: 0, to: 0}, {seq: 2, from: 0, to: 1}},
+			[]sessRef{{seq: 2, from: 0, to: 2}}, []string{"s1", "q1.0"}},
+		{"chunks: chunk 0 stays while its session does", false,
+			[]sessRef{{seq: 1, from: 0, to: 20}, {seq: 2, from: 0, to: 1}},
+			[]sessRef{{seq: 1, from: 17, to: 21}, {seq: 2, from: 1, to: 3}}, []string{"q1.1"}},
 		{"chunks: a chunk goes once every newer window starts after it", false,
 			[]sessRef{{seq: 1, from: 10, to: 20}, {seq: 2, from: 0, to: 1}},
 			[]sessRef{{seq: 1, from: 17, to: 21}, {seq: 2, from: 1, to: 3}}, []string{"q1.1"}},

@@ -119,13 +119,16 @@ func TestLeadStoredBeforeDeltasReplaysAndMigrates(t *testing.T) {
 	if l.err != nil || len(l.pres) != 3 {
 		t.Fatalf("stored lead: %v, %d pre-images; want 3", l.err, len(l.pres))
 	}
-	// ... and every pageview in a field of its own.
+	// ... every pageview in a field of its own, and every session's facts.
 	for _, h := range append([]*leadState{l.cur}, l.pres...) {
 		v1 := rewriteRingV1(t, h)
 		if err := f.rdb.HSet(ctx, key, headField(h.gen), v1).Err(); err != nil {
 			t.Fatal(err)
 		}
 		for _, ss := range h.sessions {
+			if err := f.rdb.HSet(ctx, key, metaField(ss.seq), leadstore.AppendMeta(nil, &ss.meta.SessionMeta)).Err(); err != nil {
+				t.Fatal(err)
+			}
 			first := ss.pvTotal - uint64(len(ss.pvs))
 			for i, p := range ss.pvs {
 				if err := f.rdb.HSet(ctx, key, pageviewField(ss.seq, first+uint64(i)), leadstore.AppendPageview(nil, p)).Err(); err != nil {

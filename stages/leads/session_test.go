@@ -1,12 +1,14 @@
 package leads
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/leadflow/leadflow/schemas"
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 const lead1 = "ws_1|acme.com"
@@ -164,7 +166,7 @@ func TestPageviewsInVisitOrderBoundedToTheLast(t *testing.T) {
 				t.Fatal(err)
 			}
 			slices.Sort(keys)
-			if got, want := strings.Join(keys, " "), "h q1.0 q1.1 s1"; got != want {
+			if got, want := strings.Join(keys, " "), "h q1.0 q1.1"; got != want {
 				t.Fatalf("lead hash fields = %s, want %s", got, want)
 			}
 		}
@@ -174,8 +176,9 @@ func TestPageviewsInVisitOrderBoundedToTheLast(t *testing.T) {
 		t.Fatal(err)
 	}
 	slices.Sort(keys)
-	// Heads: windows p8-p10 .. p11-p13, none in chunk 0 (p0-p7).
-	if got, want := strings.Join(keys, " "), "h q1.1 s1"; got != want {
+	// Heads: windows p8-p10 .. p11-p13, none in chunk 0 (p0-p7); chunk 0
+	// stays, since it holds the session's facts.
+	if got, want := strings.Join(keys, " "), "h q1.0 q1.1"; got != want {
 		t.Fatalf("lead hash fields = %s, want %s", got, want)
 	}
 }
@@ -264,4 +267,58 @@ func TestHitsOfOtherNetworksMakeNoLead(t *testing.T) {
 	if len(o.recs)+len(o.dead) != 0 || f.state(lead1) != nil {
 		t.Fatalf("an ISP hit made %d changes, %d dead letters", len(o.recs), len(o.dead))
 	}
+}
+
+// A session's facts are at the start of its chunk 0
+// (leadstore.ChunkWithFacts), not in a field of their own, so chunk 0
+// stays as long as the session: while the session has no pageview (a
+// ping started it), after its kept pageviews moved past chunk 0, and
+// until the session itself is let go. A fresh process reads them back.
+func TestSessionFactsLiveInChunkZero(t *testing.T) {
+	cfg := testStageConfig()
+	cfg.MaxPageviews, cfg.MaxSessions, cfg.RecentSessions = 3, 2, 2
+	f := newFixture(t, cfg)
+	ctx := context.Background()
+	f.run(nil, f.rec(ping("e0", "a", 0, 3, "https://acme.io/")))
+	rkey := f.s.store.redisKey(lead1)
+	fields := func(when string, want string) {
+		t.Helper()
+		names, err := f.rdb.HKeys(ctx, rkey).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(names)
+		if got := strings.Join(names, " "); got != want {
+			t.Fatalf("%s: fields %s, want %s", when, got, want)
+		}
+	}
+	fields("a session without pageviews", "h q1.0")
+	for i := 1; i <= 12; i++ {
+		f.run(nil, f.rec(pv("e"+itoa(i), "a", time.Duration(i)*time.Second, 1, "https://acme.io/"+itoa(i))))
+	}
+	// Pageviews 10..12 are kept (chunk 1); chunk 0 holds the facts.
+	fields("the kept pageviews past chunk 0", "h q1.0 q1.1")
+	raw, err := f.rdb.HGet(ctx, rkey, leadstore.ChunkField(1, 0)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, facts, err := leadstore.DecodeChunk(raw); err != nil || facts == nil || facts.Browser == nil || *facts.Browser != "Chrome" {
+		t.Fatalf("chunk 0: facts %+v, %v", facts, err)
+	}
+	s2 := f.newStage()
+	o := f.run(s2, f.rec(pv("e13", "a", 13*time.Second, 1, "https://acme.io/13")))
+	chs := o.changes(t)
+	if len(chs) != 1 {
+		t.Fatalf("%d changes", len(chs))
+	}
+	if s := chs[0].Lead.RecentSessions[0]; s.Browser == nil || *s.Browser != "Chrome" || s.OperatingSystem == nil || *s.OperatingSystem != "Windows" || len(s.Pageviews) != 3 {
+		t.Fatalf("session read back by a fresh process: %+v", s)
+	}
+	// Two later sessions: session 1 is let go, chunk 0 with it (once no
+	// head refers to it: four writes).
+	for i := range 4 {
+		at := 2*time.Hour + time.Duration(i)*time.Second
+		f.run(s2, f.rec(pv("b"+itoa(i), "b", at, 1, "https://acme.io/b")), f.rec(pv("c"+itoa(i), "c", at, 1, "https://acme.io/c")))
+	}
+	fields("session 1 let go", "h q2.0 q3.0")
 }

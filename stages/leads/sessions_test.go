@@ -156,21 +156,22 @@ func TestCompleteMissingParts(t *testing.T) {
 		t.Fatalf("older sessions = %+v, want sessions 2 and 1", ch.OlderSessions)
 	}
 	rkey := f.s.store.redisKey(ch.LeadKey)
-	// Session 1's pageviews as a lead stored before chunks has them: a
-	// field each, one of them gone.
+	// Session 1 as a lead stored before chunks has it: its facts in a
+	// field of their own, its pageviews a field each, one of them gone.
 	ctx := context.Background()
 	chunk, err := f.rdb.HGet(ctx, rkey, leadstore.ChunkField(1, 0)).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pvs, _, err := leadstore.DecodeChunk(chunk)
-	if err != nil || len(pvs) != 2 {
-		t.Fatalf("session 1's chunk: %v, %v", pvs, err)
+	pvs, _, facts, err := leadstore.DecodeChunk(chunk)
+	if err != nil || len(pvs) != 2 || facts == nil {
+		t.Fatalf("session 1's chunk: %v, facts %v, %v", pvs, facts, err)
 	}
-	if err := f.rdb.HSet(ctx, rkey, pageviewField(1, 1), leadstore.AppendPageview(nil, pvs[1])).Err(); err != nil {
+	if err := f.rdb.HSet(ctx, rkey, pageviewField(1, 1), leadstore.AppendPageview(nil, pvs[1]), metaField(1), leadstore.AppendMeta(nil, facts)).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.rdb.HDel(ctx, rkey, metaField(2), leadstore.ChunkField(1, 0)).Err(); err != nil {
+	// Session 2's facts are at the start of its chunk 0: gone with it.
+	if err := f.rdb.HDel(ctx, rkey, leadstore.ChunkField(2, 0), leadstore.ChunkField(1, 0)).Err(); err != nil {
 		t.Fatal(err)
 	}
 	missing, err := f.sessions().Complete(ctx, []*schemas.LeadChange{&ch})

@@ -88,6 +88,12 @@ type session struct {
 	// persisted: a state read from Redis has everything written).
 	metaWritten bool
 	pvWritten   uint64
+	// factsInChunk says the session's facts are stored at the start of
+	// its chunk 0 (leadstore.ChunkWithFacts), as every session this
+	// stage starts stores them; a session stored before has them in a
+	// field of their own (metaField). Not persisted as such: resolve
+	// finds where they are.
+	factsInChunk bool
 	// chunk is the stored chunk (leadstore.PageviewChunk) that pageview
 	// pvWritten-1 is in, and chunkLast its last entry that is not
 	// skipped: the next write appends to them. next and nextLast are what

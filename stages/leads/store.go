@@ -326,6 +326,7 @@ func (l *loaded) references(f string) bool {
 			switch {
 			case f[0] == 's',
 				f[0] == 'p' && h.perPageview && n >= r.from && n < r.to,
+				f[0] == 'q' && !h.perPageview && n == 0, // chunk 0 goes with its session (overwrittenFields)
 				f[0] == 'q' && !h.perPageview && r.from < r.to && n >= r.from/pvChunk && n <= (r.to-1)/pvChunk:
 				return true
 			}
@@ -386,7 +387,7 @@ func (s *store) write(ctx context.Context, es []*entry, w *work, now time.Time) 
 		args = append(args, headsField, w.arena[at:len(w.arena):len(w.arena)])
 		e.written, e.writtenDelta = head, delta
 		for _, ss := range st.sessions {
-			if !ss.metaWritten {
+			if !ss.metaWritten && !ss.factsInChunk {
 				at = len(w.arena)
 				w.arena = leadstore.AppendMeta(w.arena, &ss.meta.SessionMeta)
 				args = append(args, metaField(ss.seq), w.arena[at:len(w.arena):len(w.arena)])
@@ -448,6 +449,13 @@ func appendChunks(args []any, w *work, ss *session, convert bool) []any {
 		from, prev = first-first%pvChunk, nil
 	}
 	if from >= ss.pvTotal {
+		if ss.factsInChunk && !ss.metaWritten {
+			// A new session without pageviews: chunk 0 holds its facts
+			// alone until its first pageview (then it starts again).
+			at := len(w.arena)
+			w.arena = leadstore.AppendChunkStart(w.arena, &ss.meta.SessionMeta)
+			args = append(args, leadstore.ChunkField(ss.seq, 0), w.arena[at:len(w.arena):len(w.arena)])
+		}
 		return args
 	}
 	at := len(w.arena)
@@ -465,7 +473,11 @@ func appendChunks(args []any, w *work, ss *session, convert bool) []any {
 			if n > from {
 				flush(n - 1)
 			}
-			w.arena = append(w.arena, leadstore.FormatV1)
+			var facts *leadstore.SessionMeta
+			if n == 0 && ss.factsInChunk {
+				facts = &ss.meta.SessionMeta
+			}
+			w.arena = leadstore.AppendChunkStart(w.arena, facts)
 			prev = nil
 		}
 		if n < first {
@@ -540,8 +552,10 @@ func refsOf(st *leadState) []sessRef {
 // keeps, and pageviews below every newer head's window (in chunks, a chunk
 // once all of its pageviews are; in a field each, for a head from before
 // chunks, each such pageview's field, which only heads from before chunks
-// refer to). A session's window only moves forward, and session and
-// pageview numbers are never reused, so a field dropped never comes back.
+// refer to). Chunk 0 goes with its session, since it may hold the
+// session's facts (leadstore.ChunkWithFacts). A session's window only
+// moves forward, and session and pageview numbers are never reused, so a
+// field dropped never comes back.
 func overwrittenFields(dst []string, e *entry, st *leadState) []string {
 	g := st.gen
 	old := &e.heads[g%replayHeads]
@@ -579,18 +593,25 @@ func overwrittenFields(dst []string, e *entry, st *leadState) []string {
 			}
 			continue
 		}
+		// Chunk 0 goes with its session, not with its pageviews: it may
+		// hold the session's facts (leadstore.ChunkWithFacts), also when
+		// the session has no pageview.
+		if !found && (r.from >= r.to || r.from >= pvChunk) {
+			dst = append(dst, leadstore.ChunkField(r.seq, 0))
+		}
 		if r.from >= r.to {
 			continue
 		}
 		// Chunks of old's window that no newer head's window reaches into.
-		last := (r.to - 1) / pvChunk
+		lo, last := r.from/pvChunk, (r.to-1)/pvChunk
 		if found {
+			lo = max(lo, 1)
 			if from/pvChunk == 0 {
 				continue
 			}
 			last = min(last, from/pvChunk-1)
 		}
-		for c := r.from / pvChunk; c <= last; c++ {
+		for c := lo; c <= last; c++ {
 			dst = append(dst, leadstore.ChunkField(r.seq, c))
 		}
 	}

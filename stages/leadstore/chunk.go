@@ -28,8 +28,28 @@ func ChunkField(seq, c uint64) string {
 	return string(strconv.AppendUint(b, c, 10))
 }
 
-// A chunk is FormatV1, then one entry per pageview from the chunk's first
-// on, in order:
+// ChunkWithFacts is the first byte of a session's chunk 0 that holds the
+// session's facts (AppendMeta) before its entries, instead of a field of
+// their own (MetaField), which cost a lead's hash about 70 bytes of
+// Redis's per-field overhead per session. Sessions a leads stage from
+// before 2026-12-04 stored have their facts in MetaField and chunks that
+// start with FormatV1; both are read. A chunk 0 with facts is kept as long
+// as its session, even once its pageviews are no longer kept, and a
+// session without pageviews has one with facts only.
+const ChunkWithFacts = 2
+
+// AppendChunkStart starts a chunk: FormatV1, or for a session's chunk 0
+// with facts (not nil), ChunkWithFacts and the facts.
+func AppendChunkStart(dst []byte, facts *SessionMeta) []byte {
+	if facts == nil {
+		return append(dst, FormatV1)
+	}
+	dst = append(dst, ChunkWithFacts)
+	return AppendMeta(dst, facts)
+}
+
+// A chunk is FormatV1 (or ChunkWithFacts and the session's facts), then
+// one entry per pageview from the chunk's first on, in order:
 //
 //	0                                   the pageview is not stored (skipped)
 //	uvarint shared+1  str suffix        URL: prev.URL[:shared] + suffix
@@ -107,15 +127,23 @@ func decodeHostPath(d *Decoder, pv *Pageview) error {
 
 // DecodeChunk decodes a chunk's entries, in order: nil for a skipped
 // one. last is the last entry that is not skipped (nil: none), the prev
-// of the chunk's next entry.
-func DecodeChunk(raw string) (pvs []*Pageview, last *Pageview, err error) {
+// of the chunk's next entry; facts are the session's facts of a chunk
+// that starts with them (ChunkWithFacts), else nil.
+func DecodeChunk(raw string) (pvs []*Pageview, last *Pageview, facts *SessionMeta, err error) {
 	d := NewDecoder([]byte(raw))
-	if d.Byte() != FormatV1 {
-		return nil, nil, ErrCorrupt
+	switch d.Byte() {
+	case FormatV1:
+	case ChunkWithFacts:
+		facts = new(SessionMeta)
+		if err := decodeMeta(&d, facts); err != nil {
+			return nil, nil, nil, err
+		}
+	default:
+		return nil, nil, nil, ErrCorrupt
 	}
 	for len(d.Rest()) > 0 && d.Err() == nil {
 		if len(pvs) == PageviewChunk {
-			return nil, nil, ErrCorrupt
+			return nil, nil, nil, ErrCorrupt
 		}
 		tag := d.Uvarint()
 		if tag == 0 {
@@ -127,22 +155,22 @@ func DecodeChunk(raw string) (pvs []*Pageview, last *Pageview, err error) {
 		var at int64
 		if last != nil {
 			if shared > uint64(len(last.URL)) {
-				return nil, nil, ErrCorrupt
+				return nil, nil, nil, ErrCorrupt
 			}
 			prefix, at = last.URL[:shared], last.VisitedAt
 		} else if shared != 0 {
-			return nil, nil, ErrCorrupt
+			return nil, nil, nil, ErrCorrupt
 		}
 		pv := &Pageview{URL: prefix + d.Str()}
 		if err := decodeHostPath(&d, pv); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		pv.VisitedAt = at + d.Varint()
 		pvs = append(pvs, pv)
 		last = pv
 	}
 	if err := d.Done(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return pvs, last, nil
+	return pvs, last, facts, nil
 }

@@ -52,6 +52,14 @@ func AppendMeta(dst []byte, m *SessionMeta) []byte {
 // (ErrCorrupt) m is partly set.
 func DecodeMeta(m *SessionMeta, raw string) error {
 	d := NewDecoder([]byte(raw))
+	if err := decodeMeta(&d, m); err != nil {
+		return err
+	}
+	return d.Done()
+}
+
+// decodeMeta reads a session's facts (AppendMeta) from d into m.
+func decodeMeta(d *Decoder, m *SessionMeta) error {
 	if d.Byte() != FormatV1 {
 		return ErrCorrupt
 	}
@@ -69,7 +77,7 @@ func DecodeMeta(m *SessionMeta, raw string) error {
 	m.UTM.UTMCampaign = d.Str()
 	m.UTM.UTMTerm = d.Str()
 	m.UTM.UTMContent = d.Str()
-	return d.Done()
+	return d.Err()
 }
 
 // AppendPageview appends the encoding of a pageview in a field of its

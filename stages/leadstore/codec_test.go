@@ -114,9 +114,9 @@ func TestChunkRoundTrips(t *testing.T) {
 		b = AppendChunkEntry(b, prev, pv)
 		prev = pv
 	}
-	got, last, err := DecodeChunk(string(b))
-	if err != nil || len(got) != len(pvs) || last == nil || *last != *pvs[4] {
-		t.Fatalf("DecodeChunk = %d entries, last %+v, %v", len(got), last, err)
+	got, last, facts, err := DecodeChunk(string(b))
+	if err != nil || len(got) != len(pvs) || last == nil || *last != *pvs[4] || facts != nil {
+		t.Fatalf("DecodeChunk = %d entries, last %+v, facts %+v, %v", len(got), last, facts, err)
 	}
 	for i := range pvs {
 		if (got[i] == nil) != (pvs[i] == nil) || (got[i] != nil && *got[i] != *pvs[i]) {
@@ -134,8 +134,46 @@ func TestChunkRoundTrips(t *testing.T) {
 	for range PageviewChunk + 1 {
 		full = AppendChunkSkip(full)
 	}
-	if _, _, err := DecodeChunk(string(full)); err == nil {
+	if _, _, _, err := DecodeChunk(string(full)); err == nil {
 		t.Fatal("a chunk of 9 entries decodes")
+	}
+}
+
+// A session's chunk 0 can start with its facts (ChunkWithFacts): they
+// decode to what was stored, the entries after them as in any chunk, and
+// a chunk of facts alone (a session without pageviews) decodes too.
+func TestChunkWithFactsRoundTrips(t *testing.T) {
+	for _, m := range []*SessionMeta{sampleMeta(), {}} {
+		for _, pvs := range [][]*Pageview{nil, samplePageviews()} {
+			b := AppendChunkStart(nil, m)
+			var prev *Pageview
+			for _, pv := range pvs {
+				b = AppendChunkEntry(b, prev, pv)
+				prev = pv
+			}
+			got, last, facts, err := DecodeChunk(string(b))
+			if err != nil || len(got) != len(pvs) || (last == nil) != (len(pvs) == 0) {
+				t.Fatalf("DecodeChunk = %d entries, last %+v, %v; want %d", len(got), last, err, len(pvs))
+			}
+			if !reflect.DeepEqual(facts, m) {
+				t.Fatalf("facts decode to %+v, want %+v", facts, m)
+			}
+			for i := range pvs {
+				if *got[i] != *pvs[i] {
+					t.Fatalf("entry %d = %+v, want %+v", i, got[i], pvs[i])
+				}
+			}
+			// Facts cut short do not decode.
+			if _, _, _, err := DecodeChunk(string(b[:len(AppendChunkStart(nil, m))-1])); err == nil {
+				t.Fatal("a chunk with its facts cut short decodes")
+			}
+		}
+	}
+	if got := AppendChunkStart(nil, nil); !bytes.Equal(got, []byte{FormatV1}) {
+		t.Fatalf("a chunk without facts starts %v", got)
+	}
+	if _, _, _, err := DecodeChunk(string([]byte{3})); err == nil {
+		t.Fatal("a chunk of an unknown format decodes")
 	}
 }
 
@@ -143,13 +181,14 @@ func FuzzDecodeChunk(f *testing.F) {
 	pv := &Pageview{URL: "https://a.io/x", Host: "a.io", Path: "/x", VisitedAt: 5}
 	f.Add(string(AppendChunkEntry(AppendChunkSkip([]byte{FormatV1}), nil, pv)))
 	f.Add(string(AppendChunkEntry(AppendChunkEntry([]byte{FormatV1}, nil, pv), pv, pv)))
+	f.Add(string(AppendChunkEntry(AppendChunkStart(nil, sampleMeta()), nil, pv)))
 	f.Fuzz(func(t *testing.T, raw string) {
-		pvs, last, err := DecodeChunk(raw)
+		pvs, last, facts, err := DecodeChunk(raw)
 		if err != nil {
 			return
 		}
 		// What decodes re-encodes to a chunk that decodes the same.
-		b := []byte{FormatV1}
+		b := AppendChunkStart(nil, facts)
 		var prev *Pageview
 		for _, p := range pvs {
 			if p == nil {
@@ -159,8 +198,8 @@ func FuzzDecodeChunk(f *testing.F) {
 			b = AppendChunkEntry(b, prev, p)
 			prev = p
 		}
-		again, last2, err := DecodeChunk(string(b))
-		if err != nil || len(again) != len(pvs) || (last == nil) != (last2 == nil) {
+		again, last2, facts2, err := DecodeChunk(string(b))
+		if err != nil || len(again) != len(pvs) || (last == nil) != (last2 == nil) || !reflect.DeepEqual(facts, facts2) {
 			t.Fatalf("re-encoded chunk: %d entries, %v; want %d", len(again), err, len(pvs))
 		}
 		for i := range pvs {

@@ -15,12 +15,15 @@
 //	           before it deltas, with version bytes of their own); no other
 //	           stage reads it. Leads stored before 2026-12 have a field
 //	           per head, h0 .. h3, rewritten as h at their next write.
-//	s<seq>     a session's facts from its first hit (immutable):
-//	           MetaField, AppendMeta, DecodeMeta.
 //	q<seq>.<c> the session's pageviews c*PageviewChunk .. c*PageviewChunk+7:
-//	           ChunkField, AppendChunkEntry, DecodeChunk. The chunk of the
-//	           newest pageview grows until it is full, the others never
-//	           change.
+//	           ChunkField, AppendChunkStart, AppendChunkEntry, DecodeChunk.
+//	           The chunk of the newest pageview grows until it is full,
+//	           the others never change. Chunk 0 starts with the session's
+//	           facts from its first hit (ChunkWithFacts) and is kept as
+//	           long as the session, even once its pageviews are not.
+//	s<seq>     a session's facts, as sessions were stored before
+//	           ChunkWithFacts (immutable; still read): MetaField,
+//	           AppendMeta, DecodeMeta.
 //	p<seq>.<n> the session's n-th pageview, as leads were stored before
 //	           chunks (immutable; the leads stage rewrites such a lead in
 //	           chunks at its next write): PageviewField, AppendPageview,

@@ -173,18 +173,24 @@ func (s *SessionStore) planLocked(c *completion, rkey string, id int64, ref sche
 		ss = ss.copyFrom(first, earlier, len(ref.TimeSpent))
 		c.want[sid], c.fresh[sid] = ss, ss
 	}
+	askChunk := func(n int64) {
+		ch := part{sid: sid, n: n, chunk: true}
+		if !c.chunks[ch] {
+			c.chunks[ch] = true
+			c.need(rkey, ChunkField(uint64(ref.Seq), uint64(n)), ch)
+		}
+	}
 	if ss.meta == nil && !ss.metaAsked {
+		// The facts are in their own field, or at the start of chunk 0
+		// (ChunkWithFacts): both are read, in the same round trip.
 		ss.metaAsked = true
 		c.need(rkey, MetaField(uint64(ref.Seq)), part{sid: sid, n: -1})
+		askChunk(0)
 	}
 	for n := first; n < ref.Pageviews; n++ {
 		if _, ok := ss.pvs[n]; !ok {
 			ss.pvs[n] = nil // asked for once
-			ch := part{sid: sid, n: n / PageviewChunk, chunk: true}
-			if !c.chunks[ch] {
-				c.chunks[ch] = true
-				c.need(rkey, ChunkField(uint64(ref.Seq), uint64(ch.n)), ch)
-			}
+			askChunk(n / PageviewChunk)
 		}
 	}
 }
@@ -263,9 +269,12 @@ func (s *SessionStore) readParts(ctx context.Context, c *completion) error {
 			ss := c.want[p.sid]
 			switch {
 			case p.chunk:
-				pvs, _, err := DecodeChunk(raw)
+				pvs, _, facts, err := DecodeChunk(raw)
 				if err != nil {
 					continue // unusable: counted as missing
+				}
+				if facts != nil && ss.meta == nil {
+					ss.meta = facts
 				}
 				for j, pv := range pvs {
 					n := p.n*PageviewChunk + int64(j)
