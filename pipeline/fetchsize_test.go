@@ -16,14 +16,19 @@ func TestFetchSizeFollowsTheInflightBounds(t *testing.T) {
 	tiny.MaxInflightBytes = 1 << 10
 	tiny.PartitionMaxBytes = 1 << 10
 	for _, tc := range []struct {
-		name             string
-		cfg              RuntimeConfig
-		fetch, partition int32
+		name                  string
+		cfg                   RuntimeConfig
+		fetch, partition, min int32
 	}{
-		{"defaults", def, 16 << 20, 4 << 20},
-		{"tight in-flight bounds", tight, 4 << 20, 1 << 20},
-		{"smallest bounds", tiny, 1 << 10, 1 << 10},
+		{"defaults", def, 16 << 20, 4 << 20, 256 << 10},
+		{"tight in-flight bounds", tight, 4 << 20, 1 << 20, 256 << 10},
+		{"smallest bounds", tiny, 1 << 10, 1 << 10, 1 << 10},
 	} {
+		// The broker waits for fetch_min_bytes, never for more than a
+		// whole response.
+		if got := tc.cfg.fetchMinBytes(); got != tc.min {
+			t.Errorf("%s: fetch min bytes %d, want %d", tc.name, got, tc.min)
+		}
 		if got := tc.cfg.fetchMaxBytes(); got != tc.fetch {
 			t.Errorf("%s: fetch max bytes %d, want %d", tc.name, got, tc.fetch)
 		}

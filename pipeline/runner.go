@@ -141,6 +141,7 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 		kgo.FetchMaxBytes(cfg.fetchMaxBytes()),
 		kgo.FetchMaxPartitionBytes(cfg.fetchMaxPartitionBytes()),
 		kgo.FetchMaxWait(cfg.FetchMaxWait),
+		kgo.FetchMinBytes(cfg.fetchMinBytes()),
 		kgo.ProducerLinger(cfg.ProducerLinger),
 		kgo.MaxBufferedRecords(cfg.ProducerMaxBufferedRecords),
 	)
