@@ -2,7 +2,6 @@ package evaluate
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,11 +12,11 @@ import (
 	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
-// Claim results.
+// Claim results (leadstore.ClaimAll).
 const (
-	claimTaken = 0 // someone else claimed it first: do not fire
-	claimNew   = 1 // this call claimed it: fire
-	claimOwn   = 2 // claimed before by the same owner (a replay): fire again
+	claimTaken = leadstore.ClaimTaken
+	claimNew   = leadstore.ClaimNew
+	claimOwn   = leadstore.ClaimOwn
 )
 
 // revealScript reveals up to ARGV[3] (the reveal limit; -1: none) contacts
@@ -52,33 +51,22 @@ return out
 
 // keys builds the evaluate stage's Redis keys and fields.
 //
-// The claims (new_lead and new_session) and the reveal records are fields
-// of the lead's own hash (leadstore.LeadRedisKey), so they expire with the
-// lead, are refreshed with it, and go when it goes: a lead that expired
-// and comes back is a new lead, and its new_lead fires again; the claims
-// of a deleted automation go with the leads that hold them. Their field
-// names contain ':', which the leads stage's own fields never do, and the
-// leads stage keeps them for as long as the lead has state, except a
-// new_session claim, which it drops with its session
-// (leadstore.SessionClaimField). The lead's hash tag {ws|domain} keeps
-// every key of one lead on one Redis Cluster slot.
+// The claims (new_lead and new_session, leadstore.ClaimsField) and the
+// reveal records are fields of the lead's own hash (leadstore.LeadRedisKey),
+// so they expire with the lead, are refreshed with it, and go when it goes:
+// a lead that expired and comes back is a new lead, and its new_lead fires
+// again; the claims of a deleted automation go with the leads that hold
+// them. Their field names contain ':', which the leads stage's own fields
+// never do, and the leads stage keeps them for as long as the lead has
+// state, except a new_session claim, which it drops with its session
+// (leadstore.PruneClaims). The lead's hash tag {ws|domain} keeps every key
+// of one lead on one Redis Cluster slot.
 type keys struct{ prefix string }
 
 func (k keys) tag(leadKey string) string { return k.prefix + "{" + leadKey + "}" }
 
 // lead is the lead's hash, which holds its claims and reveal records.
 func (k keys) lead(leadKey string) string { return leadstore.LeadRedisKey(k.prefix, leadKey) }
-
-// leadClaimField is the field of the lead's hash holding the
-// once-per-(automation, lead) claim of new_lead.
-func leadClaimField(automation string) string { return "fired:" + automation }
-
-// sessionClaimField is the field of the lead's hash holding the
-// once-per-(automation, session) claim of new_session; sessionKey is the
-// change's "LEADID:SEQ".
-func sessionClaimField(automation, sessionKey string) string {
-	return leadstore.SessionClaimField(automation, sessionKey)
-}
 
 // revealCountField is the field of the lead's hash counting an
 // automation's reveals for the lead's company.
@@ -88,73 +76,9 @@ func revealCountField(automation string) string { return "reveals:" + automation
 // lead's company as revealed in the workspace.
 func revealedField(email string) string { return "revealed:" + strings.ToLower(email) }
 
-// claim is one claim to make; result is set by claimAll. It is a field of
-// the hash key (the lead's), and ttl is the TTL the hash gets if it has
-// none (the lead's state is gone).
-type claim struct {
-	key    string
-	field  string
-	owner  string
-	ttl    time.Duration
-	result int64
-}
-
-// cacheKey is the claim's key in the stage's in-process memory of claims.
-func (c *claim) cacheKey() string { return c.key + "\x00" + c.field }
-
-// ownerValue is what a claim stores of its owner (an event id): the
-// 64-bit FNV-1a hash of it, 8 bytes, little-endian. It only needs to tell
-// the owner's replays from everyone else (two events of one lead and
-// automation sharing it: about 2^-64), and takes 16 bytes of a lead hash
-// where the 36-byte event id took 48; claims stored before 2026-12 hold
-// the event id itself, which claimAll recognises too.
-func ownerValue(owner string) string {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(owner); i++ {
-		h ^= uint64(owner[i])
-		h *= 1099511628211
-	}
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], h)
-	return string(b[:])
-}
-
-// claimAll makes every claim in one pipelined round trip. A claim is
-// HSETNX, then HGET of the same field (a field once set never changes
-// while the hash lives), then PEXPIRE ... NX (Redis 7.0 or later), which
-// gives a hash that the claim created a TTL and leaves the lead's own
-// alone. A claim already held by the same owner is recognised, so a
-// replay after a crash between claiming and producing produces its output
-// again.
-func claimAll(ctx context.Context, rdb redis.UniversalClient, claims []*claim) error {
-	if len(claims) == 0 {
-		return nil
-	}
-	pipe := rdb.Pipeline()
-	set := make([]*redis.BoolCmd, len(claims))
-	get := make([]*redis.StringCmd, len(claims))
-	for i, c := range claims {
-		set[i] = pipe.HSetNX(ctx, c.key, c.field, ownerValue(c.owner))
-		get[i] = pipe.HGet(ctx, c.key, c.field)
-		pipe.Do(ctx, "PEXPIRE", c.key, c.ttl.Milliseconds(), "NX")
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("claim: %w", err)
-	}
-	for i, c := range claims {
-		holder, err := get[i].Result()
-		switch {
-		case err != nil:
-			return fmt.Errorf("claim %s %s: %w", c.key, c.field, err)
-		case holder != ownerValue(c.owner) && holder != c.owner: // the owner itself: stored before 2026-12
-			c.result = claimTaken
-		case set[i].Val(): // HSETNX set the field: claimed now
-			c.result = claimNew
-		default:
-			c.result = claimOwn
-		}
-	}
-	return nil
+// cacheKey is a claim's key in the stage's in-process memory of claims.
+func cacheKey(c *leadstore.Claim) string {
+	return c.Key + "\x00" + c.Automation + "\x00" + c.SessionKey
 }
 
 // reveal reserves contacts for one (automation, company) in the lead's

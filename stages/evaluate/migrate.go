@@ -97,9 +97,10 @@ func MigrateClaims(ctx context.Context, rdb redis.UniversalClient, prefix string
 // oldClaimKey parses a key of the earlier layout: PREFIX{LEAD}:KIND:ID
 // with KIND fired, revealed or reveals; a fired key whose ID has a session
 // part (AUTOMATION:LEADID:SEQ) is of kind fired_session. field is the lead
-// hash's field that replaces it (claims.go's leadClaimField,
-// sessionClaimField, revealedField and revealCountField name the same
-// "KIND:ID").
+// hash's field that replaces it, "KIND:ID" (leadstore.ClaimName,
+// revealedField and revealCountField name the same; ClaimAll honours a
+// claim moved to such a field, and makes new claims in
+// leadstore.ClaimsField).
 func oldClaimKey(prefix, key string) (leadKey, field, kind string, ok bool) {
 	rest, found := strings.CutPrefix(key, prefix+"{")
 	if !found {

@@ -52,10 +52,10 @@ func TestMigrateClaimsMovesOldKeysIntoTheLead(t *testing.T) {
 	got, err := rdb.HGetAll(ctx, lead).Result()
 	must(err)
 	want := map[string]string{
-		leadClaimField("aut_1"):                     "owner-1",
+		leadstore.ClaimName("aut_1", ""):            "owner-1",
 		revealedField("john.doe@mdxtechnology.com"): "owner-2",
 		revealCountField("aut_2"):                   "3",
-		sessionClaimField("aut_3", "17:4"):          "owner-4",
+		leadstore.ClaimName("aut_3", "17:4"):        "owner-4",
 	}
 	for f, v := range want {
 		if got[f] != v {
@@ -71,11 +71,11 @@ func TestMigrateClaimsMovesOldKeysIntoTheLead(t *testing.T) {
 		t.Errorf("the lead's TTL is %v after the move, want it kept", ttl)
 	}
 	// The claim code now finds the moved claims as taken by their owners.
-	c := &claim{key: lead, field: leadClaimField("aut_1"), owner: "someone-else", ttl: time.Hour}
-	cs := &claim{key: lead, field: sessionClaimField("aut_3", "17:4"), owner: "someone-else", ttl: time.Hour}
-	must(claimAll(ctx, rdb, []*claim{c, cs}))
-	if c.result != claimTaken || cs.result != claimTaken {
-		t.Errorf("moved new_lead and new_session claims: results %d, %d for another owner, want taken (%d)", c.result, cs.result, claimTaken)
+	c := &leadstore.Claim{Key: lead, Automation: "aut_1", Owner: "someone-else", TTL: time.Hour}
+	cs := &leadstore.Claim{Key: lead, Automation: "aut_3", SessionKey: "17:4", Owner: "someone-else", TTL: time.Hour}
+	must(leadstore.ClaimAll(ctx, rdb, []*leadstore.Claim{c, cs}))
+	if c.Result != claimTaken || cs.Result != claimTaken {
+		t.Errorf("moved new_lead and new_session claims: results %d, %d for another owner, want taken (%d)", c.Result, cs.Result, claimTaken)
 	}
 	// A second run finds nothing to do.
 	rep, err = MigrateClaims(ctx, rdb, prefix)

@@ -10,6 +10,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/control"
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 // Process evaluates a batch of lead changes: filters in memory, one
@@ -22,11 +23,11 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 	if len(fires) == 0 {
 		return nil
 	}
-	claims := make([]*claim, len(fires))
+	claims := make([]*leadstore.Claim, len(fires))
 	for i := range fires {
 		claims[i] = &fires[i].c
 	}
-	if err := claimAll(ctx, s.d.Redis, claims); err != nil {
+	if err := leadstore.ClaimAll(ctx, s.d.Redis, claims); err != nil {
 		return err
 	}
 	if err := s.completeSubjects(ctx, fires); err != nil {
@@ -80,18 +81,18 @@ func (s *Stage) unclaimed(head *schemas.ChangeHead, pending []fire) []fire {
 		if ru.never {
 			continue
 		}
-		f := fire{ru: ru, c: claim{owner: head.EventID}}
+		f := fire{ru: ru, c: leadstore.Claim{Automation: ru.auto.ID, Owner: head.EventID, TTL: s.d.LeadTTL}}
 		switch ru.auto.Trigger {
 		case control.TriggerNewLead:
-			f.triggerKey, f.c.key, f.c.field, f.c.ttl = head.LeadKey, s.keys.lead(head.LeadKey), leadClaimField(ru.auto.ID), s.d.LeadTTL
+			f.triggerKey, f.c.Key = head.LeadKey, s.keys.lead(head.LeadKey)
 		case control.TriggerNewSession:
-			f.triggerKey, f.c.key, f.c.field, f.c.ttl = head.SessionKey, s.keys.lead(head.LeadKey), sessionClaimField(ru.auto.ID, head.SessionKey), s.d.LeadTTL
+			f.triggerKey, f.c.Key, f.c.SessionKey = head.SessionKey, s.keys.lead(head.LeadKey), head.SessionKey
 		default:
 			continue
 		}
 		// A claim another input made is final; one this input made is
 		// checked again in Redis (a replay must fire again).
-		if owner, ok := s.fired.get(f.c.cacheKey()); ok && owner != self {
+		if owner, ok := s.fired.get(cacheKey(&f.c)); ok && owner != self {
 			continue
 		}
 		pending = append(pending, f)
@@ -158,7 +159,7 @@ func (s *Stage) completeSubjects(ctx context.Context, fires []fire) error {
 	var subjects []*schemas.LeadChange
 	for i := range fires {
 		f := &fires[i]
-		if f.c.result != claimTaken && f.ru.auto.Action.Type == control.ActionWebhook && len(f.ch.OlderSessions) > 0 {
+		if f.c.Result != claimTaken && f.ru.auto.Action.Type == control.ActionWebhook && len(f.ch.OlderSessions) > 0 {
 			subjects = append(subjects, &f.ch.LeadChange)
 		}
 	}
@@ -181,12 +182,12 @@ func (s *Stage) completeSubjects(ctx context.Context, fires []fire) error {
 func (s *Stage) actAll(ctx context.Context, b *pipeline.Batch, fires []fire) error {
 	for i := range fires {
 		f := &fires[i]
-		s.metrics.claims.WithLabelValues(claimResultName(f.c.result)).Inc()
-		if f.c.result == claimTaken {
-			s.fired.put(f.c.cacheKey(), firedTaken)
+		s.metrics.claims.WithLabelValues(claimResultName(f.c.Result)).Inc()
+		if f.c.Result == claimTaken {
+			s.fired.put(cacheKey(&f.c), firedTaken)
 			continue
 		}
-		s.fired.put(f.c.cacheKey(), s.fired.ownerHash(f.ch.EventID))
+		s.fired.put(cacheKey(&f.c), s.fired.ownerHash(f.ch.EventID))
 		if err := s.act(ctx, b, f); err != nil {
 			return err
 		}

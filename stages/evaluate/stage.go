@@ -22,6 +22,7 @@ import (
 	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/control"
+	"github.com/leadflow/leadflow/stages/leadstore"
 	"github.com/leadflow/leadflow/stages/topics"
 )
 
@@ -182,7 +183,7 @@ type change struct {
 type fire struct {
 	ch         *change
 	ru         *rule
-	c          claim
+	c          leadstore.Claim
 	triggerKey string // lead key (new_lead) or session key (new_session)
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/leadflow/leadflow/pipeline/cache"
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 // entry is one lead known to a partition's cache: its state as in Redis
@@ -32,6 +33,9 @@ type entry struct {
 	// that the next write deletes (its own deletions are added to it).
 	heads   [replayHeads]headRefs
 	dropped []string
+	// pruned are the sessions whose claims the next write drops
+	// (loaded.pruned).
+	pruned []leadstore.ClaimSession
 	// head is the stored bytes of st's current head (its generation
 	// st.gen), which the next write stores as a delta against the new
 	// head (delta.go); written is the new head while the write is on,

@@ -171,7 +171,7 @@ func TestSessionClaimsGoWithTheirSession(t *testing.T) {
 	st := sampleState() // sessions 3 and 1 of lead id 1<<53-1
 	id := st.id
 	claim := func(aut string, id int64, seq uint64) string {
-		return leadstore.SessionClaimField(aut, string(leadstore.AppendSessionKey(nil, id, seq)))
+		return leadstore.ClaimName(aut, string(leadstore.AppendSessionKey(nil, id, seq)))
 	}
 	fields := storedFields(st)
 	kept := []string{claim("aut_1", id, 3), claim("aut_2", id, 3), claim("aut_1", id, 1), "fired:aut_3"}

@@ -195,7 +195,7 @@ func (s *Stage) loadMissing(ctx context.Context, part int32, w *work, now time.T
 			continue
 		}
 		e.st, e.pres, e.heads, e.dropped, e.synced = l.cur, l.pres, l.heads, l.dropped, now
-		e.head, e.older, e.legacyHeads = l.head, l.older, l.legacyHeads
+		e.head, e.older, e.legacyHeads, e.pruned = l.head, l.older, l.legacyHeads, l.pruned
 		if e.st == nil {
 			w.fresh = append(w.fresh, e)
 		}

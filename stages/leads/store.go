@@ -98,6 +98,9 @@ type loaded struct {
 	head    []byte
 	older   [][]byte
 	dropped []string
+	// pruned are the sessions whose claims in leadstore.ClaimsField go
+	// (leadstore.PruneClaims) at the next write.
+	pruned []leadstore.ClaimSession
 	// legacyHeads says the heads were in a field each (h0 .. h3).
 	legacyHeads bool
 	err         error // the state is unusable (bad state)
@@ -187,9 +190,13 @@ func decodeLoaded(fields map[string]string, needPre func(cur *leadState) bool) l
 		}
 		if l.cur != nil && isForeignField(f) {
 			// The evaluate stage's: kept for the lead's lifetime, except
-			// a new_session claim, which goes with its session.
+			// a new_session claim, which goes with its session (or is of
+			// an earlier life of the lead, another id).
 			if id, seq, ok := leadstore.SessionOfClaim(f); ok && (id != l.cur.id || !l.keepsSession(seq)) {
 				l.dropped = append(l.dropped, f)
+			}
+			if f == leadstore.ClaimsField {
+				l.pruned = l.cur.prunedClaims(fields[f], l.keepsSession)
 			}
 			continue
 		}
@@ -272,6 +279,20 @@ func headChain(fields map[string]string) (cur []byte, older [][]byte, legacy boo
 // isForeignField reports whether f is another stage's field of the lead's
 // hash (its name contains ':', which this stage's fields never do).
 func isForeignField(f string) bool { return strings.IndexByte(f, ':') >= 0 }
+
+// prunedClaims returns the sessions of the new_session claims in claims (a
+// leadstore.ClaimsField value) that go: of another lead id, or of a
+// session that keeps does not keep. A value that does not decode is left
+// alone (the evaluate stage's).
+func (st *leadState) prunedClaims(claims string, keeps func(seq uint64) bool) []leadstore.ClaimSession {
+	ss, err := leadstore.ClaimSessions(claims)
+	if err != nil {
+		return nil
+	}
+	return slices.DeleteFunc(ss, func(s leadstore.ClaimSession) bool {
+		return s.ID32 == uint32(st.id) && keeps(uint64(s.Seq))
+	})
+}
 
 // keepsSession reports whether any of the heads keeps session seq.
 func (l *loaded) keepsSession(seq uint64) bool {
@@ -363,6 +384,18 @@ func (s *store) write(ctx context.Context, es []*entry, w *work, now time.Time) 
 	if err != nil {
 		return fmt.Errorf("%w: writing %d leads: %w", ErrRedis, len(es), err)
 	}
+	var prunes []leadstore.Prune
+	for _, e := range es {
+		if len(e.pruned) > 0 {
+			prunes = append(prunes, leadstore.Prune{Key: e.rkey, Sessions: e.pruned})
+		}
+	}
+	if len(prunes) > 0 {
+		s.m.roundTrips[opWrite].Inc()
+		if err := leadstore.PruneClaims(ctx, s.rdb, prunes); err != nil {
+			return fmt.Errorf("%w: %w", ErrRedis, err)
+		}
+	}
 	return nil
 }
 
@@ -404,7 +437,7 @@ func written(e *entry, now time.Time) {
 		ss.pvWritten = ss.pvTotal
 		h.refs = append(h.refs, sessRef{seq: ss.seq, from: ss.pvTotal - uint64(len(ss.pvs)), to: ss.pvTotal})
 	}
-	e.dropped = e.dropped[:0]
+	e.dropped, e.pruned = e.dropped[:0], nil
 	if e.legacyHeads {
 		// The heads are in headsField now: the next write deletes the
 		// fields they were in.

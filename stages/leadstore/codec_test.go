@@ -79,10 +79,13 @@ func FuzzDecodeFields(f *testing.F) {
 	})
 }
 
-func TestSessionClaimFieldNamesItsSession(t *testing.T) {
-	f := SessionClaimField("aut_01HX", string(AppendSessionKey(nil, 42, 7)))
+func TestClaimNameNamesItsSession(t *testing.T) {
+	if f := ClaimName("aut_01HX", ""); f != "fired:aut_01HX" {
+		t.Fatalf("new_lead claim name = %q", f)
+	}
+	f := ClaimName("aut_01HX", string(AppendSessionKey(nil, 42, 7)))
 	if f != "fired:aut_01HX:42:7" {
-		t.Fatalf("field = %q", f)
+		t.Fatalf("new_session claim name = %q", f)
 	}
 	if id, seq, ok := SessionOfClaim(f); !ok || id != 42 || seq != 7 {
 		t.Fatalf("SessionOfClaim(%q) = %d, %d, %v; want 42, 7, true", f, id, seq, ok)

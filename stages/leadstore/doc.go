@@ -1,7 +1,8 @@
 // Package leadstore is the lead's Redis hash: the contract between the
 // leads stage, which writes it, and the stages that read it (evaluate
 // completes a lead change's older sessions from it, and keeps its own
-// claims and reveal records in it).
+// claims, whose format and scripts this package holds, and reveal records
+// in it).
 //
 // A lead's state is one Redis hash under LeadRedisKey whose fields are
 // compact binary values, each starting with the format version byte
@@ -30,7 +31,12 @@
 //	           DecodePageview.
 //	x:y        a field whose name contains ':' belongs to another stage
 //	           (evaluate's claims and reveal records); the leads stage
-//	           keeps it while the lead has state.
+//	           keeps it while the lead has state, but prunes the claims
+//	           of sessions it no longer keeps.
+//	c:         the evaluate stage's claims, one 24-byte entry each
+//	           (ClaimsField, ClaimAll, PruneClaims); before 2026-12-04 a
+//	           field each, fired:AUTOMATION[:LEADID:SEQ] (ClaimName,
+//	           still honoured).
 //
 // Numbers are varints, strings a uvarint length and bytes, nullable
 // strings a uvarint length+1 (0 = null). The formats are stored: never
