@@ -76,11 +76,6 @@ func revealCountField(automation string) string { return "reveals:" + automation
 // lead's company as revealed in the workspace.
 func revealedField(email string) string { return "revealed:" + strings.ToLower(email) }
 
-// cacheKey is a claim's key in the stage's in-process memory of claims.
-func cacheKey(c *leadstore.Claim) string {
-	return c.Key + "\x00" + c.Automation + "\x00" + c.SessionKey
-}
-
 // reveal reserves contacts for one (automation, company) in the lead's
 // hash; candidates are the contacts' fields in order of preference, and
 // ttl is the TTL the hash gets if it has none. It returns the indexes

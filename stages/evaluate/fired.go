@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leadflow/leadflow/pipeline/cache"
+	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
 // firedCache remembers claims already made (key -> owner), bounded by
@@ -52,20 +53,33 @@ func (c *firedCache) expire() {
 	}
 }
 
-func (c *firedCache) keyHash(key string) [2]uint64 {
-	return [2]uint64{maphash.String(c.seed[0], key), maphash.String(c.seed[1], key)}
+// key is the cache's key of a claim: two independent 64-bit hashes of its
+// lead's hash, automation and session, hashed in place (no string built).
+func (c *firedCache) key(cl *leadstore.Claim) [2]uint64 {
+	var k [2]uint64
+	for i := range k {
+		var h maphash.Hash
+		h.SetSeed(c.seed[i])
+		h.WriteString(cl.Key)
+		h.WriteByte(0)
+		h.WriteString(cl.Automation)
+		h.WriteByte(0)
+		h.WriteString(cl.SessionKey)
+		k[i] = h.Sum64()
+	}
+	return k
 }
 
 // ownerHash is the hash of an owner (an event id) the cache stores.
 func (c *firedCache) ownerHash(owner string) uint64 { return maphash.String(c.seed[0], owner) | 1 }
 
-// get returns the hash of the owner of key's claim (firedTaken when someone
-// else made it), if the cache remembers it.
-func (c *firedCache) get(key string) (uint64, bool) { return c.c.Get(c.keyHash(key)) }
+// get returns the hash of the owner of the claim of key (firedTaken when
+// someone else made it), if the cache remembers it.
+func (c *firedCache) get(key [2]uint64) (uint64, bool) { return c.c.Get(key) }
 
-func (c *firedCache) put(key string, owner uint64) {
+func (c *firedCache) put(key [2]uint64, owner uint64) {
 	if c.c.Size() > 0 {
-		c.c.Add(c.keyHash(key), owner)
+		c.c.Add(key, owner)
 	}
 }
 

@@ -92,7 +92,8 @@ func (s *Stage) unclaimed(head *schemas.ChangeHead, pending []fire) []fire {
 		}
 		// A claim another input made is final; one this input made is
 		// checked again in Redis (a replay must fire again).
-		if owner, ok := s.fired.get(cacheKey(&f.c)); ok && owner != self {
+		f.cacheKey = s.fired.key(&f.c)
+		if owner, ok := s.fired.get(f.cacheKey); ok && owner != self {
 			continue
 		}
 		pending = append(pending, f)
@@ -184,10 +185,10 @@ func (s *Stage) actAll(ctx context.Context, b *pipeline.Batch, fires []fire) err
 		f := &fires[i]
 		s.metrics.claims.WithLabelValues(claimResultName(f.c.Result)).Inc()
 		if f.c.Result == claimTaken {
-			s.fired.put(cacheKey(&f.c), firedTaken)
+			s.fired.put(f.cacheKey, firedTaken)
 			continue
 		}
-		s.fired.put(cacheKey(&f.c), s.fired.ownerHash(f.ch.EventID))
+		s.fired.put(f.cacheKey, s.fired.ownerHash(f.ch.EventID))
 		if err := s.act(ctx, b, f); err != nil {
 			return err
 		}

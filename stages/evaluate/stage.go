@@ -184,7 +184,8 @@ type fire struct {
 	ch         *change
 	ru         *rule
 	c          leadstore.Claim
-	triggerKey string // lead key (new_lead) or session key (new_session)
+	cacheKey   [2]uint64 // the claim's key in the fired cache
+	triggerKey string    // lead key (new_lead) or session key (new_session)
 }
 
 func claimResultName(r int64) string {
