@@ -50,7 +50,7 @@ type Claim struct {
 	Automation string        // the automation's id
 	SessionKey string        // "LEADID:SEQ" (AppendSessionKey) for new_session, "" for new_lead
 	Owner      string        // the event id that claims
-	TTL        time.Duration // the TTL the hash gets if it has none (the lead's state is gone)
+	TTL        time.Duration // the TTL the hash gets if it has none (the lead's state is gone; the first claim's of a lead counts)
 
 	Result int64
 }
@@ -138,44 +138,58 @@ func appendSession(dst []byte, id int64, seq uint64) []byte {
 	return binary.LittleEndian.AppendUint32(dst, uint32(id))
 }
 
-// claimScript makes the claims of one lead. KEYS[1] is the lead's hash,
-// ARGV[1] the TTL in milliseconds it gets if it has none, then four
-// values per claim: its id (Claim.id), its owner (OwnerValue), its name
-// (the field it was before ClaimsField) and the owner's event id (what
-// such a field held before OwnerValue). It returns a result per claim.
-// PEXPIRE ... NX needs Redis 7.0 (CheckClaims).
+// claimScript makes the claims of the leads KEYS. ARGV are, for each lead
+// in KEYS's order, the number of its claims, the TTL in milliseconds its
+// hash gets if it has none, and four values per claim: its
+// id (Claim.id), its owner (OwnerValue), its name (the field it was
+// before ClaimsField) and the owner's event id (what such a field held
+// before OwnerValue). It returns a result per claim, in order. PEXPIRE
+// ... NX needs Redis 7.0 (CheckClaims).
 var claimScript = redis.NewScript(`
-local c = redis.call('HGET', KEYS[1], 'c:') or '\001'
-local out, changed = {}, false
-for i = 2, #ARGV, 4 do
-  local id, owner, r = ARGV[i], ARGV[i + 1], nil
-  local old = redis.call('HGET', KEYS[1], ARGV[i + 2])
-  if old then
-    if old == owner or old == ARGV[i + 3] then r = 2 else r = 0 end
-  else
-    for p = 2, #c, 24 do
-      if string.sub(c, p, p + 15) == id then
-        if string.sub(c, p + 16, p + 23) == owner then r = 2 else r = 0 end
-        break
+local out, a = {}, 1
+for k = 1, #KEYS do
+  local key, n, ttl = KEYS[k], tonumber(ARGV[a]), ARGV[a + 1]
+  a = a + 2
+  local c = redis.call('HGET', key, 'c:') or '\001'
+  local changed = false
+  for i = 1, n do
+    local id, owner, r = ARGV[a], ARGV[a + 1], nil
+    local old = redis.call('HGET', key, ARGV[a + 2])
+    if old then
+      if old == owner or old == ARGV[a + 3] then r = 2 else r = 0 end
+    else
+      for p = 2, #c, 24 do
+        if string.sub(c, p, p + 15) == id then
+          if string.sub(c, p + 16, p + 23) == owner then r = 2 else r = 0 end
+          break
+        end
+      end
+      if not r then
+        c = c .. id .. owner
+        changed, r = true, 1
       end
     end
-    if not r then
-      c = c .. id .. owner
-      changed, r = true, 1
-    end
+    out[#out + 1] = r
+    a = a + 4
   end
-  out[#out + 1] = r
+  if changed then redis.call('HSET', key, 'c:', c) end
+  redis.call('PEXPIRE', key, ttl, 'NX')
 end
-if changed then redis.call('HSET', KEYS[1], 'c:', c) end
-redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
 return out
 `)
 
-// ClaimAll makes every claim, one script call per lead, all pipelined in
-// one round trip. A claim already held by the same owner is recognised
-// (ClaimOwn), so a replay after a crash between claiming and producing
-// produces its output again. A hash that a claim creates (the lead's
-// state is gone) gets the claim's TTL; a lead's own TTL is left alone.
+// leadsPerCall is the most leads one claim script call takes: a script
+// blocks Redis while it runs.
+const leadsPerCall = 64
+
+// ClaimAll makes every claim in one pipelined round trip. On a single
+// Redis (a *redis.Client) one script call takes the claims of up to
+// leadsPerCall leads; on a Redis Cluster or Ring, whose scripts may only
+// touch keys of one slot or shard, it is a call per lead. A claim already
+// held by the same owner is recognised (ClaimOwn), so a replay after a
+// crash between claiming and producing produces its output again. A hash
+// that a claim creates (the lead's state is gone) gets the claim's TTL; a
+// lead's own TTL is left alone.
 func ClaimAll(ctx context.Context, rdb redis.UniversalClient, claims []*Claim) error {
 	if len(claims) == 0 {
 		return nil
@@ -191,28 +205,46 @@ func ClaimAll(ctx context.Context, rdb redis.UniversalClient, claims []*Claim) e
 		}
 		byLead[i] = append(byLead[i], c)
 	}
-	cmds, err := runScript(ctx, rdb, claimScript, len(byLead), func(i int) (string, []any) {
-		cs := byLead[i]
-		args := make([]any, 0, 1+4*len(cs))
-		args = append(args, cs[0].TTL.Milliseconds())
-		for _, c := range cs {
-			args = append(args, c.id(), OwnerValue(c.Owner), c.Name(), c.Owner)
+	per := 1
+	if _, single := rdb.(*redis.Client); single {
+		per = leadsPerCall
+	}
+	var calls []scriptCall
+	var made [][][]*Claim // the leads of each call
+	for len(byLead) > 0 {
+		leads := byLead[:min(per, len(byLead))]
+		byLead = byLead[len(leads):]
+		var call scriptCall
+		for _, cs := range leads {
+			call.keys = append(call.keys, cs[0].Key)
+			call.args = append(call.args, len(cs), cs[0].TTL.Milliseconds())
+			for _, c := range cs {
+				call.args = append(call.args, c.id(), OwnerValue(c.Owner), c.Name(), c.Owner)
+			}
 		}
-		return cs[0].Key, args
-	})
+		calls = append(calls, call)
+		made = append(made, leads)
+	}
+	cmds, err := runScript(ctx, rdb, claimScript, calls)
 	if err != nil {
 		return fmt.Errorf("claim: %w", err)
 	}
 	for i, cmd := range cmds {
 		res, err := cmd.Int64Slice()
-		if err == nil && len(res) != len(byLead[i]) {
-			err = fmt.Errorf("%d results for %d claims", len(res), len(byLead[i]))
-		}
 		if err != nil {
-			return fmt.Errorf("claim %s: %w", byLead[i][0].Key, err)
+			return fmt.Errorf("claim %s: %w", made[i][0][0].Key, err)
 		}
-		for j, c := range byLead[i] {
-			c.Result = res[j]
+		for _, cs := range made[i] {
+			if len(res) < len(cs) {
+				return fmt.Errorf("claim %s: too few results", cs[0].Key)
+			}
+			for j, c := range cs {
+				c.Result = res[j]
+			}
+			res = res[len(cs):]
+		}
+		if len(res) != 0 {
+			return fmt.Errorf("claim %s: too many results", made[i][0][0].Key)
 		}
 	}
 	return nil
@@ -280,30 +312,36 @@ func PruneClaims(ctx context.Context, rdb redis.UniversalClient, ps []Prune) err
 	if len(ps) == 0 {
 		return nil
 	}
-	_, err := runScript(ctx, rdb, pruneScript, len(ps), func(i int) (string, []any) {
-		args := make([]any, len(ps[i].Sessions))
-		for j, s := range ps[i].Sessions {
-			args[j] = string(appendSession(nil, int64(s.ID32), uint64(s.Seq)))
+	calls := make([]scriptCall, len(ps))
+	for i, p := range ps {
+		calls[i].keys = []string{p.Key}
+		for _, s := range p.Sessions {
+			calls[i].args = append(calls[i].args, string(appendSession(nil, int64(s.ID32), uint64(s.Seq))))
 		}
-		return ps[i].Key, args
-	})
+	}
+	_, err := runScript(ctx, rdb, pruneScript, calls)
 	if err != nil {
 		return fmt.Errorf("pruning claims: %w", err)
 	}
 	return nil
 }
 
-// runScript runs script n times in one pipeline, call i on the key and
-// arguments args(i), by its SHA1; a Redis that does not have it (it
-// restarted, or never ran it) is given it and the pipeline is sent again,
-// which is why the scripts above must be safe to run twice.
-func runScript(ctx context.Context, rdb redis.UniversalClient, script *redis.Script, n int, args func(i int) (string, []any)) ([]*redis.Cmd, error) {
+// scriptCall is one call of a script: its keys and arguments.
+type scriptCall struct {
+	keys []string
+	args []any
+}
+
+// runScript runs the calls of script in one pipeline, by its SHA1; a
+// Redis that does not have it (it restarted, or never ran it) is given it
+// and the pipeline is sent again, which is why the scripts above must be
+// safe to run twice.
+func runScript(ctx context.Context, rdb redis.UniversalClient, script *redis.Script, calls []scriptCall) ([]*redis.Cmd, error) {
 	for attempt := 0; ; attempt++ {
 		pipe := rdb.Pipeline()
-		cmds := make([]*redis.Cmd, n)
-		for i := range cmds {
-			key, a := args(i)
-			cmds[i] = script.EvalSha(ctx, pipe, []string{key}, a...)
+		cmds := make([]*redis.Cmd, len(calls))
+		for i, c := range calls {
+			cmds[i] = script.EvalSha(ctx, pipe, c.keys, c.args...)
 		}
 		_, err := pipe.Exec(ctx)
 		if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {

@@ -3,6 +3,7 @@ package leadstore_test
 import (
 	"context"
 	"encoding/binary"
+	"strconv"
 	"testing"
 	"time"
 
@@ -233,6 +234,43 @@ func TestClaimSessionsRejectsWhatIsNotAClaimsField(t *testing.T) {
 	for _, bad := range []string{"", "\x02" + good[1:], good + "x", string(binary.LittleEndian.AppendUint32(nil, 1))} {
 		if _, err := leadstore.ClaimSessions(bad); err == nil {
 			t.Errorf("ClaimSessions(%x) = nil error, want corrupt", bad)
+		}
+	}
+}
+
+// Claims of many leads in one ClaimAll (more than one script call takes)
+// each get their own result, in order.
+func TestClaimAllOfManyLeads(t *testing.T) {
+	rdb, _ := kafkatest.Redis(t)
+	ctx := context.Background()
+	p := kafkatest.Prefix(t)
+	var first, second []*leadstore.Claim
+	for i := range 150 {
+		lead := leadstore.LeadRedisKey(p, "ws|d"+strconv.Itoa(i)+".com")
+		for _, sk := range []string{"", strconv.Itoa(i) + ":1"} {
+			first = append(first, &leadstore.Claim{Key: lead, Automation: "aut", SessionKey: sk, Owner: "ev-" + strconv.Itoa(i), TTL: time.Hour})
+			// The even leads' claims are made again by their owner, the
+			// odd ones' by someone else.
+			owner := "ev-" + strconv.Itoa(i)
+			if i%2 == 1 {
+				owner = "other"
+			}
+			second = append(second, &leadstore.Claim{Key: lead, Automation: "aut", SessionKey: sk, Owner: owner, TTL: time.Hour})
+		}
+	}
+	if err := leadstore.ClaimAll(ctx, rdb, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := leadstore.ClaimAll(ctx, rdb, second); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range first {
+		want := int64(leadstore.ClaimOwn)
+		if (i/2)%2 == 1 {
+			want = leadstore.ClaimTaken
+		}
+		if c.Result != leadstore.ClaimNew || second[i].Result != want {
+			t.Fatalf("claim %d (%s %q): %d then %d, want new then %d", i, c.Key, c.SessionKey, c.Result, second[i].Result, want)
 		}
 	}
 }
