@@ -294,7 +294,8 @@ func resolvePageviews(s *session, fields map[string]string, memo map[string]any)
 	return nil
 }
 
-// decodedChunk is a chunk field as resolve decoded it.
+// decodedChunk is a chunk field as resolve decoded it; raw is the chunk
+// uncompressed (leadstore.ChunkBytes).
 type decodedChunk struct {
 	raw   string
 	pvs   []*pageview
@@ -310,6 +311,10 @@ func chunkOf(fields map[string]string, memo map[string]any, f string) (*decodedC
 	raw, ok := fields[f]
 	if !ok {
 		return nil, errCorrupt
+	}
+	raw, err := leadstore.ChunkBytes(raw)
+	if err != nil {
+		return nil, err
 	}
 	pvs, last, facts, err := leadstore.DecodeChunk(raw)
 	if err != nil {

@@ -60,9 +60,14 @@ func TestStateRoundTripsThroughItsFields(t *testing.T) {
 	if l.err != nil {
 		t.Fatal(l.err)
 	}
+	// The chunk's URLs repeat their query strings: it is stored compressed.
+	plain, err := leadstore.ChunkBytes(chunk)
+	if err != nil || chunk[0] != leadstore.ChunkSnappy || len(plain) <= len(chunk) {
+		t.Fatalf("stored chunk %x (%d bytes, %d uncompressed, %v): want it compressed", chunk, len(chunk), len(plain), err)
+	}
 	// The current state also holds the chunk its next write appends to.
-	if got := l.cur.sessions[0]; string(got.chunk) != chunk || *got.chunkLast != *st.sessions[0].pvs[1] {
-		t.Fatalf("session 3's chunk = %x, last %+v; want the stored one", got.chunk, got.chunkLast)
+	if got := l.cur.sessions[0]; string(got.chunk) != plain || *got.chunkLast != *st.sessions[0].pvs[1] {
+		t.Fatalf("session 3's chunk = %x, last %+v; want the stored one uncompressed", got.chunk, got.chunkLast)
 	}
 	for _, s := range l.cur.sessions {
 		s.chunk, s.chunkLast = nil, nil

@@ -31,7 +31,8 @@ func headRefsOf(st *leadState) headRefs {
 // appendChunks appends to args the chunk fields of ss that its pageviews
 // since the last write change (leadstore.PageviewChunk), encoded in
 // w.arena: the stored chunk of its last written pageview with the new
-// ones appended, then new chunks. With convert (the lead was read in the
+// ones appended, then new chunks (each written in its stored form,
+// leadstore.AppendStoredChunk). With convert (the lead was read in the
 // format with a field per pageview) it writes the chunks of every kept
 // pageview instead, from the start of the first one's chunk. A pageview
 // that is not kept any more (it slid out before it was written, or it is
@@ -49,6 +50,9 @@ func appendChunks(args []any, w *work, ss *session, convert bool) []any {
 			// alone until its first pageview (then it starts again).
 			at := len(w.arena)
 			w.arena = leadstore.AppendChunkStart(w.arena, &ss.meta.SessionMeta)
+			chunk := w.arena[at:len(w.arena):len(w.arena)]
+			at = len(w.arena)
+			w.arena = leadstore.AppendStoredChunk(w.arena, chunk)
 			args = append(args, leadstore.ChunkField(ss.seq, 0), w.arena[at:len(w.arena):len(w.arena)])
 		}
 		return args
@@ -59,8 +63,10 @@ func appendChunks(args []any, w *work, ss *session, convert bool) []any {
 	}
 	flush := func(n uint64) {
 		b := w.arena[at:len(w.arena):len(w.arena)]
-		args = append(args, leadstore.ChunkField(ss.seq, n/pvChunk), b)
-		ss.next = b
+		at = len(w.arena)
+		w.arena = leadstore.AppendStoredChunk(w.arena, b)
+		args = append(args, leadstore.ChunkField(ss.seq, n/pvChunk), w.arena[at:len(w.arena):len(w.arena)])
+		ss.next = b // the chunk itself, which the next write appends to
 		at = len(w.arena)
 	}
 	for n := from; n < ss.pvTotal; n++ {

@@ -2,8 +2,11 @@ package leadstore
 
 import (
 	"encoding/binary"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/klauspost/compress/s2"
 )
 
 // PageviewChunk is how many consecutive pageviews of a session one field
@@ -125,11 +128,60 @@ func decodeHostPath(d *Decoder, pv *Pageview) error {
 	return d.Err()
 }
 
-// DecodeChunk decodes a chunk's entries, in order: nil for a skipped
-// one. last is the last entry that is not skipped (nil: none), the prev
+// ChunkSnappy is the first byte of a chunk stored compressed: the rest is
+// a Snappy block of the chunk (which starts with FormatV1 or
+// ChunkWithFacts). A chunk repeats much of itself that the URL deltas do
+// not catch (query strings, paths, the facts' strings): in the default
+// bench Snappy takes it from 301 to 242 bytes on average, and to a smaller
+// allocator size class in Redis. Chunks stored before 2026-12-04 are
+// plain, and still read.
+const ChunkSnappy = 3
+
+// maxChunkBytes bounds what a stored compressed chunk may decode to, so
+// that a corrupt value cannot ask for a huge buffer.
+const maxChunkBytes = 4 << 20
+
+// AppendStoredChunk appends the stored form of chunk: compressed
+// (ChunkSnappy) when that is smaller, else chunk as it is.
+func AppendStoredChunk(dst, chunk []byte) []byte {
+	at := len(dst)
+	need := 1 + s2.MaxEncodedLen(len(chunk))
+	dst = slices.Grow(dst, need)[:at+need]
+	enc := s2.EncodeSnappy(dst[at+1:], chunk)
+	if 1+len(enc) >= len(chunk) {
+		return append(dst[:at], chunk...)
+	}
+	dst[at] = ChunkSnappy
+	return dst[:at+1+len(enc)]
+}
+
+// ChunkBytes returns the chunk a stored chunk value holds: raw itself,
+// or decompressed (ChunkSnappy).
+func ChunkBytes(raw string) (string, error) {
+	if len(raw) == 0 || raw[0] != ChunkSnappy {
+		return raw, nil
+	}
+	src := []byte(raw[1:])
+	n, err := s2.DecodedLen(src)
+	if err != nil || n > maxChunkBytes {
+		return "", ErrCorrupt
+	}
+	b, err := s2.Decode(make([]byte, n), src)
+	if err != nil || len(b) == 0 || b[0] == ChunkSnappy {
+		return "", ErrCorrupt
+	}
+	return string(b), nil
+}
+
+// DecodeChunk decodes a stored chunk's entries (ChunkBytes), in order:
+// nil for a skipped one. last is the last entry that is not skipped (nil: none), the prev
 // of the chunk's next entry; facts are the session's facts of a chunk
 // that starts with them (ChunkWithFacts), else nil.
 func DecodeChunk(raw string) (pvs []*Pageview, last *Pageview, facts *SessionMeta, err error) {
+	raw, err = ChunkBytes(raw)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	d := NewDecoder([]byte(raw))
 	switch d.Byte() {
 	case FormatV1:

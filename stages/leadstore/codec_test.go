@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/klauspost/compress/s2"
+
 	"github.com/leadflow/leadflow/schemas"
 )
 
@@ -185,6 +187,7 @@ func FuzzDecodeChunk(f *testing.F) {
 	f.Add(string(AppendChunkEntry(AppendChunkSkip([]byte{FormatV1}), nil, pv)))
 	f.Add(string(AppendChunkEntry(AppendChunkEntry([]byte{FormatV1}, nil, pv), pv, pv)))
 	f.Add(string(AppendChunkEntry(AppendChunkStart(nil, sampleMeta()), nil, pv)))
+	f.Add(string(AppendStoredChunk(nil, repetitiveChunk())))
 	f.Fuzz(func(t *testing.T, raw string) {
 		pvs, last, facts, err := DecodeChunk(raw)
 		if err != nil {
@@ -201,7 +204,7 @@ func FuzzDecodeChunk(f *testing.F) {
 			b = AppendChunkEntry(b, prev, p)
 			prev = p
 		}
-		again, last2, facts2, err := DecodeChunk(string(b))
+		again, last2, facts2, err := DecodeChunk(string(AppendStoredChunk(nil, b)))
 		if err != nil || len(again) != len(pvs) || (last == nil) != (last2 == nil) || !reflect.DeepEqual(facts, facts2) {
 			t.Fatalf("re-encoded chunk: %d entries, %v; want %d", len(again), err, len(pvs))
 		}
@@ -211,4 +214,50 @@ func FuzzDecodeChunk(f *testing.F) {
 			}
 		}
 	})
+}
+
+// repetitiveChunk is a chunk whose URLs repeat their query strings, as
+// tracked pages' do.
+func repetitiveChunk() []byte {
+	b := AppendChunkStart(nil, sampleMeta())
+	var prev *Pageview
+	for i, path := range []string{"/pricing", "/blog/one", "/pricing/enterprise", "/contact"} {
+		pv := &Pageview{URL: "https://www.example.com" + path + "?utm_source=google&utm_medium=cpc&utm_campaign=brand_search",
+			Host: "www.example.com", Path: path, VisitedAt: int64(1715770550123456 + i*30_000_000)}
+		b = AppendChunkEntry(b, prev, pv)
+		prev = pv
+	}
+	return b
+}
+
+// A chunk is stored compressed when that is smaller, else as it is, and
+// reads back the same either way; a compressed value that does not
+// decompress to a chunk is corrupt.
+func TestStoredChunkRoundTrips(t *testing.T) {
+	chunk := repetitiveChunk()
+	stored := AppendStoredChunk([]byte("prefix"), chunk)
+	if !bytes.HasPrefix(stored, []byte("prefix")) || stored[6] != ChunkSnappy || len(stored)-6 >= len(chunk) {
+		t.Fatalf("stored %d bytes for a %d-byte chunk: want it compressed after dst", len(stored)-6, len(chunk))
+	}
+	if got, err := ChunkBytes(string(stored[6:])); err != nil || got != string(chunk) {
+		t.Fatalf("ChunkBytes = %v; want the chunk back", err)
+	}
+	pvs, _, facts, err := DecodeChunk(string(stored[6:]))
+	if err != nil || len(pvs) != 4 || facts == nil || pvs[3].Path != "/contact" {
+		t.Fatalf("DecodeChunk of the stored chunk = %v, %v, %v", pvs, facts, err)
+	}
+	small := AppendChunkEntry([]byte{FormatV1}, nil, &Pageview{URL: "https://a.io/x", Host: "a.io", Path: "/x", VisitedAt: 5})
+	if got := AppendStoredChunk(nil, small); !bytes.Equal(got, small) {
+		t.Fatalf("a chunk that does not compress is stored as %x, want as it is %x", got, small)
+	}
+	for _, bad := range []string{
+		string([]byte{ChunkSnappy}),                                              // nothing
+		string([]byte{ChunkSnappy, 0xff, 0xff, 0xff, 0x7f}),                      // claims 256 MiB
+		string(append([]byte{ChunkSnappy}, stored[7:len(stored)-3]...)),          // cut short
+		string(append([]byte{ChunkSnappy}, s2.EncodeSnappy(nil, stored[6:])...)), // compressed twice
+	} {
+		if _, err := ChunkBytes(bad); err == nil {
+			t.Errorf("ChunkBytes(%x) = nil error, want corrupt", bad)
+		}
+	}
 }

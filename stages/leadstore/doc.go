@@ -22,6 +22,8 @@
 //	           the others never change. Chunk 0 starts with the session's
 //	           facts from its first hit (ChunkWithFacts) and is kept as
 //	           long as the session, even once its pageviews are not.
+//	           A chunk is stored Snappy-compressed when that is smaller
+//	           (ChunkSnappy, AppendStoredChunk, ChunkBytes).
 //	s<seq>     a session's facts, as sessions were stored before
 //	           ChunkWithFacts (immutable; still read): MetaField,
 //	           AppendMeta, DecodeMeta.
