@@ -186,11 +186,4 @@ func (st *leadState) sessionBySeq(seq uint64) *session {
 
 // eventHash is the 64-bit FNV-1a hash of an event id, the form the dedup
 // ring keeps. It is part of the stored state: never change it.
-func eventHash(id string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(id); i++ {
-		h ^= uint64(id[i])
-		h *= 1099511628211
-	}
-	return h
-}
+func eventHash(id string) uint64 { return leadstore.FNV1a64(id) }

@@ -61,7 +61,7 @@ func (c *Claim) Name() string { return ClaimName(c.Automation, c.SessionKey) }
 // id is bytes 0..15 of the claim's entry: the hash of its name, its
 // session.
 func (c *Claim) id() string {
-	b := binary.LittleEndian.AppendUint64(make([]byte, 0, 16), fnv64(c.Name()))
+	b := binary.LittleEndian.AppendUint64(make([]byte, 0, 16), FNV1a64(c.Name()))
 	var id int64
 	var seq uint64
 	if lead, s, ok := strings.Cut(c.SessionKey, ":"); ok {
@@ -113,8 +113,9 @@ func SessionOfClaim(name string) (id int64, seq uint64, ok bool) {
 	return id, seq, true
 }
 
-// fnv64 is the 64-bit FNV-1a hash of s.
-func fnv64(s string) uint64 {
+// FNV1a64 is the 64-bit FNV-1a hash of s. Stored values hold it (claims'
+// ids and owners here, the leads stage's dedup ring): never change it.
+func FNV1a64(s string) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
@@ -128,7 +129,7 @@ func fnv64(s string) uint64 {
 // owner's replays from everyone else (two events of one lead and
 // automation sharing it: about 2^-64).
 func OwnerValue(owner string) string {
-	return string(binary.LittleEndian.AppendUint64(nil, fnv64(owner)))
+	return string(binary.LittleEndian.AppendUint64(nil, FNV1a64(owner)))
 }
 
 // appendSession appends bytes 8..15 of an entry: the session's number and
