@@ -282,7 +282,7 @@ func isForeignField(f string) bool { return strings.IndexByte(f, ':') >= 0 }
 
 // prunedClaims returns the sessions of the new_session claims in claims (a
 // leadstore.ClaimsField value) that go: of another lead id, or of a
-// session that keeps does not keep. A value that does not decode is left
+// session keeps reports as not kept. A value that does not decode is left
 // alone (the evaluate stage's).
 func (st *leadState) prunedClaims(claims string, keeps func(seq uint64) bool) []leadstore.ClaimSession {
 	ss, err := leadstore.ClaimSessions(claims)

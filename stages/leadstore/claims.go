@@ -22,7 +22,7 @@ import (
 //	12..15  the low 32 bits of LEADID (0 for a new_lead claim)
 //	16..23  the owner: the 64-bit FNV-1a hash of the event id that claimed
 //
-// all little-endian. A claim was a field of its own before 2026-12 (named
+// all little-endian. A claim was a field of its own before 2026-12-04 (named
 // ClaimName, holding the owner's hash or, before that, the event id);
 // such fields are still honoured (ClaimAll reads them first) and the
 // leads stage still drops a session's with its session (SessionOfClaim).
