@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -283,21 +284,13 @@ func ClaimSessions(v string) ([]ClaimSession, error) {
 	var out []ClaimSession
 	for p := 1; p < len(v); p += claimEntry {
 		s := ClaimSession{Seq: binary.LittleEndian.Uint32([]byte(v[p+8 : p+12])), ID32: binary.LittleEndian.Uint32([]byte(v[p+12 : p+16]))}
-		if s.Seq != 0 && !containsSession(out, s) {
+		if s.Seq != 0 && !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}
 	return out, nil
 }
 
-func containsSession(ss []ClaimSession, s ClaimSession) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 // Prune is a lead whose claims of some sessions go (they are no longer
 // kept, or are of an earlier life of the lead).
