@@ -291,7 +291,6 @@ func ClaimSessions(v string) ([]ClaimSession, error) {
 	return out, nil
 }
 
-
 // Prune is a lead whose claims of some sessions go (they are no longer
 // kept, or are of an earlier life of the lead).
 type Prune struct {
