@@ -284,3 +284,33 @@ func BenchmarkGetHit(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkGetHitLarge looks up random keys of a full cache of 200,000
+// 128-bit hashes, the evaluate stage's fired cache at its default size.
+func BenchmarkGetHitLarge(b *testing.B) {
+	const n = 200_000
+	c := newCache[[2]uint64, uint64](b, n, nil)
+	keys := make([][2]uint64, n)
+	for i := range keys {
+		keys[i] = [2]uint64{uint64(i) * 0x9e3779b97f4a7c15, uint64(i)}
+		c.Add(keys[i], uint64(i))
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		c.Get(keys[(i*7919)%n])
+		i++
+	}
+}
+
+// BenchmarkAddEvict adds new keys to a full cache: every Add evicts.
+func BenchmarkAddEvict(b *testing.B) {
+	const n = 200_000
+	c := newCache[[2]uint64, uint64](b, n, nil)
+	b.ReportAllocs()
+	i := uint64(0)
+	for b.Loop() {
+		c.Add([2]uint64{i * 0x9e3779b97f4a7c15, i}, i)
+		i++
+	}
+}

@@ -11,7 +11,7 @@
 //     an event time outside max_event_age / max_event_ahead of the clock,
 //     or the zero time, is invalid_field naming "timestamp" (the one
 //     check of event time: the later stages trust it);
-//  2. drops bots by User-Agent (package useragent, cached in an LRU);
+//  2. drops bots by User-Agent (package useragent, cached);
 //  3. looks the IP up in the IP database (package ipdb): unknown
 //     addresses and ISP, hosting and education networks make no lead and
 //     are dropped; a business network gives the company domain, the
@@ -20,7 +20,7 @@
 //     into host, path (with the query) and UTM parameters
 //     (schemas.RawEvent.Hit);
 //  5. emits the schemas.Hit, and the company record when this process has
-//     not sent that domain yet (an LRU of domains sent).
+//     not sent that domain yet (a cache of domains sent).
 //
 // Every drop is counted in leadflow_enrich_dropped_total{reason} (see the
 // Drop* constants). Nothing is kept per partition; the stage is safe for
