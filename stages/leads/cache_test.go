@@ -228,3 +228,39 @@ func TestLeadTTLIsSetAndRefreshed(t *testing.T) {
 		t.Fatalf("TTL = %v after a write, want lead_ttl %v", d, f.cfg.LeadTTL)
 	}
 }
+
+// TestCachedWeightMatchesARecount: the weights the cache keeps per
+// session (pvBytes, sessionMeta.approxBytes) are what counting everything
+// again gives, batch after batch of random hits (sessions coming and
+// going, pageviews sliding out of max_pageviews).
+func TestCachedWeightMatchesARecount(t *testing.T) {
+	cfg := testStageConfig()
+	cfg.MaxPageviews = 4
+	cfg.MaxSessions = 6
+	f := newFixture(t, cfg)
+	f.s.PartitionAssigned("hits", 0)
+	r := newRandomHits(7, 8)
+	for range 40 {
+		var recs []*kgo.Record
+		for range 5 {
+			recs = append(recs, f.rec(r.next()))
+		}
+		f.run(nil, recs...)
+		e := f.s.parts[0].peek("ws_1|acme.com")
+		if e == nil || e.st == nil {
+			t.Fatal("lead not cached")
+		}
+		cached := e.approxBytes()
+		for _, st := range append([]*leadState{e.st}, e.pres...) {
+			for _, s := range st.sessions {
+				s.pvw = pvWeight{}
+				if s.meta != nil {
+					s.meta.weight = 0
+				}
+			}
+		}
+		if recount := e.approxBytes(); recount != cached || e.weight != cached {
+			t.Fatalf("after %d hits: weight %d, cached %d, counted again %d", r.n, e.weight, cached, recount)
+		}
+	}
+}

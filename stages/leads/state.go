@@ -108,6 +108,8 @@ type session struct {
 	// not copied by clone.
 	ref    []byte
 	refKey sessionShape
+	// pvw caches the pageviews' part of the cache's estimate (pvBytes).
+	pvw pvWeight
 }
 
 // sessionShape is what of a session can change between hits: only the
@@ -131,6 +133,7 @@ type sessionMeta struct {
 
 	json          []byte // the session object from ,"source" to its end
 	midEnd, locAt int    // json[:midEnd] is the middle, json[locAt:] the location and '}'
+	weight        int64  // approxBytes once json is built (0: not yet)
 }
 
 // pageview is one kept page view; immutable (its time_spent is in the

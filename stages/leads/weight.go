@@ -34,15 +34,50 @@ func (st *leadState) approxBytes() int64 {
 		if m := s.meta; m != nil {
 			n += m.approxBytes()
 		}
-		for _, pv := range s.pvs {
-			n += int64(unsafe.Sizeof(*pv)) + int64(len(pv.URL))
-		}
+		n += s.pvBytes()
 	}
 	return n
 }
 
-// approxBytes estimates the heap of a session's facts and their JSON.
+// pvWeight is a session's kept pageviews' part of its estimate, as last
+// counted: the cache weighs every lead a batch touched, and a lead's
+// other sessions (up to max_sessions of them, each with up to
+// max_pageviews pageviews) did not change.
+type pvWeight struct {
+	total uint64 // the session's pvTotal when counted
+	kept  int    // len(pvs) when counted
+	bytes int64
+}
+
+// pvBytes estimates the heap of the session's kept pageviews. A kept
+// pageview never changes, and which ones are kept (the last len(pvs) of
+// pvTotal) is known from the two counts, so the sum is counted again only
+// when they moved; never while a pageview is still to be read (nil,
+// decodeHead).
+func (s *session) pvBytes() int64 {
+	if w := &s.pvw; w.bytes > 0 && w.total == s.pvTotal && w.kept == len(s.pvs) {
+		return w.bytes
+	}
+	n, complete := int64(0), true
+	for _, pv := range s.pvs {
+		if pv == nil {
+			complete = false
+			continue
+		}
+		n += int64(unsafe.Sizeof(*pv)) + int64(len(pv.URL))
+	}
+	if complete {
+		s.pvw = pvWeight{total: s.pvTotal, kept: len(s.pvs), bytes: n}
+	}
+	return n
+}
+
+// approxBytes estimates the heap of a session's facts and their JSON,
+// counted once their JSON is built (nothing changes after that).
 func (m *sessionMeta) approxBytes() int64 {
+	if m.weight > 0 {
+		return m.weight
+	}
 	n := int64(unsafe.Sizeof(*m)) + int64(cap(m.json))
 	for _, p := range [...]*string{m.Source, m.Browser, m.Device, m.OS, m.Loc.City, m.Loc.CountryCode, m.Loc.Region} {
 		if p != nil {
@@ -53,5 +88,9 @@ func (m *sessionMeta) approxBytes() int64 {
 		n += 16 // the two coordinates
 	}
 	u := &m.UTM
-	return n + int64(len(u.UTMSource)+len(u.UTMMedium)+len(u.UTMCampaign)+len(u.UTMTerm)+len(u.UTMContent))
+	n += int64(len(u.UTMSource) + len(u.UTMMedium) + len(u.UTMCampaign) + len(u.UTMTerm) + len(u.UTMContent))
+	if m.json != nil {
+		m.weight = n
+	}
+	return n
 }
