@@ -106,17 +106,21 @@ func newCacheMetrics(reg prometheus.Registerer) (*cache.Metrics, error) {
 // evicted under it.
 type partCache struct {
 	l        *cache.LRU[string, *entry]
-	max      atomic.Int64  // entries
-	maxBytes atomic.Int64  // estimated heap of the entries
-	bytes    int64         // the entries' weights, as last counted
-	size     *atomic.Int64 // the stage's total, for the cache gauge
+	max      atomic.Int64 // entries
+	maxBytes atomic.Int64 // estimated heap of the entries
+	bytes    int64        // the entries' weights, as last counted
+	totals   *cacheTotals // the stage's, for the cache gauges
 
 	batch uint64 // counts batches
 	work  work   // per-batch scratch, reused
 }
 
-func newPartCache(total *atomic.Int64, m *cache.Metrics) *partCache {
-	return &partCache{l: cache.NewLRU[string, *entry](m), size: total}
+// cacheTotals are the entries and their estimated heap in all of a
+// stage's partition caches (leadflow_leads_cache_entries and _bytes).
+type cacheTotals struct{ entries, bytes atomic.Int64 }
+
+func newPartCache(totals *cacheTotals, m *cache.Metrics) *partCache {
+	return &partCache{l: cache.NewLRU[string, *entry](m), totals: totals}
 }
 
 // get returns the cached entry of key, marking it used, or nil.
@@ -139,7 +143,7 @@ func (pc *partCache) add(e *entry) {
 		pc.forget(old)
 	}
 	pc.l.Add(e.key, e)
-	pc.size.Add(1)
+	pc.totals.entries.Add(1)
 	pc.reweigh(e)
 }
 
@@ -153,7 +157,8 @@ func (pc *partCache) remove(e *entry) {
 
 // forget takes an entry that left the LRU out of the counts.
 func (pc *partCache) forget(e *entry) {
-	pc.size.Add(-1)
+	pc.totals.entries.Add(-1)
+	pc.totals.bytes.Add(-e.weight)
 	pc.bytes -= e.weight
 	e.weight = 0
 }
@@ -162,6 +167,7 @@ func (pc *partCache) forget(e *entry) {
 func (pc *partCache) reweigh(e *entry) {
 	w := e.approxBytes()
 	pc.bytes += w - e.weight
+	pc.totals.bytes.Add(w - e.weight)
 	e.weight = w
 }
 
@@ -181,7 +187,8 @@ func (pc *partCache) trim(touched []*entry) {
 
 // clear drops every entry (the partition was revoked).
 func (pc *partCache) clear() {
-	pc.size.Add(-int64(pc.l.Len()))
+	pc.totals.entries.Add(-int64(pc.l.Len()))
+	pc.totals.bytes.Add(-pc.bytes)
 	pc.l.Purge()
 	pc.bytes = 0
 }

@@ -20,8 +20,8 @@ func TestRevokedPartitionNeverUsesItsStaleCache(t *testing.T) {
 	f.run(a, f.rec(pv("e1", "s1", 0, 5, "https://acme.io/"))) // a caches the lead
 	// A rebalance: b owns the partition for a while and moves the lead on.
 	a.PartitionRevoked("hits", 0)
-	if a.cached.Load() != 0 {
-		t.Fatalf("%d leads cached after the revoke", a.cached.Load())
+	if a.cached.entries.Load() != 0 {
+		t.Fatalf("%d leads cached after the revoke", a.cached.entries.Load())
 	}
 	b.PartitionAssigned("hits", 0)
 	f.run(b, f.rec(pv("e2", "s1", time.Minute, 5, "https://acme.io/b")))
@@ -50,11 +50,11 @@ func TestCacheIsBoundedAndSharedByPartitions(t *testing.T) {
 		}
 		f.run(nil, recs...)
 	}
-	if n := f.s.cached.Load(); n != 10 {
+	if n := f.s.cached.entries.Load(); n != 10 {
 		t.Fatalf("%d leads cached, want the bound 10 (5 per partition)", n)
 	}
 	f.s.PartitionRevoked("hits", 1)
-	if n := f.s.cached.Load(); n != 5 {
+	if n := f.s.cached.entries.Load(); n != 5 {
 		t.Fatalf("%d leads cached after revoking one of two partitions, want 5", n)
 	}
 }
@@ -87,11 +87,14 @@ func TestCacheIsBoundedByBytes(t *testing.T) {
 	for i := 1; i < 20; i++ {
 		f.run(nil, lead(i))
 	}
-	if n := f.s.cached.Load(); n != 4 {
+	if n := f.s.cached.entries.Load(); n != 4 {
 		t.Fatalf("%d leads cached, want 4 (the byte bound, %d bytes of %d each)", n, f.s.cfg.CacheMaxBytes, one)
 	}
 	if pc.bytes > f.s.cfg.CacheMaxBytes {
 		t.Fatalf("cache holds %d bytes, over the bound %d", pc.bytes, f.s.cfg.CacheMaxBytes)
+	}
+	if g := f.s.cached.bytes.Load(); g != pc.bytes {
+		t.Fatalf("leadflow_leads_cache_bytes would say %d, the partition cache holds %d", g, pc.bytes)
 	}
 	for i := 16; i < 20; i++ {
 		if pc.peek("ws_1|c"+itoa(i)+".com") == nil {
@@ -110,9 +113,12 @@ func TestCacheIsBoundedByBytes(t *testing.T) {
 	if pc.bytes > f.s.cfg.CacheMaxBytes {
 		t.Fatalf("cache holds %d bytes after lead 19 grew, over the bound %d", pc.bytes, f.s.cfg.CacheMaxBytes)
 	}
+	if g := f.s.cached.bytes.Load(); g != pc.bytes {
+		t.Fatalf("leadflow_leads_cache_bytes would say %d after lead 19 grew, the partition cache holds %d", g, pc.bytes)
+	}
 	f.s.PartitionRevoked("hits", 0)
-	if pc.bytes != 0 {
-		t.Fatalf("%d bytes counted after the revoke", pc.bytes)
+	if pc.bytes != 0 || f.s.cached.bytes.Load() != 0 {
+		t.Fatalf("%d bytes counted after the revoke (stage total %d)", pc.bytes, f.s.cached.bytes.Load())
 	}
 }
 

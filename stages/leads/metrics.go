@@ -46,6 +46,7 @@ type metrics struct {
 	cacheHits       prometheus.Counter
 	cacheMisses     prometheus.Counter
 	cacheEntries    prometheus.GaugeFunc
+	cacheBytes      prometheus.GaugeFunc
 	roundTrips      [numOps]prometheus.Counter
 	batchRecords    prometheus.Histogram
 	batchLeads      prometheus.Histogram
@@ -55,7 +56,7 @@ type metrics struct {
 	missingCompany  prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, cacheSize func() float64) *metrics {
+func newMetrics(reg prometheus.Registerer, cacheSize, cacheBytes func() float64) *metrics {
 	changes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_leads_changes_total",
 		Help: "Lead changes emitted, by kind (re-emitted replays included)."}, []string{"kind"})
 	cache := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_leads_cache_lookups_total",
@@ -75,6 +76,8 @@ func newMetrics(reg prometheus.Registerer, cacheSize func() float64) *metrics {
 		cacheMisses: cache.WithLabelValues("miss"),
 		cacheEntries: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "leadflow_leads_cache_entries",
 			Help: "Lead states cached in this process (bounded by stages.leads.cache_size)."}, cacheSize),
+		cacheBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "leadflow_leads_cache_bytes",
+			Help: "Estimated heap of the lead states cached in this process (bounded by stages.leads.cache_max_bytes; the heap they hold is somewhat larger, and the process's RSS about twice the heap in use)."}, cacheBytes),
 		batchRecords: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "leadflow_leads_batch_records",
 			Help: "Hit records per batch.", Buckets: prometheus.ExponentialBuckets(1, 4, 8)}),
 		batchLeads: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "leadflow_leads_batch_leads",
@@ -98,7 +101,7 @@ func newMetrics(reg prometheus.Registerer, cacheSize func() float64) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(changes, cache, rts, skipped, replays, m.leadsCreated, m.sessionsCreated,
-			m.cacheEntries, m.batchRecords, m.batchLeads, m.replayMismatch, m.missingCompany)
+			m.cacheEntries, m.cacheBytes, m.batchRecords, m.batchLeads, m.replayMismatch, m.missingCompany)
 	}
 	return m
 }

@@ -296,7 +296,7 @@ func TestFailedWriteLeavesNoTraceAndTheRetryCountsOnce(t *testing.T) {
 				}
 			}()
 			hook.panics.Store(false)
-			if n := f.s.cached.Load(); n != 0 {
+			if n := f.s.cached.entries.Load(); n != 0 {
 				t.Fatalf("%d leads still cached after the failed batch; they may hold its half-applied changes", n)
 			}
 			got := f.run(nil, batch...).changes(t)
@@ -333,7 +333,7 @@ func TestRedisDownFailsTheBatch(t *testing.T) {
 	if _, err := f.try(s, f.rec(pv("e1", "s1", 0, 5, "https://acme.io/"))); !errors.Is(err, ErrRedis) {
 		t.Fatalf("process with Redis down = %v, want ErrRedis", err)
 	}
-	if s.cached.Load() != 0 {
+	if s.cached.entries.Load() != 0 {
 		t.Fatal("a lead stays cached after a failed batch")
 	}
 }

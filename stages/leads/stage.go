@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,7 +63,7 @@ type Stage struct {
 
 	mu     sync.Mutex
 	parts  map[int32]*partCache
-	cached atomic.Int64 // entries in all partition caches
+	cached cacheTotals // of all partition caches
 	cacheM *cache.Metrics
 }
 
@@ -102,7 +101,8 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 		cfg: cfg, rules: newRules(cfg), topics: deps.Topics, comps: deps.Companies,
 		log: deps.Logger, now: deps.Now, parts: make(map[int32]*partCache),
 	}
-	s.m = newMetrics(deps.Registerer, func() float64 { return float64(s.cached.Load()) })
+	s.m = newMetrics(deps.Registerer, func() float64 { return float64(s.cached.entries.Load()) },
+		func() float64 { return float64(s.cached.bytes.Load()) })
 	s.store = newStore(deps.Redis, deps.KeyPrefix, cfg.LeadTTL, s.m)
 	var err error
 	if s.cacheM, err = newCacheMetrics(deps.Registerer); err != nil {
