@@ -58,26 +58,37 @@ func DecodeMeta(m *SessionMeta, raw string) error {
 	return d.Done()
 }
 
-// decodeMeta reads a session's facts (AppendMeta) from d into m.
+// decodeMeta reads a session's facts (AppendMeta) from d into m. Its
+// strings and coordinates share one allocation (metaValues).
 func decodeMeta(d *Decoder, m *SessionMeta) error {
 	if d.Byte() != FormatV1 {
 		return ErrCorrupt
 	}
-	m.Source = d.NullStr()
-	m.Browser = d.NullStr()
-	m.Device = d.NullStr()
-	m.OS = d.NullStr()
-	m.Loc.City = d.NullStr()
-	m.Loc.CountryCode = d.NullStr()
-	m.Loc.Region = d.NullStr()
-	m.Loc.Latitude = d.NullFloat()
-	m.Loc.Longitude = d.NullFloat()
+	v := new(metaValues)
+	for i, p := range [...]**string{&m.Source, &m.Browser, &m.Device, &m.OS, &m.Loc.City, &m.Loc.CountryCode, &m.Loc.Region} {
+		*p = nil
+		if s, ok := d.nullStr(); ok {
+			v.strs[i], *p = s, &v.strs[i]
+		}
+	}
+	for i, p := range [...]**float64{&m.Loc.Latitude, &m.Loc.Longitude} {
+		*p = nil
+		if f, ok := d.nullFloat(); ok {
+			v.coords[i], *p = f, &v.coords[i]
+		}
+	}
 	m.UTM.UTMSource = d.Str()
 	m.UTM.UTMMedium = d.Str()
 	m.UTM.UTMCampaign = d.Str()
 	m.UTM.UTMTerm = d.Str()
 	m.UTM.UTMContent = d.Str()
 	return d.Err()
+}
+
+// metaValues holds what a decoded SessionMeta's pointers point to.
+type metaValues struct {
+	strs   [7]string
+	coords [2]float64
 }
 
 // AppendPageview appends the encoding of a pageview in a field of its

@@ -261,3 +261,44 @@ func TestStoredChunkRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeChunkAllocatesPerChunk: a stored chunk with facts and four
+// pageviews decodes in a few allocations (the decompressed bytes, the
+// facts, the pageviews' block and slice, the URLs that share a prefix
+// with the one before), not several per string: the leads stage keeps
+// what it decodes, and every object it keeps is one more for the garbage
+// collector to trace. The decoded values are what was stored.
+func TestDecodeChunkAllocatesPerChunk(t *testing.T) {
+	stored := string(AppendStoredChunk(nil, repetitiveChunk()))
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, _, _, err := DecodeChunk(stored); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// 1 decompressed buffer + 1 SessionMeta + 1 of its values + 1 block +
+	// 1 slice + 3 URLs built from the previous one's prefix.
+	if allocs > 8 {
+		t.Errorf("DecodeChunk of a 4-pageview chunk with facts: %.0f allocations, want at most 8", allocs)
+	}
+	pvs, last, facts, err := DecodeChunk(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(facts, sampleMeta()) {
+		t.Errorf("facts = %+v, want %+v", facts, sampleMeta())
+	}
+	if len(pvs) != 4 || last != pvs[3] || pvs[1].URL != "https://www.example.com/blog/one?utm_source=google&utm_medium=cpc&utm_campaign=brand_search" ||
+		pvs[1].Host != "www.example.com" || pvs[1].Path != "/blog/one" || pvs[3].VisitedAt != 1715770550123456+90_000_000 {
+		t.Errorf("pageviews = %+v %+v %+v %+v", *pvs[0], *pvs[1], *pvs[2], *pvs[3])
+	}
+}
+
+func BenchmarkDecodeChunk(b *testing.B) {
+	stored := string(AppendStoredChunk(nil, repetitiveChunk()))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, _, err := DecodeChunk(stored); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package leadstore
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 )
 
 // AppendStr appends a string: its uvarint length and its bytes.
@@ -37,10 +38,22 @@ func AppendNullFloat(dst []byte, p *float64) []byte {
 type Decoder struct {
 	b   []byte
 	err error
+	// shared says b is an immutable string's memory: the strings read
+	// are parts of it, not copies.
+	shared bool
 }
 
-// NewDecoder returns a Decoder reading b.
+// NewDecoder returns a Decoder reading b. The strings it reads are
+// copies: b may change afterwards.
 func NewDecoder(b []byte) Decoder { return Decoder{b: b} }
+
+// NewStringDecoder returns a Decoder reading s whose strings are parts of
+// s, not copies: one allocation holds them all (each keeps all of s
+// alive). Decoding a stored chunk so makes a few allocations instead of
+// one per string.
+func NewStringDecoder(s string) Decoder {
+	return Decoder{b: unsafe.Slice(unsafe.StringData(s), len(s)), shared: true}
+}
 
 // Err is the first error met (ErrCorrupt), or nil.
 func (d *Decoder) Err() error { return d.err }
@@ -116,38 +129,59 @@ func (d *Decoder) Count(minSize int) int {
 }
 
 // Str reads a string (AppendStr).
-func (d *Decoder) Str() string {
-	n := d.Uvarint()
+func (d *Decoder) Str() string { return d.bytes(d.Uvarint()) }
+
+// bytes reads n bytes as a string: a part of the input when it is shared.
+func (d *Decoder) bytes(n uint64) string {
 	if n > uint64(len(d.b)) {
 		d.Fail()
 		return ""
 	}
-	s := string(d.b[:n])
+	var s string
+	switch {
+	case n == 0:
+	case d.shared:
+		s = unsafe.String(&d.b[0], n)
+	default:
+		s = string(d.b[:n])
+	}
 	d.b = d.b[n:]
 	return s
 }
 
 // NullStr reads a nullable string (AppendNullStr).
 func (d *Decoder) NullStr() *string {
-	n := d.Uvarint()
-	if n == 0 {
+	s, ok := d.nullStr()
+	if !ok {
 		return nil
 	}
-	n--
-	if n > uint64(len(d.b)) {
-		d.Fail()
-		return nil
-	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
 	return &s
+}
+
+// nullStr reads a nullable string (AppendNullStr); ok is false for nil.
+func (d *Decoder) nullStr() (s string, ok bool) {
+	n := d.Uvarint()
+	if n == 0 || d.err != nil {
+		return "", false
+	}
+	s = d.bytes(n - 1)
+	return s, d.err == nil
 }
 
 // NullFloat reads a nullable float (AppendNullFloat).
 func (d *Decoder) NullFloat() *float64 {
-	if d.Byte() == 0 {
+	v, ok := d.nullFloat()
+	if !ok {
 		return nil
 	}
-	v := math.Float64frombits(d.U64())
 	return &v
+}
+
+// nullFloat reads a nullable float (AppendNullFloat); ok is false for nil.
+func (d *Decoder) nullFloat() (float64, bool) {
+	if d.Byte() == 0 {
+		return 0, false
+	}
+	v := math.Float64frombits(d.U64())
+	return v, d.err == nil
 }
