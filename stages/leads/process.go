@@ -170,6 +170,7 @@ func (s *Stage) writeDirty(ctx context.Context, w *work, now time.Time) error {
 	}
 	for _, e := range w.dirty {
 		written(e, now)
+		e.st.dropColdJSON(s.cfg.RecentSessions)
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/leadstore"
 )
@@ -184,5 +186,48 @@ func TestCompleteMissingParts(t *testing.T) {
 	rs := ch.Lead.RecentSessions
 	if len(rs) != 2 || len(rs[1].Pageviews) != 1 || rs[1].Pageviews[0].URL != "https://acme.io/2" {
 		t.Fatalf("recent sessions = %+v, want the changed one and session 1 with its second pageview", rs)
+	}
+}
+
+// TestColdSessionsKeepNoJSON: the JSON kept to encode changes is dropped
+// for the sessions past recent_sessions once the lead is written, and a
+// hit of such a session encodes it again, as the stored state shows it.
+func TestColdSessionsKeepNoJSON(t *testing.T) {
+	cfg := testStageConfig()
+	cfg.RecentSessions, cfg.MaxSessions = 2, 5
+	f := newFixture(t, cfg)
+	var recs []*kgo.Record
+	for s := range 4 { // four concurrent sessions, three pageviews each
+		for p := range 3 {
+			at := time.Duration(s*3+p) * time.Second
+			recs = append(recs, f.rec(pv("e"+itoa(s*3+p), "s"+itoa(s), at, 1, "https://acme.io/p"+itoa(p))))
+		}
+	}
+	f.run(nil, recs...)
+	// A ping of each recent session encodes its JSON again.
+	f.run(nil, f.rec(ping("p2", "s2", 20*time.Second, 4, "https://acme.io/p2")), f.rec(ping("p3", "s3", 21*time.Second, 4, "https://acme.io/p2")))
+	e := f.s.partCache(f.part).peek("ws_1|acme.com")
+	if e == nil || len(e.st.sessions) != 4 {
+		t.Fatalf("want the lead cached with 4 sessions, got %v", e)
+	}
+	for i, s := range e.st.sessions {
+		hasJSON := s.pvCache.json != nil || s.ref != nil
+		if cold := i >= cfg.RecentSessions; cold == hasJSON {
+			t.Fatalf("session %d of 4 (seq %d): keeps JSON %v; want JSON only for the %d recent ones", i, s.seq, hasJSON, cfg.RecentSessions)
+		}
+	}
+	// The oldest session comes back: its change shows it whole.
+	o := f.run(nil, f.rec(pv("e-back", "s0", 30*time.Second, 1, "https://acme.io/back")))
+	if len(o.recs) != 1 {
+		t.Fatalf("%d changes, want 1", len(o.recs))
+	}
+	var ch schemas.LeadChange
+	if err := ch.UnmarshalJSON(o.recs[0].Value); err != nil {
+		t.Fatal(err)
+	}
+	want := wantSessions(f.state(ch.LeadKey), seqOf(t, ch.SessionKey), cfg.RecentSessions)
+	got, exp := schemas.Lead{RecentSessions: ch.Lead.RecentSessions}, schemas.Lead{RecentSessions: want[:1]}
+	if g, w := got.AppendJSON(nil), exp.AppendJSON(nil); !bytes.Equal(g, w) || len(ch.Lead.RecentSessions[0].Pageviews) != 4 {
+		t.Fatalf("the session that came back encodes as\n %s\nwant\n %s", g, w)
 	}
 }
