@@ -211,7 +211,7 @@ func TestColdSessionsKeepNoJSON(t *testing.T) {
 		t.Fatalf("want the lead cached with 4 sessions, got %v", e)
 	}
 	for i, s := range e.st.sessions {
-		hasJSON := s.pvCache.json != nil || s.ref != nil
+		hasJSON := s.pvCache.json != nil || s.ref != nil || s.meta.json != nil
 		if cold := i >= cfg.RecentSessions; cold == hasJSON {
 			t.Fatalf("session %d of 4 (seq %d): keeps JSON %v; want JSON only for the %d recent ones", i, s.seq, hasJSON, cfg.RecentSessions)
 		}
