@@ -176,7 +176,7 @@ func (st *leadState) dropColdJSON(recent int) {
 			ss.pvCache, ss.ref, ss.refKey = pvCache{}, nil, sessionShape{}
 		}
 		if m := ss.meta; m != nil && m.json != nil {
-			m.json, m.midEnd, m.locAt, m.weight = nil, 0, 0, 0
+			m.json, m.midEnd, m.locAt = nil, 0, 0
 		}
 	}
 }

@@ -133,7 +133,7 @@ type sessionMeta struct {
 
 	json          []byte // the session object from ,"source" to its end
 	midEnd, locAt int    // json[:midEnd] is the middle, json[locAt:] the location and '}'
-	weight        int64  // approxBytes once json is built (0: not yet)
+	weight        int64  // approxBytes without json, once counted (0: not yet)
 }
 
 // pageview is one kept page view; immutable (its time_spent is in the

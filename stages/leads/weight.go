@@ -72,25 +72,22 @@ func (s *session) pvBytes() int64 {
 	return n
 }
 
-// approxBytes estimates the heap of a session's facts and their JSON,
-// counted once their JSON is built (nothing changes after that).
+// approxBytes estimates the heap of a session's facts and their JSON. The
+// facts never change: their part is counted once; the JSON is built and
+// dropped (dropColdJSON) as the session is used.
 func (m *sessionMeta) approxBytes() int64 {
-	if m.weight > 0 {
-		return m.weight
-	}
-	n := int64(unsafe.Sizeof(*m)) + int64(cap(m.json))
-	for _, p := range [...]*string{m.Source, m.Browser, m.Device, m.OS, m.Loc.City, m.Loc.CountryCode, m.Loc.Region} {
-		if p != nil {
-			n += int64(unsafe.Sizeof("")) + int64(len(*p))
+	if m.weight == 0 {
+		n := int64(unsafe.Sizeof(*m))
+		for _, p := range [...]*string{m.Source, m.Browser, m.Device, m.OS, m.Loc.City, m.Loc.CountryCode, m.Loc.Region} {
+			if p != nil {
+				n += int64(unsafe.Sizeof("")) + int64(len(*p))
+			}
 		}
+		if m.Loc.Latitude != nil {
+			n += 16 // the two coordinates
+		}
+		u := &m.UTM
+		m.weight = n + int64(len(u.UTMSource)+len(u.UTMMedium)+len(u.UTMCampaign)+len(u.UTMTerm)+len(u.UTMContent))
 	}
-	if m.Loc.Latitude != nil {
-		n += 16 // the two coordinates
-	}
-	u := &m.UTM
-	n += int64(len(u.UTMSource) + len(u.UTMMedium) + len(u.UTMCampaign) + len(u.UTMTerm) + len(u.UTMContent))
-	if m.json != nil {
-		m.weight = n
-	}
-	return n
+	return m.weight + int64(cap(m.json))
 }
