@@ -22,7 +22,6 @@ type slot[K comparable, V any] struct {
 	k    K
 	v    V
 	used bool // got since the hand last passed
-	live bool // false: removed (in free)
 }
 
 func newClock[K comparable, V any](size int) *clock[K, V] {
@@ -60,7 +59,7 @@ func (c *clock[K, V]) add(k K, v V) (evicted bool) {
 	} else {
 		i, evicted = c.sweep()
 	}
-	c.slots[i] = slot[K, V]{k: k, v: v, live: true}
+	c.slots[i] = slot[K, V]{k: k, v: v}
 	c.index[k] = int32(i)
 	return evicted
 }

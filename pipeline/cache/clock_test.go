@@ -50,7 +50,7 @@ func TestClockRemovedSlotIsReused(t *testing.T) {
 	c.add("b", &one)
 	c.add("c", &one)
 	c.remove("b")
-	if s := c.slots[1]; s.k != "" || s.v != nil || s.live {
+	if s := c.slots[1]; s.k != "" || s.v != nil {
 		t.Fatalf("removed slot still holds %q, %v", s.k, s.v)
 	}
 	if c.add("d", &one) {
@@ -95,17 +95,12 @@ func TestClockIndexMatchesSlots(t *testing.T) {
 			t.Fatalf("slots %d, len %d: over the size 50", len(c.slots), c.len())
 		}
 	}
-	live := 0
-	for i, s := range c.slots {
-		if !s.live {
-			continue
-		}
-		live++
-		if j, ok := c.index[s.k]; !ok || int(j) != i {
-			t.Fatalf("slot %d holds %d, index says %d, %v", i, s.k, j, ok)
+	for k, i := range c.index {
+		if c.slots[i].k != k {
+			t.Fatalf("index says %d is in slot %d, which holds %d", k, i, c.slots[i].k)
 		}
 	}
-	if live != c.len() {
-		t.Fatalf("%d live slots, %d indexed", live, c.len())
+	if c.len()+len(c.free) != len(c.slots) {
+		t.Fatalf("%d indexed + %d free != %d slots", c.len(), len(c.free), len(c.slots))
 	}
 }

@@ -41,25 +41,25 @@ type Config struct {
 	// Default false.
 	AllowUnknownFields bool `yaml:"allow_unknown_fields"`
 	// UACacheSize is how many distinct User-Agent headers keep their
-	// parsed browser, OS, device type and bot verdict (pipeline/cache, CLOCK). Memory is at
-	// most about 1.2 KiB per entry. Default 10000 entries. 16 to 10000000.
+	// parsed browser, OS, device type and bot verdict (pipeline/cache).
+	// Memory is at most about 1.2 KiB per entry. Default 10000 entries. 16 to 10000000.
 	UACacheSize int `yaml:"ua_cache_size"`
 	// DropEmptyUserAgent drops events without a user_agent as bots. The
 	// field is optional in the raw event, so by default such events are
 	// kept with browser, OS and device type unknown. Default false.
 	DropEmptyUserAgent bool `yaml:"drop_empty_user_agent"`
 	// IPCacheSize is how many decoded IP database records (one per network)
-	// are kept per loaded database file (pipeline/cache). Default 100000 records.
-	// 16 to 10000000.
+	// are kept per loaded database file (pipeline/cache). Default 100000
+	// records. 16 to 10000000.
 	IPCacheSize int `yaml:"ip_cache_size"`
 	// IPDatabaseReload is how often the IP database file is checked
 	// (stat: inode, size, mtime) for a replacement, which is then loaded
 	// without a restart. 0 never checks. Default 10s. 0, or 100ms to 24h.
 	IPDatabaseReload time.Duration `yaml:"ip_database_reload"`
 	// CompanyCacheSize is how many company domains this process remembers
-	// having sent to the companies topic (pipeline/cache): a company is sent when it
-	// is first seen, and again only after it was evicted or the process
-	// restarted. Default 100000 domains. 16 to 10000000.
+	// having sent to the companies topic (pipeline/cache): a company is
+	// sent when it is first seen, and again only after it was evicted or
+	// the process restarted. Default 100000 domains. 16 to 10000000.
 	CompanyCacheSize int `yaml:"company_cache_size"`
 	// MaxEventAge dead-letters events whose timestamp is older than this
 	// (reason "invalid_field", naming "timestamp"): a hit dated 1970 would

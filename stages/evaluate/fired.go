@@ -12,8 +12,9 @@ import (
 
 // firedCache remembers claims already made (key -> owner), bounded by
 // fired_cache_size entries, those not used lately evicted (pipeline/cache
-// "evaluate_fired", CLOCK); older than maxAge (half the lead TTL, so that a lead
-// that expired and comes back is checked in Redis again), it starts over.
+// "evaluate_fired", CLOCK); older than maxAge (half the lead TTL, so that
+// a lead that expired and comes back is checked in Redis again), it starts
+// over.
 // It only saves round trips: Redis stays the truth. It holds 128-bit
 // hashes of keys and 64-bit hashes of owners, not the strings. A key
 // collision (about 2^-128 per pair) would skip a claim; an owner

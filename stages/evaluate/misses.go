@@ -15,8 +15,8 @@ import (
 // decoded for it: most changes are of leads outside the segment. Entries
 // are per automation and control version (a changed segment is a new
 // version). Bounded by miss_cache_size entries, those not used lately
-// evicted (pipeline/cache "evaluate_miss", CLOCK). A key collision (about 2^-128
-// per pair) with the same company hash would skip a match.
+// evicted (pipeline/cache "evaluate_miss", CLOCK). A key collision (about
+// 2^-128 per pair) with the same company hash would skip a match.
 type missCache struct {
 	c    *cache.Cache[[2]uint64, uint64]
 	seed [2]maphash.Seed
