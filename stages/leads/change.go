@@ -163,11 +163,12 @@ func appendRef(b []byte, s *session) []byte {
 
 // dropColdJSON drops the JSON kept to encode changes (the frozen
 // pageviews, the session reference, the facts' fragments) of the sessions
-// past the subject's recent ones. Those are the older sessions still open that a lead keeps
-// up to max_sessions: no change shows them until a hit makes one the
-// changed session again, which is rare (most are visitors who left), and
-// at steady state in the bench every lead keeps max_sessions of them, so
-// their JSON was the largest part of the leads cache. A session that
+// past the subject's recent ones. Those are the older sessions still open
+// that a lead keeps up to max_sessions: no change shows them until a hit
+// makes one the changed session again, which is rare (most are visitors
+// who left), and at steady state in the bench every lead keeps
+// max_sessions of them, so their JSON was the largest part of the leads
+// cache. A session that
 // comes back is encoded again from its pageviews and facts (frozenJSON,
 // appendRef, fragments).
 func (st *leadState) dropColdJSON(recent int) {
