@@ -149,16 +149,8 @@ func (d *Decoder) bytes(n uint64) string {
 	return s
 }
 
-// NullStr reads a nullable string (AppendNullStr).
-func (d *Decoder) NullStr() *string {
-	s, ok := d.nullStr()
-	if !ok {
-		return nil
-	}
-	return &s
-}
-
-// nullStr reads a nullable string (AppendNullStr); ok is false for nil.
+// nullStr reads a nullable string (AppendNullStr); ok is false for nil
+// (decodeMeta keeps the values it points to in one block).
 func (d *Decoder) nullStr() (s string, ok bool) {
 	n := d.Uvarint()
 	if n == 0 || d.err != nil {
@@ -166,15 +158,6 @@ func (d *Decoder) nullStr() (s string, ok bool) {
 	}
 	s = d.bytes(n - 1)
 	return s, d.err == nil
-}
-
-// NullFloat reads a nullable float (AppendNullFloat).
-func (d *Decoder) NullFloat() *float64 {
-	v, ok := d.nullFloat()
-	if !ok {
-		return nil
-	}
-	return &v
 }
 
 // nullFloat reads a nullable float (AppendNullFloat); ok is false for nil.
