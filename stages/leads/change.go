@@ -161,27 +161,6 @@ func appendRef(b []byte, s *session) []byte {
 	return append(b, s.ref...)
 }
 
-// dropColdJSON drops the JSON kept to encode changes (the frozen
-// pageviews, the session reference, the facts' fragments) of the sessions
-// past the subject's recent ones. Those are the older sessions still open
-// that a lead keeps up to max_sessions: no change shows them until a hit
-// makes one the changed session again, which is rare (most are visitors
-// who left), and at steady state in the bench every lead keeps
-// max_sessions of them, so their JSON was the largest part of the leads
-// cache. A session that
-// comes back is encoded again from its pageviews and facts (frozenJSON,
-// appendRef, fragments).
-func (st *leadState) dropColdJSON(recent int) {
-	for _, ss := range st.sessions[min(recent, len(st.sessions)):] {
-		if ss.pvCache.json != nil || ss.ref != nil {
-			ss.pvCache, ss.ref, ss.refKey = pvCache{}, nil, sessionShape{}
-		}
-		if m := ss.meta; m != nil && m.json != nil {
-			m.json, m.midEnd, m.locAt = nil, 0, 0
-		}
-	}
-}
-
 // appendSession appends a session object. The parts that never change
 // are encoded once by the schemas encoders and kept: a session's facts
 // (sessionMeta.fragments) and its pageviews but the last (only the

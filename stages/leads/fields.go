@@ -39,7 +39,10 @@ func headRefsOf(st *leadState) headRefs {
 // before the kept ones of a converted session) is a skipped entry. The
 // chunk of the newest pageview is left in ss.next, for written.
 func appendChunks(args []any, w *work, ss *session, convert bool) []any {
-	first := ss.pvTotal - uint64(len(ss.pvs))
+	if ss.cold {
+		return args // written whole before it went cold, and unchanged since
+	}
+	first := ss.pvTotal - uint64(ss.kept())
 	from, prev := ss.pvWritten, ss.chunkLast
 	if convert || (from%pvChunk != 0 && ss.chunk == nil) {
 		from, prev = first-first%pvChunk, nil
@@ -98,7 +101,7 @@ func appendChunks(args []any, w *work, ss *session, convert bool) []any {
 func refsOf(st *leadState) []sessRef {
 	refs := make([]sessRef, 0, len(st.sessions))
 	for _, ss := range st.sessions {
-		refs = append(refs, sessRef{seq: ss.seq, from: ss.pvTotal - uint64(len(ss.pvs)), to: ss.pvTotal})
+		refs = append(refs, sessRef{seq: ss.seq, from: ss.pvTotal - uint64(ss.kept()), to: ss.pvTotal})
 	}
 	return refs
 }
@@ -138,7 +141,7 @@ func overwrittenFields(dst []string, e *entry, st *leadState) []string {
 			}
 		}
 		for _, ss := range st.sessions {
-			note(ss.seq, ss.pvTotal-uint64(len(ss.pvs)), false)
+			note(ss.seq, ss.pvTotal-uint64(ss.kept()), false)
 		}
 		if !found {
 			dst = append(dst, metaField(r.seq))

@@ -45,6 +45,7 @@ type metrics struct {
 	changes         [3]prometheus.Counter // by kind
 	cacheHits       prometheus.Counter
 	cacheMisses     prometheus.Counter
+	cacheReloads    prometheus.Counter
 	cacheEntries    prometheus.GaugeFunc
 	cacheBytes      prometheus.GaugeFunc
 	roundTrips      [numOps]prometheus.Counter
@@ -60,7 +61,7 @@ func newMetrics(reg prometheus.Registerer, cacheSize, cacheBytes func() float64)
 	changes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_leads_changes_total",
 		Help: "Lead changes emitted, by kind (re-emitted replays included)."}, []string{"kind"})
 	cache := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_leads_cache_lookups_total",
-		Help: "Lead state lookups in the in-process cache, by result (hit, miss)."}, []string{"result"})
+		Help: "Lead state lookups in the in-process cache, by result (hit; miss: read from Redis; reload: cached, read again for a cold session or a replay)."}, []string{"result"})
 	rts := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_leads_redis_roundtrips_total",
 		Help: "Pipelined Redis round trips, by operation (load, ids, write)."}, []string{"op"})
 	skipped := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadflow_leads_hits_skipped_total",
@@ -74,6 +75,9 @@ func newMetrics(reg prometheus.Registerer, cacheSize, cacheBytes func() float64)
 			Help: "Sessions created (a lead's first session included)."}),
 		cacheHits:   cache.WithLabelValues("hit"),
 		cacheMisses: cache.WithLabelValues("miss"),
+		// A cached lead read again: a hit for one of its cold sessions,
+		// or a replayed record (leadState.needsLoad).
+		cacheReloads: cache.WithLabelValues("reload"),
 		cacheEntries: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "leadflow_leads_cache_entries",
 			Help: "Lead states cached in this process (bounded by stages.leads.cache_size)."}, cacheSize),
 		cacheBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "leadflow_leads_cache_bytes",

@@ -103,8 +103,12 @@ func (s *Stage) process(ctx context.Context, part int32, recs []*kgo.Record, out
 	}
 	ok = true
 	for _, e := range w.touched {
-		if e.bad != nil {
+		switch {
+		case e.bad != nil:
 			pc.remove(e)
+		case e.st != nil:
+			// As in Redis now (written, or read and not changed).
+			e.st.dropCold(s.cfg.RecentSessions)
 		}
 	}
 	pc.trim(w.touched)
@@ -143,13 +147,29 @@ func (s *Stage) entryFor(pc *partCache, w *work, h *hitInfo, rec *kgo.Record, no
 		pc.remove(e) // too old to trust: Redis may have expired it
 		e = nil
 	}
-	if e == nil {
+	switch {
+	case e == nil:
 		e = s.newEntry(h, rec.Key)
 		pc.add(e)
 		w.missing = append(w.missing, e)
 		w.firsts = append(w.firsts, rec)
 		s.m.cacheMisses.Inc()
-	} else if e.batch != pc.batch {
+	case e.st != nil && e.st.needsLoad(h, rec):
+		// Read again: the cached state lacks what h needs (a cold
+		// session, or the previous heads of a replay). Redis has the
+		// state the cache has (it is written through), so this is a
+		// miss that keeps the entry. Nothing of the batch is applied
+		// before the loads, also when an earlier record of it touched
+		// the lead.
+		first := rec
+		if e.batch == pc.batch {
+			first = w.firstRecordOf(e)
+		}
+		e.st = nil
+		w.missing = append(w.missing, e)
+		w.firsts = append(w.firsts, first)
+		s.m.cacheReloads.Inc()
+	case e.batch != pc.batch:
 		s.m.cacheHits.Inc()
 	}
 	if e.batch != pc.batch {
@@ -157,6 +177,16 @@ func (s *Stage) entryFor(pc *partCache, w *work, h *hitInfo, rec *kgo.Record, no
 		w.touched = append(w.touched, e)
 	}
 	return e
+}
+
+// firstRecordOf returns the first record of the batch queued for e.
+func (w *work) firstRecordOf(e *entry) *kgo.Record {
+	for i := range w.items {
+		if w.items[i].e == e {
+			return w.items[i].rec
+		}
+	}
+	return nil
 }
 
 // writeDirty writes the leads the batch changed to Redis in one round
@@ -170,7 +200,6 @@ func (s *Stage) writeDirty(ctx context.Context, w *work, now time.Time) error {
 	}
 	for _, e := range w.dirty {
 		written(e, now)
-		e.st.dropColdJSON(s.cfg.RecentSessions)
 	}
 	return nil
 }

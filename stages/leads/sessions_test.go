@@ -3,6 +3,7 @@ package leads
 import (
 	"bytes"
 	"context"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -189,10 +190,10 @@ func TestCompleteMissingParts(t *testing.T) {
 	}
 }
 
-// TestColdSessionsKeepNoJSON: the JSON kept to encode changes is dropped
-// for the sessions past recent_sessions once the lead is written, and a
-// hit of such a session encodes it again, as the stored state shows it.
-func TestColdSessionsKeepNoJSON(t *testing.T) {
+// TestColdSessionsKeepOnlyTheirNumbers: sessions past the subject's
+// recent ones keep only what the head stores (dropCold); a hit for one
+// reads the lead again, and its change shows it whole.
+func TestColdSessionsKeepOnlyTheirNumbers(t *testing.T) {
 	cfg := testStageConfig()
 	cfg.RecentSessions, cfg.MaxSessions = 2, 5
 	f := newFixture(t, cfg)
@@ -211,13 +212,19 @@ func TestColdSessionsKeepNoJSON(t *testing.T) {
 		t.Fatalf("want the lead cached with 4 sessions, got %v", e)
 	}
 	for i, s := range e.st.sessions {
-		hasJSON := s.pvCache.json != nil || s.ref != nil || s.meta.json != nil
-		if cold := i >= cfg.RecentSessions; cold == hasJSON {
-			t.Fatalf("session %d of 4 (seq %d): keeps JSON %v; want JSON only for the %d recent ones", i, s.seq, hasJSON, cfg.RecentSessions)
+		hasJSON := s.pvCache.json != nil || s.ref != nil || (s.meta != nil && s.meta.json != nil)
+		hasParts := s.pvs != nil || s.meta != nil || s.chunk != nil
+		if cold := i >= cfg.RecentSessions; cold == hasJSON || cold == hasParts || cold != s.cold || s.kept() != 3 {
+			t.Fatalf("session %d of 4 (seq %d): cold %v, keeps JSON %v, pageviews or facts %v, %d kept; want only the %d recent ones whole, 3 kept each",
+				i, s.seq, s.cold, hasJSON, hasParts, s.kept(), cfg.RecentSessions)
 		}
 	}
-	// The oldest session comes back: its change shows it whole.
+	// The oldest session comes back: the lead is read again, and its
+	// change shows it whole.
 	o := f.run(nil, f.rec(pv("e-back", "s0", 30*time.Second, 1, "https://acme.io/back")))
+	if got := testutilCount(f.s.m.cacheReloads); got != 1 {
+		t.Fatalf("%v reloads, want 1", got)
+	}
 	if len(o.recs) != 1 {
 		t.Fatalf("%d changes, want 1", len(o.recs))
 	}
@@ -229,5 +236,55 @@ func TestColdSessionsKeepNoJSON(t *testing.T) {
 	got, exp := schemas.Lead{RecentSessions: ch.Lead.RecentSessions}, schemas.Lead{RecentSessions: want[:1]}
 	if g, w := got.AppendJSON(nil), exp.AppendJSON(nil); !bytes.Equal(g, w) || len(ch.Lead.RecentSessions[0].Pageviews) != 4 {
 		t.Fatalf("the session that came back encodes as\n %s\nwant\n %s", g, w)
+	}
+}
+
+// TestColdSessionsChangeNothingEmitted: a stage whose cached leads have
+// cold sessions emits, batch by batch, exactly what a stage without a
+// cache (every lead read from Redis for every batch, all of it decoded)
+// emits, for random traffic of many concurrent sessions in batches of
+// random sizes, with hits for cold sessions after hits for recent ones in
+// one batch, and replays. It fails if a cold session misses a part a
+// change needs, or if a batch goes on with the state it had before it
+// was read again.
+func TestColdSessionsChangeNothingEmitted(t *testing.T) {
+	cfg := testStageConfig()
+	cfg.RecentSessions, cfg.MaxSessions, cfg.MaxPageviews = 2, 8, 4
+	cached := newFixture(t, cfg)
+	cfg.CacheSize = 0
+	uncached := newFixture(t, cfg)
+	hits, rng := newRandomHits(11, 10), rand.New(rand.NewPCG(3, 4))
+	var prev []schemas.Hit
+	for batch := range 120 {
+		var hs []schemas.Hit
+		if batch%17 == 16 {
+			hs = prev // a replay: the records of the batch before, again
+			cached.off -= int64(len(hs))
+			uncached.off -= int64(len(hs))
+		} else {
+			for range 1 + rng.IntN(6) {
+				hs = append(hs, hits.next())
+			}
+		}
+		var a, b []*kgo.Record
+		for _, h := range hs {
+			a, b = append(a, cached.rec(h)), append(b, uncached.rec(h))
+		}
+		oa, ob := cached.run(nil, a...), uncached.run(nil, b...)
+		if len(oa.recs) != len(ob.recs) {
+			t.Fatalf("batch %d: %d changes with cold sessions, %d without a cache", batch, len(oa.recs), len(ob.recs))
+		}
+		for i := range oa.recs {
+			if !bytes.Equal(oa.recs[i].Value, ob.recs[i].Value) {
+				t.Fatalf("batch %d, change %d:\n%s\nwithout a cache:\n%s", batch, i, oa.recs[i].Value, ob.recs[i].Value)
+			}
+		}
+		prev = hs
+	}
+	if got := testutilCount(cached.s.m.cacheReloads); got < 10 {
+		t.Fatalf("%v reloads: the traffic hardly reached cold sessions", got)
+	}
+	if got := testutilCount(cached.s.m.cacheHits); got < 30 {
+		t.Fatalf("%v cache hits: the cache was hardly used", got)
 	}
 }

@@ -435,7 +435,7 @@ func written(e *entry, now time.Time) {
 			ss.chunkLast, ss.next, ss.nextLast = ss.nextLast, nil, nil
 		}
 		ss.pvWritten = ss.pvTotal
-		h.refs = append(h.refs, sessRef{seq: ss.seq, from: ss.pvTotal - uint64(len(ss.pvs)), to: ss.pvTotal})
+		h.refs = append(h.refs, sessRef{seq: ss.seq, from: ss.pvTotal - uint64(ss.kept()), to: ss.pvTotal})
 	}
 	e.dropped, e.pruned = e.dropped[:0], nil
 	if e.legacyHeads {

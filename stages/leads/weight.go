@@ -74,7 +74,7 @@ func (s *session) pvBytes() int64 {
 
 // approxBytes estimates the heap of a session's facts and their JSON. The
 // facts never change: their part is counted once; the JSON is built and
-// dropped (dropColdJSON) as the session is used.
+// dropped (dropCold) as the session is used.
 func (m *sessionMeta) approxBytes() int64 {
 	if m.weight == 0 {
 		n := int64(unsafe.Sizeof(*m))
