@@ -1,6 +1,7 @@
 package leads
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/leadflow/leadflow/schemas"
@@ -148,6 +149,16 @@ func (r *rules) sessionOf(st *leadState, h *hitInfo, res *result) (s *session, t
 		return s, false
 	}
 	s = st.sessions[idx]
+	switch {
+	case s.cold:
+		// needsLoad reads such a lead again before its batch applies;
+		// the runtime retries a batch that panics from Redis's state.
+		panic(fmt.Sprintf("leads: a hit for cold session %d of lead %d", s.seq, st.id))
+	case s.frozen != nil:
+		if err := s.thaw(); err != nil {
+			panic(err) // a block freeze wrote does not decode: a bug
+		}
+	}
 	if idx > 0 {
 		copy(st.sessions[1:idx+1], st.sessions[:idx])
 		st.sessions[0] = s

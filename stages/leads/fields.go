@@ -39,8 +39,8 @@ func headRefsOf(st *leadState) headRefs {
 // before the kept ones of a converted session) is a skipped entry. The
 // chunk of the newest pageview is left in ss.next, for written.
 func appendChunks(args []any, w *work, ss *session, convert bool) []any {
-	if ss.cold {
-		return args // written whole before it went cold, and unchanged since
+	if ss.cold || ss.frozen != nil {
+		return args // written whole before it went cold or froze, and unchanged since
 	}
 	first := ss.pvTotal - uint64(ss.kept())
 	from, prev := ss.pvWritten, ss.chunkLast

@@ -108,7 +108,7 @@ func (s *Stage) process(ctx context.Context, part int32, recs []*kgo.Record, out
 			pc.remove(e)
 		case e.st != nil:
 			// As in Redis now (written, or read and not changed).
-			e.st.dropCold(s.cfg.RecentSessions)
+			e.st.settle(s.cfg.RecentSessions)
 		}
 	}
 	pc.trim(w.touched)

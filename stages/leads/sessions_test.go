@@ -190,10 +190,12 @@ func TestCompleteMissingParts(t *testing.T) {
 	}
 }
 
-// TestColdSessionsKeepOnlyTheirNumbers: sessions past the subject's
-// recent ones keep only what the head stores (dropCold); a hit for one
-// reads the lead again, and its change shows it whole.
-func TestColdSessionsKeepOnlyTheirNumbers(t *testing.T) {
+// TestSessionsSettleHotFrozenCold: after a batch, the lead's most
+// recently changed session is whole, the subject's other recent ones are
+// frozen (one block), the older ones keep only what the head stores
+// (settle); a hit for a cold one reads the lead again, and its change
+// shows it whole.
+func TestSessionsSettleHotFrozenCold(t *testing.T) {
 	cfg := testStageConfig()
 	cfg.RecentSessions, cfg.MaxSessions = 2, 5
 	f := newFixture(t, cfg)
@@ -212,16 +214,32 @@ func TestColdSessionsKeepOnlyTheirNumbers(t *testing.T) {
 		t.Fatalf("want the lead cached with 4 sessions, got %v", e)
 	}
 	for i, s := range e.st.sessions {
-		hasJSON := s.pvCache.json != nil || s.ref != nil || (s.meta != nil && s.meta.json != nil)
-		hasParts := s.pvs != nil || s.meta != nil || s.chunk != nil
-		if cold := i >= cfg.RecentSessions; cold == hasJSON || cold == hasParts || cold != s.cold || s.kept() != 3 {
-			t.Fatalf("session %d of 4 (seq %d): cold %v, keeps JSON %v, pageviews or facts %v, %d kept; want only the %d recent ones whole, 3 kept each",
-				i, s.seq, s.cold, hasJSON, hasParts, s.kept(), cfg.RecentSessions)
+		decoded := s.pvs != nil && s.meta != nil
+		var ok bool
+		switch {
+		case i == 0:
+			ok = decoded && s.frozen == nil && !s.cold && s.pvCache.json != nil
+		case i < cfg.RecentSessions:
+			ok = !decoded && s.frozen != nil && !s.cold && s.pvCache.json == nil && s.chunk != nil
+		default:
+			ok = !decoded && s.frozen == nil && s.cold && s.pvCache.json == nil && s.ref == nil && s.chunk == nil
 		}
+		if !ok || s.kept() != 3 {
+			t.Fatalf("session %d of 4 (seq %d): decoded %v, frozen %d bytes, cold %v, JSON %v, chunk %v, %d kept; want sessions[0] whole, the other %d recent frozen, the rest cold, 3 kept each",
+				i, s.seq, decoded, len(s.frozen), s.cold, s.pvCache.json != nil, s.chunk != nil, s.kept(), cfg.RecentSessions-1)
+		}
+	}
+	// The frozen session comes back: decoded in place, no read.
+	o := f.run(nil, f.rec(pv("e-frozen", "s2", 31*time.Second, 1, "https://acme.io/again")))
+	if got := testutilCount(f.s.m.cacheReloads); got != 0 || len(o.recs) != 1 {
+		t.Fatalf("%v reloads, %d changes; want 0 and 1", got, len(o.recs))
+	}
+	if s := e.st.sessions[0]; s.frozen != nil || s.kept() != 4 || s.pvs[3].URL != "https://acme.io/again" || s.pvs[0].URL != "https://acme.io/p0" {
+		t.Fatalf("the frozen session is not whole again: %+v", s)
 	}
 	// The oldest session comes back: the lead is read again, and its
 	// change shows it whole.
-	o := f.run(nil, f.rec(pv("e-back", "s0", 30*time.Second, 1, "https://acme.io/back")))
+	o = f.run(nil, f.rec(pv("e-back", "s0", 32*time.Second, 1, "https://acme.io/back")))
 	if got := testutilCount(f.s.m.cacheReloads); got != 1 {
 		t.Fatalf("%v reloads, want 1", got)
 	}
@@ -240,21 +258,22 @@ func TestColdSessionsKeepOnlyTheirNumbers(t *testing.T) {
 }
 
 // TestColdSessionsChangeNothingEmitted: a stage whose cached leads have
-// cold sessions emits, batch by batch, exactly what a stage without a
+// frozen and cold sessions emits, batch by batch, exactly what a stage without a
 // cache (every lead read from Redis for every batch, all of it decoded)
 // emits, for random traffic of many concurrent sessions in batches of
 // random sizes, with hits for cold sessions after hits for recent ones in
-// one batch, and replays. It fails if a cold session misses a part a
-// change needs, or if a batch goes on with the state it had before it
-// was read again.
+// one batch, sessions of more pageviews than a chunk holds, and replays.
+// It fails if a frozen or cold session misses a part a change needs, or
+// if a batch goes on with the state it had before it was read again.
 func TestColdSessionsChangeNothingEmitted(t *testing.T) {
 	cfg := testStageConfig()
-	cfg.RecentSessions, cfg.MaxSessions, cfg.MaxPageviews = 2, 8, 4
+	cfg.RecentSessions, cfg.MaxSessions, cfg.MaxPageviews = 3, 8, 11
 	cached := newFixture(t, cfg)
 	cfg.CacheSize = 0
 	uncached := newFixture(t, cfg)
-	hits, rng := newRandomHits(11, 10), rand.New(rand.NewPCG(3, 4))
+	hits, rng := newRandomHits(11, 6), rand.New(rand.NewPCG(3, 4))
 	var prev []schemas.Hit
+	frozenHits := 0
 	for batch := range 120 {
 		var hs []schemas.Hit
 		if batch%17 == 16 {
@@ -269,6 +288,13 @@ func TestColdSessionsChangeNothingEmitted(t *testing.T) {
 		var a, b []*kgo.Record
 		for _, h := range hs {
 			a, b = append(a, cached.rec(h)), append(b, uncached.rec(h))
+			if e := cached.s.partCache(cached.part).peek("ws_1|acme.com"); e != nil && e.st != nil {
+				for _, s := range e.st.sessions {
+					if s.frozen != nil && s.sessionID == h.SessionID {
+						frozenHits++
+					}
+				}
+			}
 		}
 		oa, ob := cached.run(nil, a...), uncached.run(nil, b...)
 		if len(oa.recs) != len(ob.recs) {
@@ -283,6 +309,9 @@ func TestColdSessionsChangeNothingEmitted(t *testing.T) {
 	}
 	if got := testutilCount(cached.s.m.cacheReloads); got < 10 {
 		t.Fatalf("%v reloads: the traffic hardly reached cold sessions", got)
+	}
+	if frozenHits < 10 {
+		t.Fatalf("%d hits for frozen sessions: the traffic hardly reached them", frozenHits)
 	}
 	if got := testutilCount(cached.s.m.cacheHits); got < 30 {
 		t.Fatalf("%v cache hits: the cache was hardly used", got)

@@ -112,10 +112,13 @@ type session struct {
 	refKey sessionShape
 	// pvw caches the pageviews' part of the cache's estimate (pvBytes).
 	pvw pvWeight
-	// cold says the session keeps only what the head stores (its
-	// numbers, sessionID and spent): pvs, meta, chunk and the JSON are
-	// dropped (see dropCold) until the lead is read from Redis again.
-	cold bool
+	// frozen, when not nil, holds the session's facts and kept
+	// pageviews, which pvs and meta do not (freeze.go). cold says the
+	// session keeps only what the head stores (its numbers, sessionID
+	// and spent): pvs, meta, chunk and the JSON are dropped (see
+	// dropCold) until the lead is read from Redis again.
+	frozen []byte
+	cold   bool
 }
 
 // kept is how many pageviews the session keeps: len(pvs), which a cold
@@ -211,7 +214,7 @@ func (st *leadState) dropCold(recent int) {
 			continue
 		}
 		ss.cold = true
-		ss.pvs, ss.meta, ss.pvw = nil, nil, pvWeight{}
+		ss.pvs, ss.meta, ss.pvw, ss.frozen = nil, nil, pvWeight{}, nil
 		ss.chunk, ss.chunkLast = nil, nil
 		ss.pvCache, ss.ref, ss.refKey = pvCache{}, nil, sessionShape{}
 	}

@@ -1,0 +1,108 @@
+package leads
+
+import (
+	"encoding/binary"
+	"fmt"
+	"unsafe"
+
+	"github.com/leadflow/leadflow/stages/leadstore"
+)
+
+// A cached lead's sessions are kept in one of three forms, settled after
+// every batch that touched the lead (settle):
+//
+//   - hot, the most recently changed session (sessions[0]): pageviews and
+//     facts decoded, with the JSON the next change reuses (change.go);
+//   - frozen, the subject's other recent sessions: a change shows them by
+//     reference (appendRef: numbers only), so their facts and kept
+//     pageviews are one pointer-free block in the stored chunks' encoding
+//     (session.frozen), decoded again in place by a hit of their own
+//     (thaw, from sessionOf);
+//   - cold, the sessions past the recent ones (dropCold): only what the
+//     head stores; a hit for one reads the lead from Redis again
+//     (needsLoad).
+//
+// At steady state in the bench every lead keeps max_sessions sessions, a
+// visit is over before the lead's next one starts, and a decoded session
+// (a pointer and an object per pageview and per string, its facts, its
+// JSON) costs the garbage collector on every cycle; a frozen one is one
+// block, a cold one nothing but its numbers.
+
+// settle freezes and drops the sessions of a state that is as in Redis
+// (written, or read and not changed): see above.
+func (st *leadState) settle(recent int) {
+	st.dropCold(recent)
+	if st.perPageview {
+		return
+	}
+	for _, s := range st.sessions[1:min(recent, len(st.sessions))] {
+		s.freeze()
+	}
+}
+
+// freeze packs a hot session's facts and kept pageviews into s.frozen:
+// its pageviews in groups of leadstore.PageviewChunk, each group a chunk
+// (the first with the facts, leadstore.ChunkWithFacts) after its length.
+// The stored chunk the next write appends to (s.chunk) is kept; the
+// session's reference JSON too (appendRef shows it); the rest of the JSON
+// is dropped.
+func (s *session) freeze() {
+	if s.cold || s.frozen != nil {
+		return
+	}
+	var b []byte
+	for i := 0; i == 0 || i < len(s.pvs); i += pvChunk {
+		var facts *leadstore.SessionMeta
+		if i == 0 {
+			facts = &s.meta.SessionMeta
+		}
+		var c []byte
+		c = leadstore.AppendChunkStart(c, facts)
+		var prev *pageview
+		for _, pv := range s.pvs[i:min(i+pvChunk, len(s.pvs))] {
+			c = leadstore.AppendChunkEntry(c, prev, pv)
+			prev = pv
+		}
+		b = binary.AppendUvarint(b, uint64(len(c)))
+		b = append(b, c...)
+	}
+	s.frozen = b[:len(b):len(b)]
+	s.pvs, s.meta, s.pvw = nil, nil, pvWeight{}
+	s.chunkLast, s.pvCache = nil, pvCache{}
+}
+
+// thaw decodes a frozen session back to hot. The decoded strings are
+// parts of the frozen block, which they keep.
+func (s *session) thaw() error {
+	rest := unsafe.String(unsafe.SliceData(s.frozen), len(s.frozen)) // never written again
+	var pvs []*pageview
+	var facts *leadstore.SessionMeta
+	for first := true; first || len(rest) > 0; first = false {
+		n, k := binary.Uvarint(unsafe.Slice(unsafe.StringData(rest), len(rest)))
+		if k <= 0 || n > uint64(len(rest)-k) {
+			return fmt.Errorf("leads: frozen session %d: %w", s.seq, errCorrupt)
+		}
+		c := rest[k : k+int(n)]
+		rest = rest[k+int(n):]
+		got, _, f, err := leadstore.DecodeChunk(c)
+		if err != nil {
+			return fmt.Errorf("leads: frozen session %d: %w", s.seq, err)
+		}
+		if first {
+			facts = f
+		}
+		if pvs == nil {
+			pvs = got
+		} else {
+			pvs = append(pvs, got...)
+		}
+	}
+	if facts == nil || len(pvs) != s.kept() {
+		return fmt.Errorf("leads: frozen session %d: %d pageviews, want %d: %w", s.seq, len(pvs), s.kept(), errCorrupt)
+	}
+	s.meta, s.pvs, s.frozen = &sessionMeta{SessionMeta: *facts}, pvs, nil
+	if s.chunk != nil && len(pvs) > 0 {
+		s.chunkLast = pvs[len(pvs)-1] // the last entry of the stored chunk
+	}
+	return nil
+}
