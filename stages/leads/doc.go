@@ -28,7 +28,10 @@
 // # Performance
 //
 // The partition's owner caches lead states in memory (bounded by
-// cache_size, shared by its partitions, dropped on revoke). A batch costs
+// cache_size and cache_max_bytes, shared by its partitions, dropped on
+// revoke). A cached lead keeps its most recently changed session decoded,
+// its other recent sessions frozen in one block each, and its older ones
+// as their numbers only (freeze.go). A batch costs
 // at most three Redis round trips, all pipelined: read the cache misses,
 // reserve ids for new leads (only if there are any), write the changed
 // leads. A write sends only what changed: the small binary head and the
