@@ -162,6 +162,12 @@ func (p *partition) batchDone(b *Batch) {
 		return
 	}
 	b.done = true
+	if p.r.pool != nil {
+		// Finished: nothing refers to the records any more (RecordRecycler).
+		for _, rec := range b.Records {
+			rec.Recycle()
+		}
+	}
 	b.Records = nil
 	// Batches finish out of order (their outputs go to different
 	// partitions); only the finished prefix is committable.

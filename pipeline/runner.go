@@ -56,8 +56,9 @@ type Runner struct {
 	listen  PartitionListener // nil if the stage keeps no partition state
 	watch   *Watch
 	group   string
-	iid     string    // static group instance id; "" for a dynamic member
-	base    []kgo.Opt // connection options, for leaving the group after Close
+	iid     string      // static group instance id; "" for a dynamic member
+	pool    *recordPool // the stage is a RecordRecycler: finished batches' records go back to it
+	base    []kgo.Opt   // connection options, for leaving the group after Close
 
 	produceWaitSince time.Time // first tick that saw records waiting to be produced; only probe uses it
 
@@ -159,6 +160,10 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 	}
 	if r.iid != "" {
 		opts = append(opts, kgo.InstanceID(r.iid))
+	}
+	if _, ok := stage.(RecordRecycler); ok {
+		r.pool = &recordPool{}
+		opts = append(opts, kgo.WithPools(r.pool))
 	}
 	opts = append(opts, deps.ExtraOpts...)
 	r.client, err = kgo.NewClient(opts...)

@@ -219,6 +219,12 @@ func (s *Stage) Name() string { return Name }
 // Inputs returns the raw session events topic.
 func (s *Stage) Inputs() []string { return []string{s.topics.Raw} }
 
+// RecyclesRecords marks the stage a pipeline.RecordRecycler: a raw event
+// is decoded into one copy of its record (schemas.RawDecoder), the
+// user-agent cache keeps a clone of its key, and what the stage emits is
+// encoded anew.
+func (s *Stage) RecyclesRecords() {}
+
 // Process enriches one batch: see the package doc. It fails only when the
 // stage was closed.
 func (s *Stage) Process(_ context.Context, b *pipeline.Batch) error {

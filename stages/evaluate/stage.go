@@ -170,6 +170,12 @@ func (s *Stage) Name() string { return "evaluate" }
 // Inputs is the lead changes topic.
 func (s *Stage) Inputs() []string { return []string{s.d.Topics.LeadChanges} }
 
+// RecyclesRecords marks the stage a pipeline.RecordRecycler: a change's
+// head and body are decoded into copies of its record
+// (schemas.DecodeChangeHead, LeadChange.UnmarshalJSON), its company JSON
+// is only hashed, and what the stage emits is encoded anew.
+func (s *Stage) RecyclesRecords() {}
+
 // badChange is a lead change that cannot be decoded.
 type badChange struct{ err error }
 

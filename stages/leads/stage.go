@@ -117,6 +117,12 @@ func (s *Stage) Name() string { return "leads" }
 // Inputs is the hits topic.
 func (s *Stage) Inputs() []string { return []string{s.topics.Hits} }
 
+// RecyclesRecords marks the stage a pipeline.RecordRecycler: a hit is
+// decoded into one copy of its record (schemas.Hit.UnmarshalJSON), the
+// cache is looked up with the record's key without keeping it, and the
+// batch's scratch drops its records when it ends (work.release).
+func (s *Stage) RecyclesRecords() {}
+
 // PartitionAssigned gives the partition an empty cache.
 func (s *Stage) PartitionAssigned(_ string, partition int32) {
 	s.mu.Lock()
