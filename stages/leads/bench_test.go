@@ -221,3 +221,53 @@ func BenchmarkEncodeChange(b *testing.B) {
 	}
 	b.SetBytes(int64(n / b.N))
 }
+
+// BenchmarkAppendHead measures encoding the head of a lead at the bench's
+// steady state (20 sessions of five pageviews, settled: one decoded, four
+// frozen, 15 cold), with the frozen and cold sessions' parts kept
+// (session.headEnc) and encoded again.
+func BenchmarkAppendHead(b *testing.B) {
+	cfg := DefaultConfig()
+	st := genesis(42, 0)
+	r := newRules(cfg)
+	m := newBenchMix(0, 1, 1)
+	var h hitInfo
+	for i := range 100 {
+		if err := decodeHit(m.next(0), &h); err != nil {
+			b.Fatal(err)
+		}
+		h.SessionID = "s" + itoa(i/5)
+		h.hash = eventHash(h.EventID)
+		r.apply(st, &h)
+	}
+	for _, s := range st.sessions {
+		s.metaWritten, s.pvWritten = true, s.pvTotal
+	}
+	st.settle(cfg.RecentSessions)
+	if len(st.sessions) != cfg.MaxSessions {
+		b.Fatalf("%d sessions, want %d", len(st.sessions), cfg.MaxSessions)
+	}
+	kept := make([][]byte, len(st.sessions))
+	for i, s := range st.sessions {
+		kept[i] = s.headEnc
+	}
+	for _, tc := range []struct {
+		name string
+		keep bool
+	}{{"kept", true}, {"again", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for i, s := range st.sessions {
+				s.headEnc = nil
+				if tc.keep {
+					s.headEnc = kept[i]
+				}
+			}
+			var buf []byte
+			b.ReportAllocs()
+			for range b.N {
+				buf = appendHead(buf[:0], st)
+			}
+			b.SetBytes(int64(len(buf)))
+		})
+	}
+}

@@ -127,17 +127,11 @@ func appendHead(dst []byte, st *leadState) []byte {
 	dst = binary.AppendUvarint(dst, st.nextSeq)
 	dst = binary.AppendUvarint(dst, uint64(len(st.sessions)))
 	for _, s := range st.sessions {
-		dst = binary.AppendUvarint(dst, s.seq)
-		dst = leadstore.AppendStr(dst, s.sessionID)
-		dst = binary.AppendVarint(dst, s.started)
-		dst = binary.AppendUvarint(dst, uint64(s.lastHit-s.started))
-		dst = binary.AppendUvarint(dst, s.pvTotal)
-		dst = binary.AppendUvarint(dst, uint64(len(s.spent)))
-		for _, v := range s.spent {
-			dst = binary.AppendUvarint(dst, uint64(v))
+		if s.headEnc != nil {
+			dst = append(dst, s.headEnc...)
+		} else {
+			dst = appendSessionHead(dst, s)
 		}
-		dst = binary.AppendUvarint(dst, uint64(s.orphan))
-		dst = binary.AppendUvarint(dst, uint64(s.duration))
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(st.ring)))
 	prev := st.lastOffset
@@ -157,6 +151,21 @@ func appendHead(dst []byte, st *leadState) []byte {
 		dst = append(dst, flags)
 	}
 	return dst
+}
+
+// appendSessionHead appends a session's part of the head encoding.
+func appendSessionHead(dst []byte, s *session) []byte {
+	dst = binary.AppendUvarint(dst, s.seq)
+	dst = leadstore.AppendStr(dst, s.sessionID)
+	dst = binary.AppendVarint(dst, s.started)
+	dst = binary.AppendUvarint(dst, uint64(s.lastHit-s.started))
+	dst = binary.AppendUvarint(dst, s.pvTotal)
+	dst = binary.AppendUvarint(dst, uint64(len(s.spent)))
+	for _, v := range s.spent {
+		dst = binary.AppendUvarint(dst, uint64(v))
+	}
+	dst = binary.AppendUvarint(dst, uint64(s.orphan))
+	return binary.AppendUvarint(dst, uint64(s.duration))
 }
 
 // decodeHead decodes a head. Its sessions have no meta and nil pageview

@@ -35,8 +35,13 @@ func (st *leadState) settle(recent int) {
 	if st.perPageview {
 		return
 	}
-	for _, s := range st.sessions[1:min(recent, len(st.sessions))] {
-		s.freeze()
+	for i, s := range st.sessions {
+		if i > 0 && i < recent {
+			s.freeze()
+		}
+		if (s.cold || s.frozen != nil) && s.headEnc == nil {
+			s.headEnc = appendSessionHead(nil, s)
+		}
 	}
 }
 
@@ -100,7 +105,7 @@ func (s *session) thaw() error {
 	if facts == nil || len(pvs) != s.kept() {
 		return fmt.Errorf("leads: frozen session %d: %d pageviews, want %d: %w", s.seq, len(pvs), s.kept(), errCorrupt)
 	}
-	s.meta, s.pvs, s.frozen = &sessionMeta{SessionMeta: *facts}, pvs, nil
+	s.meta, s.pvs, s.frozen, s.headEnc = &sessionMeta{SessionMeta: *facts}, pvs, nil, nil
 	if s.chunk != nil && len(pvs) > 0 {
 		s.chunkLast = pvs[len(pvs)-1] // the last entry of the stored chunk
 	}

@@ -263,8 +263,9 @@ func TestSessionsSettleHotFrozenCold(t *testing.T) {
 // emits, for random traffic of many concurrent sessions in batches of
 // random sizes, with hits for cold sessions after hits for recent ones in
 // one batch, sessions of more pageviews than a chunk holds, and replays.
-// It fails if a frozen or cold session misses a part a change needs, or
-// if a batch goes on with the state it had before it was read again.
+// It fails if a frozen or cold session misses a part a change needs, if a
+// batch goes on with the state it had before it was read again, or if a
+// session's kept part of the head is stale.
 func TestColdSessionsChangeNothingEmitted(t *testing.T) {
 	cfg := testStageConfig()
 	cfg.RecentSessions, cfg.MaxSessions, cfg.MaxPageviews = 3, 8, 11
@@ -303,6 +304,20 @@ func TestColdSessionsChangeNothingEmitted(t *testing.T) {
 		for i := range oa.recs {
 			if !bytes.Equal(oa.recs[i].Value, ob.recs[i].Value) {
 				t.Fatalf("batch %d, change %d:\n%s\nwithout a cache:\n%s", batch, i, oa.recs[i].Value, ob.recs[i].Value)
+			}
+		}
+		if e := cached.s.partCache(cached.part).peek("ws_1|acme.com"); e != nil && e.st != nil {
+			got := appendHead(nil, e.st)
+			kept := make([][]byte, len(e.st.sessions))
+			for i, s := range e.st.sessions {
+				kept[i], s.headEnc = s.headEnc, nil
+			}
+			want := appendHead(nil, e.st)
+			for i, s := range e.st.sessions {
+				s.headEnc = kept[i]
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("batch %d: the head from the sessions' kept parts differs from the one encoded again", batch)
 			}
 		}
 		prev = hs

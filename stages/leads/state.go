@@ -119,6 +119,10 @@ type session struct {
 	// dropCold) until the lead is read from Redis again.
 	frozen []byte
 	cold   bool
+	// headEnc is the session's part of the head (appendSessionHead),
+	// kept while it is frozen or cold: then nothing of it changes, and
+	// every write of the lead encodes all of its sessions.
+	headEnc []byte
 }
 
 // kept is how many pageviews the session keeps: len(pvs), which a cold
@@ -181,7 +185,7 @@ func (st *leadState) clone() *leadState {
 		sc := *s
 		sc.pvCache = pvCache{}
 		sc.chunk, sc.next, sc.chunkLast, sc.nextLast = nil, nil, nil, nil
-		sc.ref, sc.refKey = nil, sessionShape{}
+		sc.ref, sc.refKey, sc.headEnc = nil, sessionShape{}, nil
 		sc.pvs = append([]*pageview(nil), s.pvs...)
 		sc.spent = append([]int64(nil), s.spent...)
 		c.sessions[i] = &sc

@@ -29,7 +29,7 @@ func (st *leadState) approxBytes() int64 {
 	const word = int64(unsafe.Sizeof(uintptr(0)))
 	n := int64(unsafe.Sizeof(*st)) + int64(cap(st.ring))*int64(unsafe.Sizeof(ringEntry{})) + int64(cap(st.sessions))*word
 	for _, s := range st.sessions {
-		n += int64(unsafe.Sizeof(*s)) + int64(len(s.sessionID)+cap(s.ref)+cap(s.pvCache.json)+cap(s.chunk)+cap(s.frozen)) +
+		n += int64(unsafe.Sizeof(*s)) + int64(len(s.sessionID)+cap(s.ref)+cap(s.pvCache.json)+cap(s.chunk)+cap(s.frozen)+cap(s.headEnc)) +
 			int64(cap(s.spent)+cap(s.pvCache.ends))*8 + int64(cap(s.pvs))*word
 		if m := s.meta; m != nil {
 			n += m.approxBytes()
