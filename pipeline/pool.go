@@ -33,8 +33,8 @@ const (
 )
 
 // recordPool implements kgo.PoolDecompressBytes and kgo.PoolRecords with
-// a sync.Pool per power of two: what it holds is dropped by the garbage
-// collector when unused, so it bounds nothing and needs no bound.
+// a sync.Pool per power of two. A sync.Pool drops what stays unused over
+// two garbage collections, so the pool needs no bound of its own.
 type recordPool struct {
 	bufs [maxClass + 1]sync.Pool // of *[]byte, cap >= 1<<class
 	recs [maxClass + 1]sync.Pool // of *[]kgo.Record, cap >= 1<<class

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/leadflow/leadflow/stages/leadstore"
 )
 
@@ -110,4 +112,51 @@ func (s *session) thaw() error {
 		s.chunkLast = pvs[len(pvs)-1] // the last entry of the stored chunk
 	}
 	return nil
+}
+
+// dropCold makes the sessions past the subject's recent ones cold: they
+// keep what the head stores and drop their pageviews, facts, stored chunk
+// and the JSON encoded from them. Those are the older sessions still open
+// that a lead keeps up to max_sessions; at steady state in the bench
+// every lead keeps max_sessions of them, and their pageviews and facts
+// were most of the leads cache's heap and of the pointers the garbage
+// collector traces on every cycle. No change shows a session past the
+// recent ones, and one never moves up among them but by a hit of its own
+// (apply moves the hit's session first; trimSessions keeps the order): a
+// hit for a cold session, and a replayed record (whose change may show
+// any session), make the lead be read from Redis again, where all of it
+// is (needsLoad). Called only when st is as in Redis (written, or read
+// and not changed): Redis has every pageview and fact a cold session
+// drops. A state read from the format with a field per pageview keeps
+// everything until its next write stores the sessions in chunks.
+func (st *leadState) dropCold(recent int) {
+	if st.perPageview {
+		return
+	}
+	for _, ss := range st.sessions[min(recent, len(st.sessions)):] {
+		if ss.cold {
+			continue
+		}
+		ss.cold = true
+		ss.pvs, ss.meta, ss.pvw, ss.frozen = nil, nil, pvWeight{}, nil
+		ss.chunk, ss.chunkLast = nil, nil
+		ss.pvCache, ss.ref, ss.refKey = pvCache{}, nil, sessionShape{}
+	}
+}
+
+// needsLoad reports whether a cached state cannot take record rec (hit
+// h) as it is: h is for one of its cold sessions, or rec is a replay
+// (its change is rebuilt from the previous heads a load reads, and may
+// show any session). The lead is then read from Redis again, as a cache
+// miss is.
+func (st *leadState) needsLoad(h *hitInfo, rec *kgo.Record) bool {
+	if isReplay(st, rec) {
+		return true
+	}
+	for _, s := range st.sessions {
+		if s.cold && s.sessionID == h.SessionID {
+			return true
+		}
+	}
+	return false
 }
