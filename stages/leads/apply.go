@@ -151,8 +151,10 @@ func (r *rules) sessionOf(st *leadState, h *hitInfo, res *result) (s *session, t
 	s = st.sessions[idx]
 	switch {
 	case s.cold:
-		// needsLoad reads such a lead again before its batch applies;
-		// the runtime retries a batch that panics from Redis's state.
+		// needsLoad reads such a lead again before its batch applies.
+		// Were it missed, the batch that panics drops the leads it
+		// touched from the cache (process), and the runtime runs it again
+		// one record at a time, from Redis's state.
 		panic(fmt.Sprintf("leads: a hit for cold session %d of lead %d", s.seq, st.id))
 	case s.frozen != nil:
 		if err := s.thaw(); err != nil {
