@@ -33,10 +33,12 @@ import (
 // settle freezes and drops the sessions of a state that is as in Redis
 // (written, or read and not changed): see above.
 func (st *leadState) settle(recent int) {
-	st.dropCold(recent)
 	if st.perPageview {
+		// Read from the format with a field per pageview: everything
+		// stays until the next write stores the sessions in chunks.
 		return
 	}
+	st.dropCold(recent)
 	for i, s := range st.sessions {
 		if i > 0 && i < recent {
 			s.freeze()
@@ -57,14 +59,13 @@ func (s *session) freeze() {
 	if s.cold || s.frozen != nil {
 		return
 	}
-	var b []byte
+	var b, c []byte
 	for i := 0; i == 0 || i < len(s.pvs); i += pvChunk {
 		var facts *leadstore.SessionMeta
 		if i == 0 {
 			facts = &s.meta.SessionMeta
 		}
-		var c []byte
-		c = leadstore.AppendChunkStart(c, facts)
+		c = leadstore.AppendChunkStart(c[:0], facts)
 		var prev *pageview
 		for _, pv := range s.pvs[i:min(i+pvChunk, len(s.pvs))] {
 			c = leadstore.AppendChunkEntry(c, prev, pv)
@@ -81,17 +82,18 @@ func (s *session) freeze() {
 // thaw decodes a frozen session back to hot. The decoded strings are
 // parts of the frozen block, which they keep.
 func (s *session) thaw() error {
-	rest := unsafe.String(unsafe.SliceData(s.frozen), len(s.frozen)) // never written again
+	rest := s.frozen
 	var pvs []*pageview
 	var facts *leadstore.SessionMeta
 	for first := true; first || len(rest) > 0; first = false {
-		n, k := binary.Uvarint(unsafe.Slice(unsafe.StringData(rest), len(rest)))
+		n, k := binary.Uvarint(rest)
 		if k <= 0 || n > uint64(len(rest)-k) {
 			return fmt.Errorf("leads: frozen session %d: %w", s.seq, errCorrupt)
 		}
 		c := rest[k : k+int(n)]
 		rest = rest[k+int(n):]
-		got, _, f, err := leadstore.DecodeChunk(c)
+		// The block is never written again: the strings may share it.
+		got, _, f, err := leadstore.DecodeChunk(unsafe.String(unsafe.SliceData(c), len(c)))
 		if err != nil {
 			return fmt.Errorf("leads: frozen session %d: %w", s.seq, err)
 		}
@@ -114,25 +116,12 @@ func (s *session) thaw() error {
 	return nil
 }
 
-// dropCold makes the sessions past the subject's recent ones cold: they
-// keep what the head stores and drop their pageviews, facts, stored chunk
-// and the JSON encoded from them. Those are the older sessions still open
-// that a lead keeps up to max_sessions; at steady state in the bench
-// every lead keeps max_sessions of them, and their pageviews and facts
-// were most of the leads cache's heap and of the pointers the garbage
-// collector traces on every cycle. No change shows a session past the
-// recent ones, and one never moves up among them but by a hit of its own
-// (apply moves the hit's session first; trimSessions keeps the order): a
-// hit for a cold session, and a replayed record (whose change may show
-// any session), make the lead be read from Redis again, where all of it
-// is (needsLoad). Called only when st is as in Redis (written, or read
-// and not changed): Redis has every pageview and fact a cold session
-// drops. A state read from the format with a field per pageview keeps
-// everything until its next write stores the sessions in chunks.
+// dropCold makes the sessions past the subject's recent ones cold (see
+// above): they keep what the head stores and drop their pageviews, facts,
+// stored chunk and JSON. No change shows them, and one never moves up
+// among the recent ones but by a hit of its own (apply moves the hit's
+// session first; trimSessions keeps the order), which needsLoad sees.
 func (st *leadState) dropCold(recent int) {
-	if st.perPageview {
-		return
-	}
 	for _, ss := range st.sessions[min(recent, len(st.sessions)):] {
 		if ss.cold {
 			continue
