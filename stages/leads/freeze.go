@@ -1,6 +1,7 @@
 package leads
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"unsafe"
@@ -52,9 +53,12 @@ func (st *leadState) settle(recent int) {
 // freeze packs a hot session's facts and kept pageviews into s.frozen:
 // its pageviews in groups of leadstore.PageviewChunk, each group a chunk
 // (the first with the facts, leadstore.ChunkWithFacts) after its length.
-// The stored chunk the next write appends to (s.chunk) is kept; the
-// session's reference JSON too (appendRef shows it); the rest of the JSON
-// is dropped.
+// The stored chunk the next write appends to (s.chunk) is the block's
+// last group whenever the kept pageviews start at a chunk's start (a
+// session within max_pageviews, stored in chunks from its start): then
+// it is not kept twice (chunkInBlock), else it is kept as it is. The
+// session's reference JSON is kept (appendRef shows it); the rest of the
+// JSON is dropped.
 func (s *session) freeze() {
 	if s.cold || s.frozen != nil {
 		return
@@ -75,6 +79,9 @@ func (s *session) freeze() {
 		b = append(b, c...)
 	}
 	s.frozen = b[:len(b):len(b)]
+	if s.chunk != nil && bytes.Equal(c, s.chunk) {
+		s.chunk, s.chunkInBlock = nil, true
+	}
 	s.pvs, s.meta, s.pvw = nil, nil, pvWeight{}
 	s.chunkLast, s.pvCache = nil, pvCache{}
 }
@@ -85,12 +92,13 @@ func (s *session) thaw() error {
 	rest := s.frozen
 	var pvs []*pageview
 	var facts *leadstore.SessionMeta
+	var c []byte
 	for first := true; first || len(rest) > 0; first = false {
 		n, k := binary.Uvarint(rest)
 		if k <= 0 || n > uint64(len(rest)-k) {
 			return fmt.Errorf("leads: frozen session %d: %w", s.seq, errCorrupt)
 		}
-		c := rest[k : k+int(n)]
+		c = rest[k : k+int(n)]
 		rest = rest[k+int(n):]
 		// The block is never written again: the strings may share it.
 		got, _, f, err := leadstore.DecodeChunk(unsafe.String(unsafe.SliceData(c), len(c)))
@@ -110,6 +118,11 @@ func (s *session) thaw() error {
 		return fmt.Errorf("leads: frozen session %d: %d pageviews, want %d: %w", s.seq, len(pvs), s.kept(), errCorrupt)
 	}
 	s.meta, s.pvs, s.frozen, s.headEnc = &sessionMeta{SessionMeta: *facts}, pvs, nil, nil
+	if s.chunkInBlock {
+		// A copy: the next write's chunk replaces it in place (written),
+		// and the decoded strings share the block.
+		s.chunk, s.chunkInBlock = bytes.Clone(c), false
+	}
 	if s.chunk != nil && len(pvs) > 0 {
 		s.chunkLast = pvs[len(pvs)-1] // the last entry of the stored chunk
 	}
@@ -128,7 +141,7 @@ func (st *leadState) dropCold(recent int) {
 		}
 		ss.cold = true
 		ss.pvs, ss.meta, ss.pvw, ss.frozen = nil, nil, pvWeight{}, nil
-		ss.chunk, ss.chunkLast = nil, nil
+		ss.chunk, ss.chunkLast, ss.chunkInBlock = nil, nil, false
 		ss.pvCache, ss.ref, ss.refKey = pvCache{}, nil, sessionShape{}
 	}
 }

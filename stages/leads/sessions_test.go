@@ -3,6 +3,7 @@ package leads
 import (
 	"bytes"
 	"context"
+	"maps"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -220,7 +221,8 @@ func TestSessionsSettleHotFrozenCold(t *testing.T) {
 		case i == 0:
 			ok = decoded && s.frozen == nil && !s.cold && s.pvCache.json != nil
 		case i < cfg.RecentSessions:
-			ok = !decoded && s.frozen != nil && !s.cold && s.pvCache.json == nil && s.chunk != nil
+			// The stored chunk is the block's last group, not a copy.
+			ok = !decoded && s.frozen != nil && !s.cold && s.pvCache.json == nil && s.chunk == nil && s.chunkInBlock
 		default:
 			ok = !decoded && s.frozen == nil && s.cold && s.pvCache.json == nil && s.ref == nil && s.chunk == nil
 		}
@@ -234,7 +236,7 @@ func TestSessionsSettleHotFrozenCold(t *testing.T) {
 	if got := testutilCount(f.s.m.cacheReloads); got != 0 || len(o.recs) != 1 {
 		t.Fatalf("%v reloads, %d changes; want 0 and 1", got, len(o.recs))
 	}
-	if s := e.st.sessions[0]; s.frozen != nil || s.kept() != 4 || s.pvs[3].URL != "https://acme.io/again" || s.pvs[0].URL != "https://acme.io/p0" {
+	if s := e.st.sessions[0]; s.frozen != nil || s.kept() != 4 || s.pvs[3].URL != "https://acme.io/again" || s.pvs[0].URL != "https://acme.io/p0" || s.chunk == nil || s.chunkInBlock {
 		t.Fatalf("the frozen session is not whole again: %+v", s)
 	}
 	// The oldest session comes back: the lead is read again, and its
@@ -305,6 +307,20 @@ func TestColdSessionsChangeNothingEmitted(t *testing.T) {
 			if !bytes.Equal(oa.recs[i].Value, ob.recs[i].Value) {
 				t.Fatalf("batch %d, change %d:\n%s\nwithout a cache:\n%s", batch, i, oa.recs[i].Value, ob.recs[i].Value)
 			}
+		}
+		// What the two wrote to Redis is the same too: a chunk the cache
+		// keeps (or takes back from a frozen block) is the stored one.
+		ka, kb := leadstore.LeadRedisKey(cached.prefix, "ws_1|acme.com"), leadstore.LeadRedisKey(uncached.prefix, "ws_1|acme.com")
+		ha, err := cached.rdb.HGetAll(t.Context(), ka).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hb, err := uncached.rdb.HGetAll(t.Context(), kb).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(ha, hb) {
+			t.Fatalf("batch %d: the lead's hash differs from the one written without a cache:\n%q\n%q", batch, ha, hb)
 		}
 		if e := cached.s.partCache(cached.part).peek("ws_1|acme.com"); e != nil && e.st != nil {
 			got := appendHead(nil, e.st)

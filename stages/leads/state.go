@@ -117,6 +117,9 @@ type session struct {
 	// dropCold) until the lead is read from Redis again.
 	frozen []byte
 	cold   bool
+	// chunkInBlock says chunk is frozen's last group, where thaw takes
+	// it back from (freeze); not copied by clone.
+	chunkInBlock bool
 	// headEnc is the session's part of the head (appendSessionHead),
 	// kept while it is frozen or cold: then nothing of it changes, and
 	// every write of the lead encodes all of its sessions.
@@ -182,7 +185,7 @@ func (st *leadState) clone() *leadState {
 	for i, s := range st.sessions {
 		sc := *s
 		sc.pvCache = pvCache{}
-		sc.chunk, sc.next, sc.chunkLast, sc.nextLast = nil, nil, nil, nil
+		sc.chunk, sc.next, sc.chunkLast, sc.nextLast, sc.chunkInBlock = nil, nil, nil, nil, false
 		sc.ref, sc.refKey, sc.headEnc = nil, sessionShape{}, nil
 		sc.pvs = append([]*pageview(nil), s.pvs...)
 		sc.spent = append([]int64(nil), s.spent...)
