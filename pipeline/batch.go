@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -29,6 +30,12 @@ type Batch struct {
 
 	out []*kgo.Record // emitted during Process; produced after it returns
 
+	// slabs are the output buffers Grow lent the batch, free the unused
+	// part of the last one; they go back to the runner's slab pool when
+	// the batch is done.
+	slabs []*[]byte
+	free  []byte
+
 	// pending counts what must finish before the batch is done: outputs
 	// not yet acknowledged, Holds not yet released, and while Process or
 	// sealing runs, one for the runtime itself.
@@ -48,6 +55,43 @@ func (b *Batch) Context() context.Context { return b.ctx }
 
 // Emit queues rec to be produced once Process returns nil. rec.Topic must be set.
 func (b *Batch) Emit(rec *kgo.Record) { b.out = append(b.out, rec) }
+
+// Grow returns an empty buffer with room for at least n bytes, for the
+// bytes of an output (its value or key): append them to it and pass the
+// result to Keep before the next Grow, which until then lends the same
+// bytes again (an output given up needs no Keep). The buffer is part of a slab the runtime lends the
+// batch and takes back once the batch is done (every output acknowledged,
+// every Hold released), to lend it to another batch: a stage must keep
+// nothing of it past the batch, not even through a slice or a string
+// sharing its bytes. Outputs encoded one after the other share a slab:
+// one allocation for many records, and none once the slabs are warm.
+// Grow and Keep may be called only from within Process, from the
+// goroutine running it.
+func (b *Batch) Grow(n int) []byte {
+	if cap(b.free) >= n {
+		return b.free
+	}
+	if n > slabSize/4 {
+		return make([]byte, 0, n) // rare: not worth a slab
+	}
+	s := b.part.r.slabs.get()
+	b.slabs = append(b.slabs, s)
+	b.free = (*s)[:0]
+	return b.free
+}
+
+// Keep marks out, the buffer Grow returned with an output's bytes
+// appended, as used: Grow does not lend its bytes again. It returns out
+// with its capacity cut to its length, so that appending to it never
+// writes into the slab. An out that outgrew its room (append moved it)
+// is an allocation of its own; Keep only returns it.
+func (b *Batch) Keep(out []byte) []byte {
+	out = out[:len(out):len(out)]
+	if len(out) > 0 && cap(b.free) >= len(out) && unsafe.SliceData(out) == unsafe.SliceData(b.free) {
+		b.free = b.free[len(out):len(out)]
+	}
+	return out
+}
 
 // DeadLetter sends rec to the dead-letter topic with reason, instead of
 // processing it. The batch goes on.

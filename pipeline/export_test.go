@@ -8,3 +8,9 @@ func PoolCounts(r *Runner) (returned, reused int64) {
 	}
 	return r.pool.returned.Load(), r.pool.reused.Load()
 }
+
+// SlabCounts returns how many output slabs r's finished batches gave back
+// and how many of them were lent again (Batch.Grow).
+func SlabCounts(r *Runner) (returned, lent int64) {
+	return r.slabs.returned.Load(), r.slabs.lent.Load()
+}

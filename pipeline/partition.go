@@ -169,6 +169,10 @@ func (p *partition) batchDone(b *Batch) {
 		}
 	}
 	b.Records = nil
+	// Done: every output is acknowledged, so nothing refers to the
+	// slabs they were encoded in (Batch.Grow).
+	p.r.slabs.put(b.slabs)
+	b.slabs, b.free = nil, nil
 	// Batches finish out of order (their outputs go to different
 	// partitions); only the finished prefix is committable.
 	for len(p.inflight) > 0 && p.inflight[0].done {

@@ -117,3 +117,33 @@ func (p *recordPool) PutRecords(rs []kgo.Record) {
 	rs = rs[:0]
 	p.recs[c].Put(&rs)
 }
+
+// slabSize is the size of the output slabs Batch.Grow lends: a few dozen
+// of the pipeline's records each.
+const slabSize = 64 << 10
+
+// slabPool holds the output slabs of finished batches (Batch.Grow) for
+// the next batches. A sync.Pool drops what stays unused over two garbage
+// collections, so it needs no bound of its own.
+type slabPool struct {
+	p              sync.Pool // of *[]byte, cap slabSize
+	returned, lent atomic.Int64
+}
+
+// get returns a slab: one a finished batch gave back, else a new one.
+func (p *slabPool) get() *[]byte {
+	if s, ok := p.p.Get().(*[]byte); ok {
+		p.lent.Add(1)
+		return s
+	}
+	s := make([]byte, 0, slabSize)
+	return &s
+}
+
+// put takes back the slabs of a batch that is done.
+func (p *slabPool) put(slabs []*[]byte) {
+	for _, s := range slabs {
+		p.p.Put(s)
+	}
+	p.returned.Add(int64(len(slabs)))
+}

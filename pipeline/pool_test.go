@@ -81,3 +81,78 @@ func TestRecyclingStageSeesEveryRecordWhole(t *testing.T) {
 		t.Fatalf("decompression buffers returned %d, reused %d: the pool was not used", returned, reused)
 	}
 }
+
+// slabStage encodes each output in the batch's slabs (Batch.Grow): the
+// input's value twice, and for every seventh record a value too large to
+// share a slab, so that both kinds of buffer are kept.
+type slabStage struct{ copyStage }
+
+func (s *slabStage) Process(_ context.Context, b *pipeline.Batch) error {
+	for i, r := range b.Records {
+		v := b.Grow(2 * len(r.Value))
+		v = append(append(v, r.Value...), r.Value...)
+		if i%7 == 6 {
+			v = append(v, bytes.Repeat([]byte{'x'}, 70<<10)...)
+		}
+		v = b.Keep(v)
+		k := b.Keep(append(b.Grow(len(r.Key)), r.Key...))
+		b.Emit(&kgo.Record{Topic: s.out, Key: k, Value: v})
+	}
+	s.seen.Add(int64(len(b.Records)))
+	return nil
+}
+
+// TestOutputSlabsAreLentAgainWhole: outputs encoded in the batch's slabs
+// reach Kafka whole over many batches whose slabs are lent again once
+// the batches before them are done.
+func TestOutputSlabsAreLentAgainWhole(t *testing.T) {
+	env := newEnv(t, 2)
+	const keys, rounds, perRound = 20, 30, 10
+	st := &slabStage{copyStage: copyStage{name: "slabs", in: inTopic(env), out: outTopic(env)}}
+	run := start(t, env, st, testConfig(), nil)
+	want := map[string]int{}
+	for round := range rounds {
+		var recs []*kgo.Record
+		for i := range perRound {
+			for k := range keys {
+				key, n := fmt.Sprintf("k%d", k), round*perRound+i
+				v := poolValue(key, n)
+				recs = append(recs, &kgo.Record{Topic: inTopic(env), Key: []byte(key), Value: v})
+				want[key+"\x00"+string(v)+string(v)]++
+			}
+		}
+		// One round at a time, each after the round before is done, so
+		// that its batches can only have the slabs the earlier ones gave
+		// back.
+		before, _ := pipeline.SlabCounts(run.r)
+		env.Produce(t, recs...)
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if returned, _ := pipeline.SlabCounts(run.r); returned > before {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: no batch gave its slabs back", round)
+			}
+		}
+	}
+	got := env.Consume(t, outTopic(env), 60*time.Second, func(r []*kgo.Record) bool { return len(r) >= len(want) })
+	for _, r := range got {
+		v := r.Value
+		if i := bytes.IndexByte(v, 'x'); i >= 0 {
+			if len(v)-i != 70<<10 || bytes.Count(v[i:], []byte{'x'}) != 70<<10 {
+				t.Fatalf("output %q: its large tail is damaged", r.Key)
+			}
+			v = v[:i]
+		}
+		if want[string(r.Key)+"\x00"+string(v)] == 0 {
+			t.Fatalf("output %q = %.60q... was never encoded: its slab was lent again too early", r.Key, r.Value)
+		}
+	}
+	if n := distinct(got); n != len(want) {
+		t.Fatalf("%d distinct outputs, want %d", n, len(want))
+	}
+	returned, lent := pipeline.SlabCounts(run.r)
+	if returned == 0 || lent == 0 {
+		t.Fatalf("output slabs returned %d, lent again %d: the slabs were not reused", returned, lent)
+	}
+}

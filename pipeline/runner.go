@@ -58,6 +58,7 @@ type Runner struct {
 	group   string
 	iid     string      // static group instance id; "" for a dynamic member
 	pool    *recordPool // the stage is a RecordRecycler: finished batches' records go back to it
+	slabs   slabPool    // finished batches' output slabs (Batch.Grow)
 	base    []kgo.Opt   // connection options, for leaving the group after Close
 
 	produceWaitSince time.Time // first tick that saw records waiting to be produced; only probe uses it
