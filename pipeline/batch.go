@@ -71,8 +71,10 @@ func (b *Batch) Grow(n int) []byte {
 	if cap(b.free) >= n {
 		return b.free
 	}
-	if n > slabSize/4 {
-		return make([]byte, 0, n) // rare: not worth a slab
+	if n > slabSize/4 || b.part == nil {
+		// Rare: not worth a slab; or a Batch made outside a Runner (a
+		// benchmark's), which has no slabs to lend.
+		return make([]byte, 0, n)
 	}
 	s := b.part.r.slabs.get()
 	b.slabs = append(b.slabs, s)
@@ -239,3 +241,30 @@ func deadLetterRecord(topic, stage string, rec *kgo.Record, reason error) *kgo.R
 	)
 	return &kgo.Record{Topic: topic, Key: rec.Key, Value: rec.Value, Headers: hs}
 }
+
+// OwnBuffers does what a Batch's Grow and Keep do with a buffer of each
+// output's own: for a fake Batch in a stage's tests, or a tool that runs
+// a stage's Process without a Runner.
+type OwnBuffers struct{}
+
+// Grow returns a new empty buffer with room for n bytes.
+func (OwnBuffers) Grow(n int) []byte { return make([]byte, 0, n) }
+
+// Keep returns out with its capacity cut to its length.
+func (OwnBuffers) Keep(out []byte) []byte { return out[:len(out):len(out)] }
+
+// ScratchBuffers does what a Batch's Grow and Keep do with one buffer
+// used again for every output, as a runner's slabs are once warm: for a
+// benchmark that drops each output before it asks for the next.
+type ScratchBuffers struct{ buf []byte }
+
+// Grow returns the buffer, emptied, with room for n bytes.
+func (s *ScratchBuffers) Grow(n int) []byte {
+	if cap(s.buf) < n {
+		s.buf = make([]byte, 0, max(n, slabSize))
+	}
+	return s.buf[:0]
+}
+
+// Keep returns out.
+func (s *ScratchBuffers) Keep(out []byte) []byte { return out }

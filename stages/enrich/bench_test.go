@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/schemas/dataset"
 	"github.com/leadflow/leadflow/schemas/sampledata"
@@ -17,7 +18,10 @@ import (
 )
 
 // discard is a sink that keeps nothing.
-type discard struct{ n int }
+type discard struct {
+	pipeline.ScratchBuffers
+	n int
+}
 
 func (d *discard) Emit(*kgo.Record)              { d.n++ }
 func (d *discard) DeadLetter(*kgo.Record, error) { d.n++ }

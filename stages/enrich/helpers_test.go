@@ -97,6 +97,7 @@ func (f *fixture) network(t testing.TB, typ string, i int) dataset.NetworkRecord
 
 // fakeSink collects a batch's outputs.
 type fakeSink struct {
+	pipeline.OwnBuffers
 	out  []*kgo.Record
 	dead []deadLetter
 }

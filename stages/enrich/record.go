@@ -11,15 +11,13 @@ import (
 	"github.com/leadflow/leadflow/stages/enrich/useragent"
 )
 
-// Slab sizes. Output keys and values are appended to a shared byte slab
-// and output records are taken from a shared record slab, so that a record
-// costs no allocation of its own. Emitted records keep pointing into a
-// slab until Kafka has them; the slab's unused tail is still free for the
-// next records (emitted slices are capped, nothing writes behind them),
-// so a worker keeps filling one slab across batches and allocates the next
-// when it is full.
+// Output keys and values are encoded in the batch's output slabs
+// (pipeline.Batch.Grow), and output records are taken from a shared
+// record slab, so that a record costs no allocation of its own. Emitted
+// records keep pointing into the record slab until Kafka has them; its
+// unused tail is still free for the next records, so a worker keeps
+// filling one across batches and allocates the next when it is full.
 const (
-	byteSlabSize   = 64 << 10
 	recordSlabSize = 256
 	// hitOverhead bounds what a hit adds to its raw event besides the URL
 	// parts (host, path and UTM values, each at most the URL again):
@@ -34,7 +32,6 @@ type worker struct {
 	s       *Stage
 	snap    ipdb.Snapshot
 	ev      schemas.RawEvent
-	buf     []byte       // byte slab: len is what is in use
 	recs    []kgo.Record // record slab: len is what is in use
 	claimed []string     // domains this call claimed in s.sent
 	window  timeWindow   // event times accepted in this call
@@ -103,9 +100,8 @@ func (w *worker) record(rec *kgo.Record, out sink) {
 	h.Location = n.Location
 	h.CompanyDomain = n.Domain
 	h.NetworkType = n.Type
-	w.reserve(len(rec.Value) + 3*len(ev.URL) + hitOverhead)
-	key := w.appendKey(&h)
-	val := w.appendHit(&h)
+	key := out.Keep(h.AppendKey(out.Grow(len(h.WorkspaceID) + len(h.CompanyDomain) + 1)))
+	val := out.Keep(h.AppendJSON(out.Grow(len(rec.Value) + 3*len(ev.URL) + hitOverhead)))
 	r := w.newRecord()
 	r.Topic, r.Key, r.Value = s.topics.Hits, key, val
 	out.Emit(r)
@@ -148,37 +144,12 @@ func (w *worker) emitCompany(domain string, out sink) {
 			s.log.Debug("business domain is not in the companies data", zap.String("domain", domain))
 		}
 	}
-	w.reserve(len(domain) + 2048)
-	start := len(w.buf)
-	w.buf = append(w.buf, domain...)
-	key := w.buf[start:len(w.buf):len(w.buf)]
-	start = len(w.buf)
-	w.buf = c.AppendJSON(w.buf)
-	val := w.buf[start:len(w.buf):len(w.buf)]
+	key := out.Keep(append(out.Grow(len(domain)), domain...))
+	val := out.Keep(c.AppendJSON(out.Grow(2048)))
 	r := w.newRecord()
 	r.Topic, r.Key, r.Value = s.topics.Companies, key, val
 	out.Emit(r)
 	w.counts.companiesSent++
-}
-
-// reserve makes room for n more bytes in the byte slab, starting a new
-// slab if the current one is too full.
-func (w *worker) reserve(n int) {
-	if cap(w.buf)-len(w.buf) < n {
-		w.buf = make([]byte, 0, max(n, byteSlabSize))
-	}
-}
-
-func (w *worker) appendKey(h *schemas.Hit) []byte {
-	start := len(w.buf)
-	w.buf = h.AppendKey(w.buf)
-	return w.buf[start:len(w.buf):len(w.buf)]
-}
-
-func (w *worker) appendHit(h *schemas.Hit) []byte {
-	start := len(w.buf)
-	w.buf = h.AppendJSON(w.buf)
-	return w.buf[start:len(w.buf):len(w.buf)]
 }
 
 // newRecord returns a zero record from the record slab.

@@ -244,6 +244,9 @@ func (s *Stage) ReloadIPDatabase() (bool, error) { return s.db.Reload() }
 type sink interface {
 	Emit(rec *kgo.Record)
 	DeadLetter(rec *kgo.Record, reason error)
+	// Grow and Keep lend the outputs' bytes (pipeline.Batch.Grow).
+	Grow(n int) []byte
+	Keep(out []byte) []byte
 }
 
 // process enriches records into out, reading one snapshot of the IP

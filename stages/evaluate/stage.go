@@ -288,10 +288,12 @@ func (s *Stage) emit(b *pipeline.Batch, f *fire, webhookID, event string, subjec
 		Event: event, Subject: subject, TriggeredAt: s.d.Now().UTC(), EventTime: f.ch.EventTime,
 	}
 	// The subject's bytes are kept as they are; the envelope around them
-	// (ids, event, times) is well under 512 bytes.
-	value := req.AppendJSON(make([]byte, 0, len(subject)+512))
+	// (ids, event, times) is well under 512 bytes. Both are encoded in
+	// the batch's output slabs.
+	value := b.Keep(req.AppendJSON(b.Grow(len(subject) + 512)))
+	key := b.Keep(append(b.Grow(len(webhookID)), webhookID...))
 	s.metrics.deliveries.WithLabelValues(event).Inc()
-	b.Emit(&kgo.Record{Topic: s.d.Topics.Deliveries, Key: []byte(webhookID), Value: value})
+	b.Emit(&kgo.Record{Topic: s.d.Topics.Deliveries, Key: key, Value: value})
 }
 
 // requestID is stable for a replay of the same trigger: the automation,

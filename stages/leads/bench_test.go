@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/topics"
@@ -81,7 +82,11 @@ func (m *benchMix) next(i int) *kgo.Record {
 	return r
 }
 
-type discard struct{ n, bytes int }
+// discard counts the outputs and drops them.
+type discard struct {
+	pipeline.ScratchBuffers
+	n, bytes int
+}
 
 func (d *discard) Emit(r *kgo.Record)                { d.n++; d.bytes += len(r.Value) }
 func (d *discard) DeadLetter(r *kgo.Record, _ error) { panic("dead letter in benchmark") }
@@ -212,12 +217,12 @@ func BenchmarkEncodeChange(b *testing.B) {
 		}
 		r.apply(st, &h)
 	}
-	c := changeEncoder{recent: 5}
+	c, out := changeEncoder{recent: 5}, &discard{}
 	b.ReportAllocs()
 	b.ResetTimer()
 	n := 0
 	for range b.N {
-		n += len(c.encode(e, st, st.sessions[0], kindUpdated, &h))
+		n += len(c.encode(out, e, st, st.sessions[0], kindUpdated, &h))
 	}
 	b.SetBytes(int64(n / b.N))
 }

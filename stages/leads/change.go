@@ -17,26 +17,15 @@ import (
 // concurrent use.
 type changeEncoder struct {
 	recent int
-	// chunk is where changes are encoded, one after the other: one
-	// allocation for many records instead of one each (the records keep
-	// their part of it alive until they are produced).
-	chunk []byte
 }
-
-// changeChunk is the size of an encoding chunk.
-const changeChunk = 256 << 10
 
 // encode returns the JSON of the LeadChange of kind caused by h in the
 // lead e whose state is st, with first (the session that changed) as
-// recent_sessions[0]. The result is the caller's to keep: nothing else
-// is ever written to its bytes.
-func (c *changeEncoder) encode(e *entry, st *leadState, first *session, kind uint8, h *hitInfo) []byte {
-	est := e.changeSize + 256
-	if cap(c.chunk)-len(c.chunk) < est {
-		c.chunk = make([]byte, 0, max(changeChunk, est))
-	}
-	free := cap(c.chunk) - len(c.chunk)
-	b := c.chunk[len(c.chunk):len(c.chunk)]
+// recent_sessions[0], encoded in the batch's output slabs (out.Grow): the
+// batch's to produce, nothing of it kept past the batch. The size of the
+// lead's previous change (plus some) is the room asked for.
+func (c *changeEncoder) encode(out emitter, e *entry, st *leadState, first *session, kind uint8, h *hitInfo) []byte {
+	b := out.Grow(e.changeSize + 256)
 	b = append(b, `{"kind":"`...)
 	b = append(b, kindName[kind]...)
 	b = append(b, `","workspace_id":`...)
@@ -77,10 +66,7 @@ func (c *changeEncoder) encode(e *entry, st *leadState, first *session, kind uin
 	b = c.appendOlder(b, st, first)
 	b = append(b, '}')
 	e.changeSize = len(b)
-	if cap(b) == free { // still in the chunk (append did not move it)
-		c.chunk = c.chunk[:len(c.chunk)+len(b)]
-	}
-	return b[:len(b):len(b)]
+	return out.Keep(b)
 }
 
 // appendLead appends the lead subject with only first in its

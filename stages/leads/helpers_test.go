@@ -24,6 +24,7 @@ import (
 
 // outputs is a fake pipeline.Batch: it collects what process emits.
 type outputs struct {
+	pipeline.OwnBuffers
 	// sessions completes the changes' subjects (nil: left as emitted).
 	sessions *leadstore.SessionStore
 	recs     []*kgo.Record

@@ -290,6 +290,6 @@ func (s *Stage) handle(pc *partCache, e *entry, h *hitInfo, rec *kgo.Record, out
 
 // emit encodes and emits one LeadChange.
 func (s *Stage) emit(pc *partCache, out emitter, e *entry, st *leadState, sess *session, kind uint8, h *hitInfo) {
-	out.Emit(&kgo.Record{Topic: s.topics.LeadChanges, Key: e.keyB, Value: pc.work.enc.encode(e, st, sess, kind, h)})
+	out.Emit(&kgo.Record{Topic: s.topics.LeadChanges, Key: e.keyB, Value: pc.work.enc.encode(out, e, st, sess, kind, h)})
 	s.m.changes[kind].Inc()
 }

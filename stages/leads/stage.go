@@ -178,6 +178,9 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 type emitter interface {
 	Emit(*kgo.Record)
 	DeadLetter(*kgo.Record, error)
+	// Grow and Keep lend the changes' bytes (pipeline.Batch.Grow).
+	Grow(n int) []byte
+	Keep(out []byte) []byte
 }
 
 // ErrBadHit is wrapped by the dead-letter reason of hit records that do
