@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // Limits of the raw-event decoder.
@@ -91,6 +92,13 @@ type RawDecoder struct {
 	// still be valid JSON, nested at most 64 deep) instead of rejecting the
 	// event. Default false.
 	AllowUnknownFields bool
+	// ShareInput makes the decoded strings (and PageURL's) share data's
+	// bytes instead of a copy of them: for a caller that is done with
+	// the event before anything writes to data again, and copies what
+	// it keeps (the enrich stage, whose records' buffers are lent again
+	// once their batch is finished: pipeline.RecordRecycler). Default
+	// false: one copy of data per event.
+	ShareInput bool
 }
 
 // DecodeRawEvent decodes and validates one raw event with a RawDecoder whose
@@ -108,7 +116,7 @@ func DecodeRawEvent(data []byte, maxBytes int) (RawEvent, error) {
 //
 // The decoder is a purpose-built scanner for the flat raw-event object rather
 // than reflection: it costs one allocation for all strings (they share one
-// copy of data) plus what url.Parse needs.
+// copy of data, or data itself with ShareInput) plus what url.Parse needs.
 func (d RawDecoder) Decode(data []byte, ev *RawEvent) error {
 	limit := d.MaxBytes
 	if limit <= 0 {
@@ -118,7 +126,11 @@ func (d RawDecoder) Decode(data []byte, ev *RawEvent) error {
 		return &tooLargeError{size: len(data), limit: limit}
 	}
 	*ev = RawEvent{}
-	sc := rawScanner{scanner: scanner{src: string(data)}, allowUnknown: d.AllowUnknownFields}
+	src := string(data)
+	if d.ShareInput && len(data) > 0 {
+		src = unsafe.String(&data[0], len(data)) // only read; see ShareInput
+	}
+	sc := rawScanner{scanner: scanner{src: src}, allowUnknown: d.AllowUnknownFields}
 	if err := sc.scanEvent(ev); err != nil {
 		return err
 	}

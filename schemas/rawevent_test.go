@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/leadflow/leadflow/schemas"
 )
@@ -397,5 +398,36 @@ func TestRawEventSchemaAgreesWithDecoder(t *testing.T) {
 		if err := v.Validate([]byte(in)); err != nil {
 			t.Errorf("schema rejects a good event: %v", err)
 		}
+	}
+}
+
+// TestRawDecoderShareInput: with ShareInput the event decodes the same,
+// its strings are data's own bytes (nothing copied), and without it they
+// are a copy that data's reuse does not touch.
+func TestRawDecoderShareInput(t *testing.T) {
+	data := readFixture(t, "raw_event.json")
+	var shared, copied schemas.RawEvent
+	if err := (schemas.RawDecoder{ShareInput: true}).Decode(data, &shared); err != nil {
+		t.Fatal(err)
+	}
+	if err := (schemas.RawDecoder{}).Decode(data, &copied); err != nil {
+		t.Fatal(err)
+	}
+	a, b := shared, copied
+	a.PageURL, b.PageURL = nil, nil
+	if a != b || *shared.PageURL != *copied.PageURL {
+		t.Fatalf("shared\n %+v\ncopied\n %+v", shared, copied)
+	}
+	inData := func(s string) bool {
+		p, lo := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(&data[0]))
+		return p >= lo && p < lo+uintptr(len(data))
+	}
+	if !inData(shared.UserAgent) || !inData(shared.URL) || inData(copied.UserAgent) {
+		t.Fatal("ShareInput: the strings are not data's bytes, or without it they are")
+	}
+	ua := copied.UserAgent
+	clear(data) // the record's buffer lent again
+	if copied.UserAgent != ua || shared.UserAgent == ua {
+		t.Fatal("a copied event changed with data, or a shared one did not")
 	}
 }

@@ -177,6 +177,10 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	// The stage is a RecordRecycler and keeps nothing of a raw event past
+	// its record (the User-Agent cache clones its key): the decoded
+	// strings may share the record's bytes.
+	s.dec.ShareInput = true
 	s.workers.New = func() any { return &worker{s: s} }
 	return s, nil
 }
@@ -275,6 +279,7 @@ func (s *Stage) process(records []*kgo.Record, out sink) error {
 		}
 		clear(w.claimed)
 		w.claimed = w.claimed[:0]
+		w.ev = schemas.RawEvent{} // its strings share the last record's bytes (ShareInput)
 		s.m.add(&w.counts)
 		s.workers.Put(w)
 	}()
