@@ -126,9 +126,11 @@ func (d RawDecoder) Decode(data []byte, ev *RawEvent) error {
 		return &tooLargeError{size: len(data), limit: limit}
 	}
 	*ev = RawEvent{}
-	src := string(data)
-	if d.ShareInput && len(data) > 0 {
-		src = unsafe.String(&data[0], len(data)) // only read; see ShareInput
+	var src string
+	if d.ShareInput {
+		src = unsafe.String(unsafe.SliceData(data), len(data)) // only read; see ShareInput
+	} else {
+		src = string(data)
 	}
 	sc := rawScanner{scanner: scanner{src: src}, allowUnknown: d.AllowUnknownFields}
 	if err := sc.scanEvent(ev); err != nil {

@@ -425,6 +425,12 @@ func TestRawDecoderShareInput(t *testing.T) {
 	if !inData(shared.UserAgent) || !inData(shared.URL) || inData(copied.UserAgent) {
 		t.Fatal("ShareInput: the strings are not data's bytes, or without it they are")
 	}
+	var ev schemas.RawEvent
+	sharing := testing.AllocsPerRun(50, func() { _ = (schemas.RawDecoder{ShareInput: true}).Decode(data, &ev) })
+	copying := testing.AllocsPerRun(50, func() { _ = (schemas.RawDecoder{}).Decode(data, &ev) })
+	if sharing >= copying {
+		t.Fatalf("ShareInput: %v allocations per event, %v without it", sharing, copying)
+	}
 	ua := copied.UserAgent
 	clear(data) // the record's buffer lent again
 	if copied.UserAgent != ua || shared.UserAgent == ua {
