@@ -139,7 +139,14 @@ func (h Hit) MarshalJSON() ([]byte, error) { return h.AppendJSON(nil), nil }
 // UnmarshalJSON implements json.Unmarshaler with the package's hand-written
 // decoder (semantics at decodeHit in hit_decode.go): it resets h, and h's
 // strings share one copy of data. Errors are *DecodeError.
-func (h *Hit) UnmarshalJSON(data []byte) error { return decodeHit(data, h) }
+func (h *Hit) UnmarshalJSON(data []byte) error { return decodeHit(data, h, false) }
+
+// DecodeShared decodes data into h as UnmarshalJSON does, but h's strings
+// share data's bytes instead of a copy of them: for a caller that copies
+// what it keeps of h and is done with h before anything writes to data
+// again (the leads stage, whose records' buffers are lent again once
+// their batch is finished: pipeline.RecordRecycler).
+func (h *Hit) DecodeShared(data []byte) error { return decodeHit(data, h, true) }
 
 // Hit returns a Hit with the event's own fields and the ones derived from
 // its URL (Host, Path, UTM*) filled in. The enrich stage adds the rest:

@@ -1,6 +1,9 @@
 package schemas
 
-import "time"
+import (
+	"time"
+	"unsafe"
+)
 
 // decodeHit decodes the JSON of a Hit into h (Hit.UnmarshalJSON), on
 // shapeDecoder like the lead change, with one allocation for a hit without
@@ -25,10 +28,14 @@ import "time"
 // whole); time_spent must be a whole number in int64's range; a value of the
 // wrong type is an error; nothing but white space may follow the object.
 // Errors are *DecodeError.
-func decodeHit(data []byte, h *Hit) error {
+func decodeHit(data []byte, h *Hit, share bool) error {
 	*h = Hit{}
 	var d shapeDecoder
-	d.src = string(data)
+	if share {
+		d.src = unsafe.String(unsafe.SliceData(data), len(data)) // only read (Hit.DecodeShared)
+	} else {
+		d.src = string(data)
+	}
 	d.rawUTF8 = true
 	d.skipWS()
 	d.hit(h)

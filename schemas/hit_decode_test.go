@@ -154,3 +154,31 @@ func TestHitDecodeSharesOneCopy(t *testing.T) {
 		t.Fatalf("%v allocations per hit, want 1", n)
 	}
 }
+
+// TestHitDecodeShared: DecodeShared decodes as UnmarshalJSON does, its
+// strings are the input's bytes (a hit without a location costs no
+// allocation), so they change when the input is written again.
+func TestHitDecodeShared(t *testing.T) {
+	g := schemas.GuideNetcontrolHit()
+	data := g.AppendJSON(nil)
+	var shared, copied schemas.Hit
+	if err := shared.DecodeShared(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := copied.UnmarshalJSON(data); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(shared, copied) {
+		t.Fatalf("shared\n %+v\ncopied\n %+v", shared, copied)
+	}
+	g.Location = nil
+	plain := g.AppendJSON(nil)
+	if n := testing.AllocsPerRun(100, func() { _ = shared.DecodeShared(plain) }); n != 0 {
+		t.Fatalf("%v allocations per hit without a location, want 0", n)
+	}
+	_ = shared.DecodeShared(data)
+	data[bytes.Index(data, []byte(g.EventID))] ^= 1
+	if shared.EventID == g.EventID || copied.EventID != g.EventID {
+		t.Fatalf("after the input changed: shared event_id %q, copied %q", shared.EventID, copied.EventID)
+	}
+}

@@ -250,9 +250,9 @@ func (r *rules) trimSessions(st *leadState) {
 	st.sessions = keep
 }
 
-// The strings of a decoded hit point into its record's copy
-// (schemas.Hit.UnmarshalJSON); what the state keeps is cloned, so that it
-// does not pin the record.
+// The strings of a decoded hit are its record's bytes
+// (schemas.Hit.DecodeShared), which are lent to another fetch once the
+// batch is finished: what the state keeps is copied.
 
 // newPageview makes the pageview of h. Its host and path are usually
 // parts of its URL and then share its memory.

@@ -36,9 +36,9 @@
 // reserve ids for new leads (only if there are any), write the changed
 // leads. A write sends only what changed: the small binary head and the
 // new session and pageview fields (see codec.go). Hits are decoded by
-// schemas.Hit.UnmarshalJSON (one allocation, two with a location) and
-// subjects are encoded from cached fragments made by the schemas encoders
-// (change.go).
+// schemas.Hit.DecodeShared (their strings are the record's bytes: no
+// allocation but a location's) and subjects are encoded from cached
+// fragments made by the schemas encoders (change.go).
 //
 // # Idempotency
 //

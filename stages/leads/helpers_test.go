@@ -209,7 +209,10 @@ func (r *randomHits) next() schemas.Hit {
 	rng := r.rng
 	sid := "s" + itoa(rng.IntN(r.sessions))
 	r.at += time.Duration(rng.IntN(20)) * time.Minute / 10
-	page := "https://acme.io/p" + itoa(rng.IntN(9)) + "?q=\"x\"&y=é"
+	page := "https://acme.io/p" + itoa(rng.IntN(9))
+	if rng.IntN(2) == 0 {
+		page += "?q=\"x\"&y=é" // escapes: decoded into a string of its own
+	}
 	id := "e" + itoa(r.n)
 	r.n++
 	var h schemas.Hit

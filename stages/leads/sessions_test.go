@@ -308,6 +308,24 @@ func TestColdSessionsChangeNothingEmitted(t *testing.T) {
 				t.Fatalf("batch %d, change %d:\n%s\nwithout a cache:\n%s", batch, i, oa.recs[i].Value, ob.recs[i].Value)
 			}
 		}
+		// The records' buffers are lent to the next fetch once the batch
+		// is finished (the stage is a pipeline.RecordRecycler): a state
+		// that kept any of their bytes shows it in the batches after.
+		for _, r := range a {
+			for _, buf := range [][]byte{r.Value, r.Key} {
+				for i := range buf {
+					buf[i] = 'x'
+				}
+			}
+		}
+		if e := cached.s.partCache(cached.part).peek("ws_1|acme.com"); e != nil && e.st != nil && len(e.st.sessions) > 0 {
+			hot := e.st.sessions[0]
+			stored := uncached.state("ws_1|acme.com").sessionBySeq(hot.seq)
+			g, w := schemas.Lead{RecentSessions: []schemas.Session{sessionOf(hot)}}, schemas.Lead{RecentSessions: []schemas.Session{sessionOf(stored)}}
+			if a, b := g.AppendJSON(nil), w.AppendJSON(nil); !bytes.Equal(a, b) {
+				t.Fatalf("batch %d: the cached session after its records' buffers were reused:\n%s\nstored:\n%s", batch, a, b)
+			}
+		}
 		// What the two wrote to Redis is the same too: a chunk the cache
 		// keeps (or takes back from a frozen block) is the stored one.
 		ka, kb := leadstore.LeadRedisKey(cached.prefix, "ws_1|acme.com"), leadstore.LeadRedisKey(uncached.prefix, "ws_1|acme.com")

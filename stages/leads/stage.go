@@ -117,10 +117,11 @@ func (s *Stage) Name() string { return "leads" }
 // Inputs is the hits topic.
 func (s *Stage) Inputs() []string { return []string{s.topics.Hits} }
 
-// RecyclesRecords marks the stage a pipeline.RecordRecycler: a hit is
-// decoded into one copy of its record (schemas.Hit.UnmarshalJSON), the
-// cache is looked up with the record's key without keeping it, and the
-// batch's scratch drops its records when it ends (work.release).
+// RecyclesRecords marks the stage a pipeline.RecordRecycler: a hit's
+// strings share its record's bytes (schemas.Hit.DecodeShared) and what the
+// state keeps of them is copied (apply.go), the cache is looked up with
+// the record's key without keeping it, and the batch's scratch drops its
+// records and hits when it ends (work.release).
 func (s *Stage) RecyclesRecords() {}
 
 // PartitionAssigned gives the partition an empty cache.
@@ -195,7 +196,7 @@ func (e *badHitError) Reason() string { return "bad_hit" }
 
 // decodeHit decodes rec into h and checks it.
 func decodeHit(rec *kgo.Record, h *hitInfo) error {
-	if err := h.Hit.UnmarshalJSON(rec.Value); err != nil {
+	if err := h.Hit.DecodeShared(rec.Value); err != nil {
 		return &badHitError{msg: "does not decode: " + err.Error()}
 	}
 	var missing string
