@@ -166,6 +166,9 @@ type cpuWindow struct {
 	// says both ends were scraped.
 	metricsSecs float64
 	metricsOK   bool
+	// allocBytes is go_memstats_alloc_bytes_total over the window (valid
+	// with metricsOK).
+	allocBytes float64
 	// events is the raw events acked over the window.
 	events uint64
 }
@@ -185,6 +188,9 @@ func cpuPerEvent(c *report.Cost, w cpuWindow) {
 	}
 	if w.events > 0 && secs >= 0 {
 		c.CPUMicrosPerEvent = secs / float64(w.events) * 1e6
+	}
+	if w.metricsOK && w.events > 0 && w.allocBytes > 0 {
+		c.AllocBytesPerEvent = w.allocBytes / float64(w.events)
 	}
 }
 

@@ -126,9 +126,15 @@ func TestCostProbeRedis(t *testing.T) {
 func TestCPUPerEvent(t *testing.T) {
 	// /proc wins over /metrics: 3 s of CPU over 1.5M events = 2 µs/event.
 	var c report.Cost
-	cpuPerEvent(&c, cpuWindow{procFrom: 10, procTo: 13, procOK: true, metricsSecs: 99, metricsOK: true, events: 1_500_000})
-	if c.CPUSource != "proc" || c.CPUMicrosPerEvent != 2 || c.Events != 1_500_000 {
+	// The bytes allocated come from /metrics: 3 GB over 1.5M events.
+	cpuPerEvent(&c, cpuWindow{procFrom: 10, procTo: 13, procOK: true, metricsSecs: 99, metricsOK: true, allocBytes: 3e9, events: 1_500_000})
+	if c.CPUSource != "proc" || c.CPUMicrosPerEvent != 2 || c.Events != 1_500_000 || c.AllocBytesPerEvent != 2000 {
 		t.Fatalf("proc: %+v", c)
+	}
+	c = report.Cost{}
+	cpuPerEvent(&c, cpuWindow{procFrom: 10, procTo: 13, procOK: true, allocBytes: 3e9, events: 1_500_000})
+	if c.AllocBytesPerEvent != 0 {
+		t.Fatalf("allocation without /metrics at both ends: %+v", c)
 	}
 	c = report.Cost{}
 	cpuPerEvent(&c, cpuWindow{metricsSecs: 6, metricsOK: true, events: 1_000_000})

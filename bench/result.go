@@ -226,6 +226,7 @@ func costCPU(c *report.Cost, from, to cumul, acked uint64, drained bool) {
 	}
 	if from.snap != nil && to.snap != nil {
 		w.metricsSecs, w.metricsOK = to.snap.CPUSeconds-from.snap.CPUSeconds, true
+		w.allocBytes = to.snap.AllocBytes - from.snap.AllocBytes
 	}
 	cpuPerEvent(c, w)
 	c.CPUDrained = drained

@@ -242,6 +242,12 @@ type Cost struct {
 	CPUIncludesLoad bool `json:"cpu_includes_load_generator"`
 	// Events is the raw events acked over the trial.
 	Events uint64 `json:"events"`
+	// AllocBytesPerEvent is what the pipeline's Go heap allocated
+	// (go_memstats_alloc_bytes_total of its /metrics) over the same window
+	// as the CPU, per raw event: what drives its garbage collections.
+	// 0 when /metrics was not scraped at both ends. CPUIncludesLoad
+	// applies to it too.
+	AllocBytesPerEvent float64 `json:"alloc_bytes_per_event,omitempty"`
 	// RedisUsedBefore and RedisUsedAfter are the Redis used_memory (bytes)
 	// at the start of the trial and after its drain.
 	RedisUsedBefore int64 `json:"redis_used_before"`

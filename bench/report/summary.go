@@ -114,6 +114,13 @@ func costRows(row func(name, value, note string), r *Result) {
 			note += "; incl. load generator"
 		}
 		row("cpu/event", trim(c.CPUMicrosPerEvent)+" µs", note)
+		if c.AllocBytesPerEvent > 0 {
+			note := "Go heap allocated per raw event (/metrics, same window)"
+			if c.CPUIncludesLoad {
+				note += "; incl. load generator"
+			}
+			row("alloc/event", trim(c.AllocBytesPerEvent)+" B", note)
+		}
 	} else {
 		row("cpu/event", "-", "no CPU reading (neither /metrics nor --leadflow-pid)")
 	}

@@ -26,6 +26,7 @@ const (
 	MetricCPU         = "process_cpu_seconds_total"
 	MetricRSS         = "process_resident_memory_bytes"
 	MetricHeap        = "go_memstats_heap_inuse_bytes"
+	MetricAlloc       = "go_memstats_alloc_bytes_total"
 )
 
 // Sample is one line of the exposition: a metric name, its labels and
@@ -145,6 +146,9 @@ type Snapshot struct {
 	RSS float64 `json:"rss_bytes"`
 	// HeapInuse is go_memstats_heap_inuse_bytes summed over processes.
 	HeapInuse float64 `json:"heap_inuse_bytes"`
+	// AllocBytes is go_memstats_alloc_bytes_total (bytes the Go heap
+	// ever allocated) summed over processes.
+	AllocBytes float64 `json:"alloc_bytes"`
 }
 
 // TotalLag is the lag of every stage together.
@@ -179,7 +183,7 @@ type Scraper struct {
 // wanted reports whether name is one the Snapshot needs.
 func wanted(name string) bool {
 	switch name {
-	case MetricRecordsIn, MetricRecordsOut, MetricLag, MetricInflight, MetricDeadLetters, MetricCPU, MetricRSS, MetricHeap:
+	case MetricRecordsIn, MetricRecordsOut, MetricLag, MetricInflight, MetricDeadLetters, MetricCPU, MetricRSS, MetricHeap, MetricAlloc:
 		return true
 	}
 	return false
@@ -246,6 +250,8 @@ func (s *Snapshot) add(samples []Sample) {
 			s.RSS += m.Value
 		case MetricHeap:
 			s.HeapInuse += m.Value
+		case MetricAlloc:
+			s.AllocBytes += m.Value
 		}
 	}
 }

@@ -66,8 +66,8 @@ func TestScrapeRealRegistry(t *testing.T) {
 	if snap.Lag["enrich"] != 22 || snap.TotalLag() != 22 || snap.TotalInflight() != 400 || snap.Backlog() != 422 {
 		t.Fatalf("lag %+v", snap.Lag)
 	}
-	if snap.HeapInuse <= 0 {
-		t.Fatalf("heap %v", snap.HeapInuse)
+	if snap.HeapInuse <= 0 || snap.AllocBytes <= 0 {
+		t.Fatalf("heap in use %v, allocated %v", snap.HeapInuse, snap.AllocBytes)
 	}
 	if snap.CPUSeconds <= 0 || snap.RSS <= 0 {
 		t.Logf("process metrics unavailable on this platform: cpu %v rss %v", snap.CPUSeconds, snap.RSS)
