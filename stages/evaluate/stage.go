@@ -216,7 +216,9 @@ func (s *Stage) act(ctx context.Context, b *pipeline.Batch, f *fire) error {
 	switch a.Action.Type {
 	case control.ActionWebhook:
 		if f.ch.subject == nil {
-			f.ch.subject = f.ch.Lead.AppendJSON(make([]byte, 0, s.subjectSize.Load()*9/8+512))
+			// In the batch's output slabs too: it is copied into each
+			// request (emit) and kept no longer than the batch.
+			f.ch.subject = b.Keep(f.ch.Lead.AppendJSON(b.Grow(int(s.subjectSize.Load()*9/8 + 512))))
 			s.subjectSize.Store(int64(len(f.ch.subject)))
 		}
 		s.emit(b, f, a.Action.WebhookID, string(a.Trigger), f.ch.subject, strconv.FormatInt(f.ch.Lead.ID, 10))
