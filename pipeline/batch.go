@@ -59,11 +59,11 @@ func (b *Batch) Emit(rec *kgo.Record) { b.out = append(b.out, rec) }
 // Grow returns an empty buffer with room for at least n bytes, for the
 // bytes of an output (its value or key): append them to it and pass the
 // result to Keep before the next Grow, which until then lends the same
-// bytes again (an output given up needs no Keep). The buffer is part of a slab the runtime lends the
-// batch and takes back once the batch is done (every output acknowledged,
-// every Hold released), to lend it to another batch: a stage must keep
-// nothing of it past the batch, not even through a slice or a string
-// sharing its bytes. Outputs encoded one after the other share a slab:
+// bytes again (an output given up needs no Keep). The buffer is part of a
+// slab the runtime lends the batch and takes back once the batch is done
+// (every output acknowledged, every Hold released), to lend it to another
+// batch: a stage must keep nothing of it past the batch, not even through
+// a slice or a string sharing its bytes. Outputs encoded one after the other share a slab:
 // one allocation for many records, and none once the slabs are warm.
 // Grow and Keep may be called only from within Process, from the
 // goroutine running it.

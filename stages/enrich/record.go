@@ -21,8 +21,9 @@ const (
 	recordSlabSize = 256
 	// hitOverhead bounds what a hit adds to its raw event besides the URL
 	// parts (host, path and UTM values, each at most the URL again):
-	// location, browser/OS/device, domain, network type, key. A hit that
-	// still does not fit (JSON escapes) grows the slab: correct, one copy.
+	// location, browser/OS/device, domain, network type, key: the room a
+	// hit asks of the output slab. A hit that still does not fit (JSON
+	// escapes) moves out of it: correct, one allocation.
 	hitOverhead = 512
 )
 
