@@ -76,6 +76,7 @@ func (s *Stage) matchRecord(rec *kgo.Record, fires, pending []fire) (_, _ []fire
 func (s *Stage) unclaimed(head *schemas.ChangeHead, pending []fire) []fire {
 	rs := s.rules.of(head.WorkspaceID)
 	self := s.fired.ownerHash(head.EventID)
+	var key string // the lead's Redis key, made once for the change's automations
 	for j := range rs {
 		ru := &rs[j]
 		if ru.never {
@@ -84,12 +85,16 @@ func (s *Stage) unclaimed(head *schemas.ChangeHead, pending []fire) []fire {
 		f := fire{ru: ru, c: leadstore.Claim{Automation: ru.auto.ID, Owner: head.EventID, TTL: s.d.LeadTTL}}
 		switch ru.auto.Trigger {
 		case control.TriggerNewLead:
-			f.triggerKey, f.c.Key = head.LeadKey, s.keys.lead(head.LeadKey)
+			f.triggerKey = head.LeadKey
 		case control.TriggerNewSession:
-			f.triggerKey, f.c.Key, f.c.SessionKey = head.SessionKey, s.keys.lead(head.LeadKey), head.SessionKey
+			f.triggerKey, f.c.SessionKey = head.SessionKey, head.SessionKey
 		default:
 			continue
 		}
+		if key == "" {
+			key = s.keys.lead(head.LeadKey)
+		}
+		f.c.Key = key
 		// A claim another input made is final; one this input made is
 		// checked again in Redis (a replay must fire again).
 		f.cacheKey = s.fired.key(&f.c)
