@@ -37,6 +37,11 @@ import (
 //   - Work that finishes after Process returns (a webhook delivery, say)
 //     takes a Hold first; the batch's offsets are committed only after
 //     every Hold is released.
+//   - Outputs are best encoded in the slabs the batch lends
+//     (Batch.Grow, Batch.Keep), which the runtime takes back once the
+//     batch is done; a stage that keeps nothing of its input records past
+//     the batch says so (RecordRecycler), and its input's buffers are
+//     lent again too.
 type Stage interface {
 	// Name is the stage's name: its consumer group is PREFIX+Name and its
 	// metrics carry it as the "stage" label.
