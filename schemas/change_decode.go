@@ -197,7 +197,17 @@ func ChangeCompanyJSON(data []byte) ([]byte, error) {
 // UnmarshalJSON implements json.Unmarshaler with the package's hand-written
 // decoder (see the top of change_decode.go for its semantics): it resets c,
 // and c's strings share one copy of data. Errors are *DecodeError.
-func (c *LeadChange) UnmarshalJSON(data []byte) error { return decodeChange(data, c, false) }
+func (c *LeadChange) UnmarshalJSON(data []byte) error { return decodeChange(data, c, false, false) }
+
+// DecodeChangeShared is LeadChange.UnmarshalJSON (DecodeChangeWithoutSessions
+// with skipSessions) except that c's strings share data's bytes instead of
+// a copy of them: for a caller that copies what it keeps of c and is done
+// with c before anything writes to data again (the evaluate stage, whose
+// records' buffers are lent again once their batch is finished:
+// pipeline.RecordRecycler).
+func DecodeChangeShared(data []byte, c *LeadChange, skipSessions bool) error {
+	return decodeChange(data, c, skipSessions, true)
+}
 
 // DecodeChangeWithoutSessions is LeadChange.UnmarshalJSON except that it
 // skips lead.recent_sessions (its value must still be JSON) and leaves
@@ -205,15 +215,20 @@ func (c *LeadChange) UnmarshalJSON(data []byte) error { return decodeChange(data
 // that tests no session field needs at a fraction of the cost, and decodes
 // the whole change only when an automation fires.
 func DecodeChangeWithoutSessions(data []byte, c *LeadChange) error {
-	return decodeChange(data, c, true)
+	return decodeChange(data, c, true, false)
 }
 
 // decodeChange decodes data into c, skipping the lead's recent sessions
-// when skipSessions is set.
-func decodeChange(data []byte, c *LeadChange, skipSessions bool) error {
+// when skipSessions is set; c's strings share data's bytes with share,
+// else one copy of them.
+func decodeChange(data []byte, c *LeadChange, skipSessions, share bool) error {
 	*c = LeadChange{}
 	d := shapeDecoder{skipSessions: skipSessions}
-	d.src = string(data)
+	if share {
+		d.src = unsafe.String(unsafe.SliceData(data), len(data)) // only read (DecodeChangeShared)
+	} else {
+		d.src = string(data)
+	}
 	d.skipWS()
 	d.change(c)
 	return d.finish()

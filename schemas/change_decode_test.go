@@ -562,3 +562,44 @@ func TestChangeCompanyJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeChangeShared: DecodeChangeShared decodes as UnmarshalJSON and
+// DecodeChangeWithoutSessions do, with strings that are the input's own
+// bytes (one allocation fewer: no copy) and so change with it.
+func TestDecodeChangeShared(t *testing.T) {
+	c := sampleChange(2, 3)
+	data := encodeChange(t, &c)
+	for _, skip := range []bool{false, true} {
+		var shared, copied schemas.LeadChange
+		if err := schemas.DecodeChangeShared(data, &shared, skip); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if skip {
+			err = schemas.DecodeChangeWithoutSessions(data, &copied)
+		} else {
+			err = copied.UnmarshalJSON(data)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, b := encodeChange(t, &shared), encodeChange(t, &copied); !bytes.Equal(a, b) {
+			t.Fatalf("skipSessions %v: shared\n%s\ncopied\n%s", skip, a, b)
+		}
+		if !inside(shared.EventID, uintptr(unsafe.Pointer(&data[0])), len(data)) {
+			t.Fatalf("skipSessions %v: event_id is not the input's bytes", skip)
+		}
+	}
+	var got schemas.LeadChange
+	sharing := testing.AllocsPerRun(50, func() { _ = schemas.DecodeChangeShared(data, &got, false) })
+	copying := testing.AllocsPerRun(50, func() { _ = got.UnmarshalJSON(data) })
+	if sharing >= copying {
+		t.Fatalf("%v allocations sharing, %v copying", sharing, copying)
+	}
+	_ = schemas.DecodeChangeShared(data, &got, false)
+	id := c.EventID
+	clear(data)
+	if got.EventID == id {
+		t.Fatal("the shared event_id did not change with the input")
+	}
+}

@@ -15,10 +15,11 @@ func decodeHead(value []byte, head *schemas.ChangeHead) error {
 func companyJSON(value []byte) ([]byte, error) { return schemas.ChangeCompanyJSON(value) }
 
 // decodeChange decodes the whole change (full) or the change without its
-// sessions (most of its bytes).
+// sessions (most of its bytes). Its strings are the record's bytes
+// (schemas.DecodeChangeShared): the stage is a pipeline.RecordRecycler,
+// and nothing of a change outlives its batch but hashes (the fired and
+// miss caches) and copies (the requests, the claims, the Redis keys the
+// session store caches by).
 func decodeChange(value []byte, ch *change, full bool) error {
-	if full {
-		return ch.UnmarshalJSON(value)
-	}
-	return schemas.DecodeChangeWithoutSessions(value, &ch.LeadChange)
+	return schemas.DecodeChangeShared(value, &ch.LeadChange, !full)
 }

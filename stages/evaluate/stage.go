@@ -171,8 +171,8 @@ func (s *Stage) Name() string { return "evaluate" }
 func (s *Stage) Inputs() []string { return []string{s.d.Topics.LeadChanges} }
 
 // RecyclesRecords marks the stage a pipeline.RecordRecycler: a change's
-// head and body are decoded into copies of its record
-// (schemas.DecodeChangeHead, LeadChange.UnmarshalJSON), its company JSON
+// head is decoded into a copy (schemas.DecodeChangeHead), its body shares
+// the record's bytes for the batch only (decodeChange), its company JSON
 // is only hashed, and what the stage emits is encoded anew.
 func (s *Stage) RecyclesRecords() {}
 
