@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/leadflow/leadflow/pipeline"
+	"github.com/leadflow/leadflow/pipeline/kafkatest"
 )
 
 // recyclingStage is a copyStage that declares itself a RecordRecycler. It
@@ -42,6 +43,19 @@ func poolValue(key string, n int) []byte {
 	return fmt.Appendf(nil, "%d:%s", n, strings.Repeat(fmt.Sprintf(`{"key":%q,"n":%d},`, key, n), 8))
 }
 
+// poolRound returns round's records of the pool tests: keys × perRound
+// records, each with a value of its own (poolValue).
+func poolRound(env *kafkatest.Env, round, keys, perRound int) []*kgo.Record {
+	var recs []*kgo.Record
+	for i := range perRound {
+		for k := range keys {
+			key := fmt.Sprintf("k%d", k)
+			recs = append(recs, &kgo.Record{Topic: inTopic(env), Key: []byte(key), Value: poolValue(key, round*perRound+i)})
+		}
+	}
+	return recs
+}
+
 // TestRecyclingStageSeesEveryRecordWhole: a RecordRecycler stage's
 // records are decompressed into pooled buffers that go back once their
 // batch is finished, and lent again: every record reaches Process whole
@@ -54,13 +68,9 @@ func TestRecyclingStageSeesEveryRecordWhole(t *testing.T) {
 	run := start(t, env, st, testConfig(), nil)
 	want := map[string]bool{}
 	for round := range rounds {
-		var recs []*kgo.Record
-		for i := range perRound {
-			for k := range keys {
-				key, n := fmt.Sprintf("k%d", k), round*perRound+i
-				recs = append(recs, &kgo.Record{Topic: inTopic(env), Key: []byte(key), Value: poolValue(key, n)})
-				want[key+"\x00"+string(poolValue(key, n))] = true
-			}
+		recs := poolRound(env, round, keys, perRound)
+		for _, r := range recs {
+			want[string(r.Key)+"\x00"+string(r.Value)] = true
 		}
 		env.Produce(t, recs...) // one produce per round: many fetched batches
 	}
@@ -112,14 +122,9 @@ func TestOutputSlabsAreLentAgainWhole(t *testing.T) {
 	run := start(t, env, st, testConfig(), nil)
 	want := map[string]int{}
 	for round := range rounds {
-		var recs []*kgo.Record
-		for i := range perRound {
-			for k := range keys {
-				key, n := fmt.Sprintf("k%d", k), round*perRound+i
-				v := poolValue(key, n)
-				recs = append(recs, &kgo.Record{Topic: inTopic(env), Key: []byte(key), Value: v})
-				want[key+"\x00"+string(v)+string(v)]++
-			}
+		recs := poolRound(env, round, keys, perRound)
+		for _, r := range recs {
+			want[string(r.Key)+"\x00"+string(r.Value)+string(r.Value)]++
 		}
 		// One round at a time, each after the round before is done, so
 		// that its batches can only have the slabs the earlier ones gave
