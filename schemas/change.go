@@ -44,6 +44,13 @@ type LeadChange struct {
 	// lead's stored state (leadstore.SessionStore.Complete, which the evaluate
 	// stage runs for an automation that fires) and appended in order.
 	Lead Lead `json:"lead"`
+	// CompanyRef: Lead.Company is by reference, its name and domain only
+	// (Company.AppendRefJSON); the rest is the company directory's record
+	// of that domain (data.companies), which the leads and evaluate stages
+	// both load. ResolveCompany completes it. The company is the same in
+	// every change of a lead and was half of a change's bytes; the leads
+	// stage writes every change so since 2026-12-04.
+	CompanyRef bool `json:"company_ref,omitempty"`
 	// OlderSessions are the subject's recent sessions after the first, by
 	// reference: what of each can still change (its numbers and the
 	// time_spent of its kept pageviews), as it was at this change. Their
@@ -85,4 +92,24 @@ type SessionFacts struct {
 	UTMCampaign string `json:"utm_campaign,omitempty"`
 	UTMTerm     string `json:"utm_term,omitempty"`
 	UTMContent  string `json:"utm_content,omitempty"`
+}
+
+// ResolveCompany completes a company by reference (CompanyRef) from dir,
+// the company directory: the subject's company is then dir's record of
+// the domain without its phone, as the leads stage would have written it
+// whole. A domain dir does not know keeps the name and domain the change
+// carries (for a company the directory lacks, the leads stage writes the
+// domain as its name). It reports false only for such a domain; a change
+// that carries its company whole is left as it is.
+func (c *LeadChange) ResolveCompany(dir func(domain string) (Company, bool)) bool {
+	if !c.CompanyRef {
+		return true
+	}
+	co, ok := dir(c.Lead.Company.Domain)
+	if !ok {
+		return false
+	}
+	co.Phone = nil
+	c.Lead.Company, c.CompanyRef = co, false
+	return true
 }

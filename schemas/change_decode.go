@@ -280,6 +280,8 @@ func (d *shapeDecoder) change(c *LeadChange) {
 			d.sessionFacts(&c.Session)
 		case "lead":
 			d.lead(&c.Lead)
+		case "company_ref":
+			d.boolean(&c.CompanyRef)
 		case "older_sessions":
 			if d.skipSessions {
 				d.skip()

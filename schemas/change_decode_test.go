@@ -30,11 +30,15 @@ func changeDocs(t testing.TB) map[string][]byte {
 		{Seq: 1, StartedAt: -1, Pageviews: 0, TimeSpent: []int64{}},
 		{Seq: 9223372036854775807, TimeSpent: nil},
 	}
+	byRef := sampleChange(1, 1)
+	byRef.Lead.Company = schemas.Company{Name: "Acme", Domain: "acme.example"}
+	byRef.CompanyRef = true
 	docs := map[string][]byte{
-		"guide":          encodeChange(t, &guide),
-		"5x5":            encodeChange(t, &five),
-		"escapes":        encodeChange(t, &esc),
-		"older sessions": encodeChange(t, &refs),
+		"guide":                encodeChange(t, &guide),
+		"5x5":                  encodeChange(t, &five),
+		"escapes":              encodeChange(t, &esc),
+		"older sessions":       encodeChange(t, &refs),
+		"company by reference": encodeChange(t, &byRef),
 	}
 	// encoding/json escapes <, > and & as \u003c etc. and writes its own
 	// key order for the envelope.
@@ -397,6 +401,9 @@ func TestLeadChangeDecodeErrors(t *testing.T) {
 		{"stats string", replace(`"sessions":5`, `"sessions":"5"`), "stats.sessions", "must be a number"},
 		{"bad number", replace(`"sessions":5`, `"sessions":-`), "stats.sessions", "invalid number"},
 		{"leading zero", replace(`"sessions":5`, `"sessions":05`), "stats", "expected ',' or '}'"},
+		{"company_ref string", replace(`"lead":{`, `"company_ref":"yes","lead":{`), "company_ref", "must be a boolean"},
+		{"company_ref number", replace(`"lead":{`, `"company_ref":1,"lead":{`), "company_ref", "must be a boolean"},
+		{"company_ref bad literal", replace(`"lead":{`, `"company_ref":tru,"lead":{`), "company_ref", "invalid literal"},
 		{"utm bool", replace(`"utm_source":"google"`, `"utm_source":true`), "session.utm_source", "must be a string"},
 		{"lead string", replace(`"lead":{`, `"lead":"x","y":{`), "lead", "must be an object"},
 		{"older sessions object", doc[:len(doc)-1] + `,"older_sessions":{}}`, "older_sessions", "must be an array"},
@@ -601,5 +608,44 @@ func TestDecodeChangeShared(t *testing.T) {
 	clear(data)
 	if got.EventID == id {
 		t.Fatal("the shared event_id did not change with the input")
+	}
+}
+
+func TestResolveCompany(t *testing.T) {
+	m := map[string]schemas.Company{"mdxtechnology.com": schemas.GuideMDX()}
+	dir := func(domain string) (schemas.Company, bool) { co, ok := m[domain]; return co, ok }
+	mdx := schemas.GuideMDX()
+	byRef := schemas.LeadChange{CompanyRef: true, Lead: schemas.Lead{Company: schemas.Company{Name: mdx.Name, Domain: mdx.Domain}}}
+	if !byRef.ResolveCompany(dir) || byRef.CompanyRef {
+		t.Fatalf("resolved %v", byRef.CompanyRef)
+	}
+	whole := mdx
+	whole.Phone = nil // lead subjects carry no phone
+	if got, want := byRef.Lead.Company.AppendJSON(nil), whole.AppendJSON(nil); !bytes.Equal(got, want) {
+		t.Fatalf("company:\n got  %s\n want %s", got, want)
+	}
+	if m["mdxtechnology.com"].Phone == nil {
+		t.Fatal("the directory's record lost its phone")
+	}
+
+	// A domain the directory lacks keeps the name and domain; a change
+	// that carries its company whole is left as it is.
+	unknown := schemas.LeadChange{CompanyRef: true, Lead: schemas.Lead{Company: schemas.Company{Name: "x.example", Domain: "x.example"}}}
+	if unknown.ResolveCompany(dir) || unknown.Lead.Company.Name != "x.example" || unknown.Lead.Company.Industry != nil {
+		t.Fatalf("unknown domain resolved to %+v", unknown.Lead.Company)
+	}
+	inline := schemas.LeadChange{Lead: schemas.Lead{Company: schemas.Company{Name: "Own", Domain: "mdxtechnology.com"}}}
+	if !inline.ResolveCompany(dir) || inline.Lead.Company.Name != "Own" {
+		t.Fatalf("a whole company was replaced: %+v", inline.Lead.Company)
+	}
+
+	// Decoded from the wire, with false and null too.
+	for doc, want := range map[string]bool{
+		`{"company_ref":true}`: true, `{"company_ref":false}`: false, `{"company_ref":null}`: false, `{}`: false,
+	} {
+		var c schemas.LeadChange
+		if err := c.UnmarshalJSON([]byte(doc)); err != nil || c.CompanyRef != want {
+			t.Fatalf("%s: CompanyRef %v, error %v", doc, c.CompanyRef, err)
+		}
 	}
 }

@@ -79,6 +79,16 @@ func (c *Company) AppendJSON(dst []byte) []byte { return c.appendJSON(dst, true)
 // new_session shape) to dst.
 func (c *Company) AppendLeadJSON(dst []byte) []byte { return c.appendJSON(dst, false) }
 
+// AppendRefJSON appends the company by reference, as a lead change
+// carries it (LeadChange.CompanyRef): its name and domain only.
+func (c *Company) AppendRefJSON(dst []byte) []byte {
+	dst = append(dst, `{"name":`...)
+	dst = appendString(dst, c.Name)
+	dst = append(dst, `,"domain":`...)
+	dst = appendString(dst, c.Domain)
+	return append(dst, '}')
+}
+
 // MarshalJSON implements json.Marshaler with the full record (AppendJSON).
 func (c Company) MarshalJSON() ([]byte, error) { return c.AppendJSON(make([]byte, 0, 1536)), nil }
 

@@ -128,6 +128,26 @@ func (d *shapeDecoder) null() {
 	}
 }
 
+// boolean decodes true, false or null (false).
+func (d *shapeDecoder) boolean(p *bool) {
+	lit := "null"
+	switch d.peek() {
+	case 't':
+		lit = "true"
+	case 'f':
+		lit = "false"
+	case 'n':
+	default:
+		d.wrongType("must be a boolean")
+		return
+	}
+	if reason := d.scanLiteral(lit); reason != "" {
+		d.fail(reason)
+		return
+	}
+	*p = lit == "true"
+}
+
 // skip skips the value of an unknown member.
 func (d *shapeDecoder) skip() {
 	if reason := d.skipValue(); reason != "" {

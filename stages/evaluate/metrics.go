@@ -10,6 +10,9 @@ type metrics struct {
 	reveals    prometheus.Counter
 	skipped    prometheus.Counter
 	missing    prometheus.Counter
+	// companyMissing: changes whose company by reference the directory
+	// does not know.
+	companyMissing prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -28,7 +31,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Delivery requests not emitted because the webhook is gone or disabled."}),
 		missing: prometheus.NewCounter(prometheus.CounterOpts{Name: "leadflow_evaluate_subject_parts_missing_total",
 			Help: "Sessions and pageviews left out of subjects because the lead's stored state no longer holds them."}),
+		companyMissing: prometheus.NewCounter(prometheus.CounterOpts{Name: "leadflow_evaluate_company_missing_total",
+			Help: "Lead changes whose company (by reference) the company data does not have: the subject shows only its name and domain. The leads and evaluate stages must read the same data.companies."}),
 	}
-	reg.MustRegister(m.changes, m.claims, m.fired, m.deliveries, m.reveals, m.skipped, m.missing)
+	reg.MustRegister(m.changes, m.claims, m.fired, m.deliveries, m.reveals, m.skipped, m.missing, m.companyMissing)
 	return m
 }

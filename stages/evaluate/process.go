@@ -137,7 +137,7 @@ func (s *Stage) filter(value []byte, leadKey string, company uint64, pending, fi
 		full = full || f.ru.filter == nil || f.ru.filter.ReadsSessions()
 	}
 	ch := new(change)
-	if err := decodeChange(value, ch, full); err != nil {
+	if err := s.decodeChange(value, ch, full); err != nil {
 		return fires, err
 	}
 	for _, f := range pending {
@@ -148,7 +148,7 @@ func (s *Stage) filter(value []byte, leadKey string, company uint64, pending, fi
 			continue
 		}
 		if !full {
-			if err := decodeChange(value, ch, true); err != nil {
+			if err := s.decodeChange(value, ch, true); err != nil {
 				return fires, err
 			}
 			full = true

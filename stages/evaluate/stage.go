@@ -77,8 +77,10 @@ func (c Config) Validate(section string) error {
 		))
 }
 
-// Companies is the company directory, for the company (with phone) of a
-// revealed contact.
+// Companies is the company directory (the same data.companies as the
+// leads stage's): the company of a lead change that carries it by
+// reference (schemas.LeadChange.CompanyRef), and the company (with phone)
+// of a revealed contact.
 type Companies interface {
 	Company(domain string) (schemas.Company, bool)
 }
@@ -140,8 +142,8 @@ func New(cfg Config, d Deps) (*Stage, error) {
 	if err := cfg.Validate("stages.evaluate"); err != nil {
 		return nil, err
 	}
-	if d.Redis == nil || d.Control == nil || d.Contacts == nil || d.Sessions == nil || d.Logger == nil || d.Registerer == nil {
-		return nil, errors.New("evaluate: Deps.Redis, Control, Contacts, Sessions, Logger and Registerer are required")
+	if d.Redis == nil || d.Control == nil || d.Contacts == nil || d.Companies == nil || d.Sessions == nil || d.Logger == nil || d.Registerer == nil {
+		return nil, errors.New("evaluate: Deps.Redis, Control, Contacts, Companies, Sessions, Logger and Registerer are required")
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -260,10 +262,8 @@ func (s *Stage) revealContacts(ctx context.Context, b *pipeline.Batch, f *fire) 
 		return err
 	}
 	company := f.ch.Lead.Company
-	if s.d.Companies != nil {
-		if c, ok := s.d.Companies.Company(domain); ok {
-			company = c // with phone, which lead subjects leave out
-		}
+	if c, ok := s.d.Companies.Company(domain); ok {
+		company = c // with phone, which lead subjects leave out
 	}
 	for _, p := range picked {
 		rec := &all[fit[p]]

@@ -543,3 +543,48 @@ func TestExpiredLeadThatComesBackFiresNewLeadAgain(t *testing.T) {
 		t.Fatalf("aut_lead delivered %d times; want 2 (the lead, and the lead again after it expired)", n)
 	}
 }
+
+// A change that carries its company by reference (as the leads stage
+// writes them) is matched and sent with the directory's company, without
+// its phone; a domain the directory lacks keeps the name and domain the
+// change carries.
+func TestCompanyByReferenceComesFromTheDirectory(t *testing.T) {
+	h := newHarness(t, nil)
+	h.withSentinel(t)
+	h.ctl.add(func() {
+		// Only the directory knows MDX's industry: the change does not carry it.
+		h.ctl.segments["seg_fin"] = control.Segment{ID: "seg_fin", WorkspaceID: ws, Filter: json.RawMessage(`{"any":[{"field":"company.industry","op":"eq","value":"Financial Services"},{"field":"company.domain","op":"eq","value":"unknown.example"}]}`)}
+		h.ctl.autos = append(h.ctl.autos, webhookAuto("aut_fin", control.TriggerNewLead, "seg_fin", "wh_a"))
+	})
+	h.run(t, "evaluate")
+	byRef := func(ch schemas.LeadChange) schemas.LeadChange {
+		ch.Lead.Company = schemas.Company{Name: ch.Lead.Company.Name, Domain: ch.Lead.Company.Domain}
+		ch.CompanyRef = true
+		return ch
+	}
+	unknown := change(schemas.ChangeNewLead, "u1", "s_u", 1)
+	unknown.LeadKey = schemas.LeadKey(ws, "unknown.example")
+	unknown.Lead.Company = schemas.Company{Name: "unknown.example", Domain: "unknown.example"}
+	h.send(t, byRef(mdxChange("m1")), byRef(unknown), sentinel("end"))
+	got := h.deliveries(t, 3)
+	subjects := map[string]string{}
+	for _, r := range got {
+		if r.AutomationID == "aut_fin" {
+			var lead schemas.Lead
+			if err := json.Unmarshal(r.Subject, &lead); err != nil {
+				t.Fatal(err)
+			}
+			subjects[lead.Company.Domain] = string(r.Subject)
+		}
+	}
+	if len(subjects) != 2 {
+		t.Fatalf("fired for %v, want mdxtechnology.com and unknown.example", subjects)
+	}
+	whole := mdxChange("m1").Lead // the directory's company without phone
+	if want := string(whole.AppendJSON(nil)); subjects["mdxtechnology.com"] != want {
+		t.Fatalf("subject's company is not the directory's:\n got %s\nwant %s", subjects["mdxtechnology.com"], want)
+	}
+	if want := string(unknown.Lead.AppendJSON(nil)); subjects["unknown.example"] != want {
+		t.Fatalf("unknown company:\n got %s\nwant %s", subjects["unknown.example"], want)
+	}
+}

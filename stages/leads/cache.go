@@ -47,7 +47,8 @@ type entry struct {
 	// legacyHeads says the heads were read from a field each (h0 .. h3):
 	// once written to headsField, the next write deletes those fields.
 	legacyHeads bool
-	// company is the company's lead JSON, encoded once.
+	// company is the company by reference (schemas.Company.AppendRefJSON),
+	// encoded once.
 	company []byte
 	// changeSize is the size of the lead's last change, to size the next.
 	changeSize int

@@ -11,9 +11,11 @@ import (
 
 // changeEncoder encodes schemas.LeadChange records straight from a lead's
 // state: the envelope by hand, the subject's parts with the schemas
-// encoders (Session, Pageview, Location and the company's AppendLeadJSON,
-// encoded once per cached lead), so the subject is byte for byte what
-// schemas.Lead.AppendJSON writes. One encoder per partition: not safe for
+// encoders (Session, Pageview, Location), so the subject is byte for
+// byte what schemas.Lead.AppendJSON writes once the evaluate stage has
+// completed its company (schemas.LeadChange.CompanyRef: the change carries
+// the company's name and domain, encoded once per cached lead, and the
+// evaluate stage takes the rest from the same company directory). One encoder per partition: not safe for
 // concurrent use.
 type changeEncoder struct {
 	recent int
@@ -61,7 +63,7 @@ func (c *changeEncoder) encode(out emitter, e *entry, st *leadState, first *sess
 		b = schemas.AppendString(b, f.v)
 		comma = true
 	}
-	b = append(b, `},"lead":`...)
+	b = append(b, `},"company_ref":true,"lead":`...)
 	b = c.appendLead(b, e, st, first)
 	b = c.appendOlder(b, st, first)
 	b = append(b, '}')

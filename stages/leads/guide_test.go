@@ -62,16 +62,25 @@ func TestGuideHitMakesTheGuideNewLeadSubject(t *testing.T) {
 	if env.Kind != schemas.ChangeNewLead {
 		t.Fatalf("kind = %s", env.Kind)
 	}
-	var lead schemas.Lead
-	if err := lead.UnmarshalJSON(env.Lead); err != nil {
+	// The change carries the company by reference; evaluate completes
+	// it from the same directory.
+	var ch schemas.LeadChange
+	if err := ch.UnmarshalJSON(o.recs[0].Value); err != nil {
 		t.Fatal(err)
+	}
+	want := schemas.GuideNetcontrolLead()
+	want.ID = ch.Lead.ID
+	if got, w := []byte(env.Lead), refSubject(&want); !bytes.Equal(got, w) {
+		t.Fatalf("change's subject differs from the guide's by reference:\n got  %s\n want %s", got, w)
+	}
+	if !ch.CompanyRef || !ch.ResolveCompany(testCompanies().Company) {
+		t.Fatalf("company by reference %v, and not in the directory", ch.CompanyRef)
 	}
 
 	// Byte for byte what schemas encodes for the guide's subject, id aside.
-	want := schemas.GuideNetcontrolLead()
-	want.ID = lead.ID
-	if got, w := []byte(env.Lead), want.AppendJSON(nil); !bytes.Equal(got, w) {
-		t.Fatalf("subject differs from the guide's:\n got  %s\n want %s", got, w)
+	subject := ch.Lead.AppendJSON(nil)
+	if w := want.AppendJSON(nil); !bytes.Equal(subject, w) {
+		t.Fatalf("subject differs from the guide's:\n got  %s\n want %s", subject, w)
 	}
 
 	// And the same document as the golden fixture (the guide's sample).
@@ -85,7 +94,7 @@ func TestGuideHitMakesTheGuideNewLeadSubject(t *testing.T) {
 	if err := encjson.Unmarshal(fixture, &body); err != nil || len(body.Subjects) != 1 {
 		t.Fatalf("fixture: %v (%d subjects)", err, len(body.Subjects))
 	}
-	g, w := jsonTokens(t, env.Lead), jsonTokens(t, body.Subjects[0])
+	g, w := jsonTokens(t, subject), jsonTokens(t, body.Subjects[0])
 	if len(g) != len(w) {
 		t.Fatalf("subject has %d tokens, the fixture %d", len(g), len(w))
 	}
@@ -116,12 +125,13 @@ func TestChangeEncodingDecodesToTheSameValues(t *testing.T) {
 		c.SessionKey != strconv.FormatInt(c.Lead.ID, 10)+":1" || c.WorkspaceID != "ws_123" || c.LeadKey != "ws_123|netcontrol.com" {
 		t.Fatalf("decoded change = %+v", c)
 	}
-	// The subject re-encodes to the same bytes with the schemas encoder.
+	// The subject re-encodes to the same bytes with the schemas encoder
+	// (its company by reference).
 	var env struct {
 		Lead encjson.RawMessage `json:"lead"`
 	}
 	_ = encjson.Unmarshal(o.recs[0].Value, &env)
-	if got := c.Lead.AppendJSON(nil); !bytes.Equal(got, env.Lead) {
+	if got := refSubject(&c.Lead); !bytes.Equal(got, env.Lead) {
 		t.Fatalf("subject is not what schemas.Lead.AppendJSON writes:\n got  %s\n want %s", env.Lead, got)
 	}
 }
@@ -149,7 +159,7 @@ func TestSubjectsAreWhatSchemasEncodes(t *testing.T) {
 			if err := l.UnmarshalJSON(env.Lead); err != nil {
 				t.Fatal(err)
 			}
-			if want := l.AppendJSON(nil); !bytes.Equal(want, env.Lead) {
+			if want := refSubject(&l); !bytes.Equal(want, env.Lead) {
 				t.Fatalf("hit %d: subject differs from schemas' encoding:\n got  %s\n want %s", i, env.Lead, want)
 			}
 		}

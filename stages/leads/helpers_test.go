@@ -1,6 +1,7 @@
 package leads
 
 import (
+	"bytes"
 	"context"
 	"math/rand/v2"
 	"net/url"
@@ -39,8 +40,9 @@ func (o *outputs) DeadLetter(r *kgo.Record, err error) {
 }
 
 // changes decodes the emitted LeadChanges and completes their subjects
-// from Redis, as evaluate does (leadstore.SessionStore.Complete): every session
-// part they refer to must still be stored.
+// as evaluate does: the company from the directory (ResolveCompany) and
+// the older sessions from Redis (leadstore.SessionStore.Complete), every
+// session part they refer to must still be stored.
 func (o *outputs) changes(t testing.TB) []schemas.LeadChange {
 	t.Helper()
 	out := make([]schemas.LeadChange, len(o.recs))
@@ -51,6 +53,10 @@ func (o *outputs) changes(t testing.TB) []schemas.LeadChange {
 		if string(r.Key) != out[i].LeadKey {
 			t.Fatalf("change %d key %q, lead_key %q", i, r.Key, out[i].LeadKey)
 		}
+		if !out[i].CompanyRef {
+			t.Fatalf("change %d carries its company whole:\n%s", i, r.Value)
+		}
+		out[i].ResolveCompany(testCompanies().Company)
 	}
 	if o.sessions != nil {
 		chs := make([]*schemas.LeadChange, len(out))
@@ -72,6 +78,13 @@ func (c companies) Company(d string) (schemas.Company, bool) { co, ok := c[d]; r
 
 func testCompanies() companies {
 	return companies{"netcontrol.com": schemas.GuideNetcontrol(), "mdxtechnology.com": schemas.GuideMDX()}
+}
+
+// refSubject is the lead subject l as a change carries it: its company
+// by reference (schemas.LeadChange.CompanyRef).
+func refSubject(l *schemas.Lead) []byte {
+	whole := l.Company.AppendLeadJSON(nil)
+	return bytes.Replace(l.AppendJSON(nil), whole, l.Company.AppendRefJSON(nil), 1)
 }
 
 // fixture runs a Stage's process directly, with offsets it numbers.

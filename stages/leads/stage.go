@@ -240,6 +240,6 @@ func (s *Stage) newEntry(h *hitInfo, key []byte) *entry {
 		s.m.missingCompany.Inc()
 		co = schemas.Company{Name: e.domain, Domain: e.domain}
 	}
-	e.company = co.AppendLeadJSON(nil)
+	e.company = co.AppendRefJSON(nil)
 	return e
 }

@@ -4,7 +4,7 @@ import "unsafe"
 
 // approxBytes estimates the heap e holds: its state (and the previous
 // states kept while its records may be replays), the stored head and the
-// company's JSON. The cache's byte bound (cache_max_bytes) counts it.
+// company's reference. The cache's byte bound (cache_max_bytes) counts it.
 func (e *entry) approxBytes() int64 {
 	n := int64(unsafe.Sizeof(*e)) + int64(len(e.key)+len(e.rkey)+len(e.head)+len(e.written)+len(e.company))
 	for _, d := range e.older {

@@ -77,7 +77,7 @@ func loadData(ctx context.Context, cfg configs.DataConfig, stages []string, dev 
 			return nil, err
 		}
 	}
-	if needs("enrich", "leads") {
+	if needs("enrich", "leads", "evaluate") {
 		if err := require("data.companies", d.Files.Companies); err != nil {
 			return nil, err
 		}
