@@ -122,57 +122,84 @@ func overwrittenFields(dst []string, e *entry, st *leadState) []string {
 		return dst
 	}
 	for _, r := range old.refs {
-		// found: a newer head keeps the session; from: the lowest first
-		// kept pageview of the newer heads with old's layout.
-		found, from := false, r.to
-		note := func(seq, first uint64, perPageview bool) {
-			if seq == r.seq {
-				found = true
-				if perPageview == old.perPageview {
-					from = min(from, first)
-				}
-			}
-		}
-		for i := range e.heads {
-			if h := &e.heads[i]; h.valid && h.gen > old.gen && h.gen < g {
-				for _, o := range h.refs {
-					note(o.seq, o.from, h.perPageview)
-				}
-			}
-		}
-		for _, ss := range st.sessions {
-			note(ss.seq, ss.pvTotal-uint64(ss.kept()), false)
-		}
-		if !found {
-			dst = append(dst, metaField(r.seq))
-		}
-		if old.perPageview {
-			for n := r.from; n < min(r.to, from); n++ {
-				dst = append(dst, pageviewField(r.seq, n))
-			}
+		if !old.perPageview && keepsAllOf(st, r) {
 			continue
 		}
-		// Chunk 0 goes with its session, not with its pageviews: it may
-		// hold the session's facts (leadstore.ChunkWithFacts), also when
-		// the session has no pageview.
-		if !found && (r.from >= r.to || r.from >= pvChunk) {
-			dst = append(dst, leadstore.ChunkField(r.seq, 0))
+		dst = refDrops(dst, e, st, old, r)
+	}
+	return dst
+}
+
+// keepsAllOf reports whether st, the state being written, still refers to
+// every field of r, a session of a head in chunks: st keeps the session,
+// and its first kept pageview is in r's first chunk or in chunk 1 (chunk 0
+// goes with its session). Then refDrops has nothing of r to drop, whatever
+// the heads between hold (windows only move forward, so theirs start at
+// or before st's), and need not look at them: most writes are of leads
+// whose sessions' windows did not cross a chunk.
+func keepsAllOf(st *leadState, r sessRef) bool {
+	for _, ss := range st.sessions {
+		if ss.seq == r.seq {
+			return (ss.pvTotal-uint64(ss.kept()))/pvChunk <= max(r.from/pvChunk, 1)
 		}
-		if r.from >= r.to {
-			continue
-		}
-		// Chunks of old's window that no newer head's window reaches into.
-		lo, last := r.from/pvChunk, (r.to-1)/pvChunk
-		if found {
-			lo = max(lo, 1)
-			if from/pvChunk == 0 {
-				continue
+	}
+	return false
+}
+
+// refDrops appends the fields of r, a session of old (the head the write
+// of st overwrites), that neither a newer head nor st refers to.
+func refDrops(dst []string, e *entry, st *leadState, old *headRefs, r sessRef) []string {
+	g := st.gen
+	// found: a newer head keeps the session; from: the lowest first
+	// kept pageview of the newer heads with old's layout.
+	found, from := false, r.to
+	note := func(seq, first uint64, perPageview bool) {
+		if seq == r.seq {
+			found = true
+			if perPageview == old.perPageview {
+				from = min(from, first)
 			}
-			last = min(last, from/pvChunk-1)
 		}
-		for c := lo; c <= last; c++ {
-			dst = append(dst, leadstore.ChunkField(r.seq, c))
+	}
+	for i := range e.heads {
+		if h := &e.heads[i]; h.valid && h.gen > old.gen && h.gen < g {
+			for _, o := range h.refs {
+				note(o.seq, o.from, h.perPageview)
+			}
 		}
+	}
+	for _, ss := range st.sessions {
+		note(ss.seq, ss.pvTotal-uint64(ss.kept()), false)
+	}
+	if !found {
+		dst = append(dst, metaField(r.seq))
+	}
+	if old.perPageview {
+		for n := r.from; n < min(r.to, from); n++ {
+			dst = append(dst, pageviewField(r.seq, n))
+		}
+		return dst
+	}
+	// Chunk 0 goes with its session, not with its pageviews: it may
+	// hold the session's facts (leadstore.ChunkWithFacts), also when
+	// the session has no pageview.
+	if !found && (r.from >= r.to || r.from >= pvChunk) {
+		dst = append(dst, leadstore.ChunkField(r.seq, 0))
+	}
+	if r.from >= r.to {
+		return dst
+	}
+	// Chunks of old's window that no newer head's window reaches into.
+	lo, last := r.from/pvChunk, (r.to-1)/pvChunk
+	if found {
+		lo = max(lo, 1)
+		if from/pvChunk == 0 {
+			return dst
+		}
+		last = min(last, from/pvChunk-1)
+	}
+	for c := lo; c <= last; c++ {
+		dst = append(dst, leadstore.ChunkField(r.seq, c))
 	}
 	return dst
 }
