@@ -22,9 +22,10 @@ var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
 // they are decoded into, and takes them back when every record of a
 // fetched batch is in a finished batch: decompressing the fetches was a
 // quarter of the bytes the pipeline allocated at 20,000 events/s
-// (docs/performance.md). A stage whose work outlives its batches' records
-// (deliver keeps parts of its requests in endpoint queues) does not
-// implement it.
+// (docs/performance.md). "Finished" counts every Hold (Batch.Hold): a
+// stage whose work outlives Process (deliver keeps parts of its requests
+// in endpoint queues) may implement it as long as that work holds its
+// batch until it no longer reads the records.
 type RecordRecycler interface {
 	// RecyclesRecords is a marker; it is never called.
 	RecyclesRecords()
@@ -44,6 +45,8 @@ const (
 type recordPool struct {
 	bufs [maxClass + 1]sync.Pool // of *[]byte, cap >= 1<<class
 	recs [maxClass + 1]sync.Pool // of *[]kgo.Record, cap >= 1<<class
+
+	poison bool // PoisonRecycledEnv: overwrite buffers as they come back
 
 	returned, reused atomic.Int64 // buffers put back, and lent again
 }
@@ -84,12 +87,25 @@ func (p *recordPool) GetDecompressBytes(compressed []byte, codec kgo.Compression
 	return make([]byte, 0, 1<<c)
 }
 
-// PutDecompressBytes takes back a buffer (franz-go zeroed its used part)
-// under the largest class its capacity holds.
+// PoisonRecycledEnv names the environment variable that, set to "1" when
+// a RecordRecycler's Runner is made, makes its pool overwrite every
+// decompression buffer that comes back with 0xAA bytes: a stage that
+// reads a record after its batch finished then sees the damage at once,
+// not only once the buffer is lent again (tests set it).
+const PoisonRecycledEnv = "LEADFLOW_DEBUG_POISON_RECYCLED"
+
+// PutDecompressBytes takes back a buffer under the largest class its
+// capacity holds.
 func (p *recordPool) PutDecompressBytes(b []byte) {
 	c := bits.Len(uint(cap(b))) - 1
 	if c < minClass || c > maxClass {
 		return
+	}
+	if p.poison {
+		b = b[:cap(b)]
+		for i := range b {
+			b[i] = 0xAA
+		}
 	}
 	b = b[:0]
 	p.returned.Add(1)

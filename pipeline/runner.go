@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -163,7 +164,7 @@ func NewRunner(stage Stage, cfg RuntimeConfig, deps Deps) (*Runner, error) {
 		opts = append(opts, kgo.InstanceID(r.iid))
 	}
 	if _, ok := stage.(RecordRecycler); ok {
-		r.pool = &recordPool{}
+		r.pool = &recordPool{poison: os.Getenv(PoisonRecycledEnv) == "1"}
 		opts = append(opts, kgo.WithPools(r.pool))
 	}
 	opts = append(opts, deps.ExtraOpts...)

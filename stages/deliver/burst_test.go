@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/leadflow/leadflow/pipeline"
 	"github.com/leadflow/leadflow/pipeline/kafkatest"
 	"github.com/leadflow/leadflow/schemas"
 	"github.com/leadflow/leadflow/stages/deliver"
@@ -34,6 +35,9 @@ func TestBurstToHealthyEndpointGoesOutAtItsSpeed(t *testing.T) {
 // max_in_flight (the slow one has the same max_subjects and the stage's
 // max_in_flight, 4).
 func testBurst(t *testing.T, maxSubjects, inFlight, slowSubjects int) {
+	// Records come back to the pool overwritten: an item read after its
+	// batch finished would show (checkSubjectsWhole).
+	t.Setenv(pipeline.PoisonRecycledEnv, "1")
 	n := 20000
 	if raceEnabled && maxSubjects == 1 {
 		// 20,000 requests cost about 40 s of CPU under the race detector.
@@ -132,6 +136,10 @@ func testBurst(t *testing.T, maxSubjects, inFlight, slowSubjects int) {
 	if gap > 2*time.Second {
 		t.Errorf("fast endpoint's subjects paused for %s (a slow endpoint shares its partition)", gap)
 	}
+	// The stage recycles its input records (pipeline.RecordRecycler):
+	// a subject read after its buffer went back would arrive zeroed or
+	// as another record's bytes.
+	checkSubjectsWhole(t, fast, slow)
 	if got := len(slow.subjectsFor("/slow")); got != slowSubjects {
 		t.Errorf("slow endpoint got %d subjects, want %d", got, slowSubjects)
 	}

@@ -290,6 +290,27 @@ func (r *recorder) subjectsFor(path string) []int {
 
 func (r *recorder) url(path string) string { return r.srv.URL + path }
 
+// checkSubjectsWhole fails t unless every subject that arrived at the
+// recorders is byte for byte the subject(id) it was sent as.
+func checkSubjectsWhole(t *testing.T, recs ...*recorder) {
+	t.Helper()
+	for _, r := range recs {
+		for _, a := range r.arrivals() {
+			var p struct {
+				Subjects []json.RawMessage `json:"subjects"`
+			}
+			if err := json.Unmarshal(a.body, &p); err != nil || len(p.Subjects) != len(a.ids) {
+				t.Fatalf("%s: body does not decode (%v): %.200s", a.webhook, err, a.body)
+			}
+			for i, s := range p.Subjects {
+				if want := subject(a.ids[i]); string(s) != want {
+					t.Fatalf("%s: subject %s, want %s", a.webhook, s, want)
+				}
+			}
+		}
+	}
+}
+
 func header(rec *kgo.Record, key string) string {
 	for _, h := range rec.Headers {
 		if h.Key == key {

@@ -200,6 +200,18 @@ func (s *Stage) Name() string { return "deliver" }
 // Inputs are deliveries and one retry topic per delay tier.
 func (s *Stage) Inputs() []string { return s.inputs }
 
+// RecyclesRecords marks the stage a pipeline.RecordRecycler. An item's
+// bytes point into its record (decodeRequest), and items outlive their
+// batch's Process call in endpoint queues, in-process retries and held
+// retry-tier records; but each item holds its batch (holdRef, a
+// pipeline.Hold) until it is delivered, dropped, or handed on and Kafka
+// has the retry record (emitShared), and nothing reads an item after
+// that: the request body, the attempt log and the retry records are
+// copies, and a request's ids and names are strings. The runner recycles
+// a batch's records only once every Hold is released, and never for a
+// failed batch or a revoked partition, so a held item's bytes stay whole.
+func (s *Stage) RecyclesRecords() {}
+
 // MaxOutputBytes lets the runner's producer take retry records, which hold
 // whole requests (up to retry_record_max_bytes plus headers); the broker's
 // limit is checked on the compressed batch (pipeline.OutputSizer).
