@@ -13,10 +13,10 @@ import (
 // state: the envelope by hand, the subject's parts with the schemas
 // encoders (Session, Pageview, Location), so the subject is byte for
 // byte what schemas.Lead.AppendJSON writes once the evaluate stage has
-// completed its company (schemas.LeadChange.CompanyRef: the change carries
-// the company's name and domain, encoded once per cached lead, and the
-// evaluate stage takes the rest from the same company directory). One encoder per partition: not safe for
-// concurrent use.
+// completed its company (schemas.LeadChange.CompanyRef: the change
+// carries the company's name and domain, encoded once per cached lead,
+// and the evaluate stage takes the rest from the same company
+// directory). One encoder per partition: not safe for concurrent use.
 type changeEncoder struct {
 	recent int
 }
