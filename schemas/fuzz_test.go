@@ -4,6 +4,7 @@ import (
 	"bytes"
 	encjson "encoding/json"
 	"errors"
+	"net/url"
 	"os"
 	"testing"
 	"time"
@@ -99,8 +100,9 @@ func checkAccepted(t *testing.T, ev *schemas.RawEvent) {
 	if ev.TimeSpent < 0 || ev.TimeSpent > schemas.MaxTimeSpent {
 		t.Fatalf("accepted time_spent %d", ev.TimeSpent)
 	}
-	if ev.PageURL == nil || (ev.PageURL.Scheme != "http" && ev.PageURL.Scheme != "https") || ev.PageURL.Hostname() == "" {
-		t.Fatalf("accepted url %q", ev.URL)
+	if u, err := url.Parse(ev.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" ||
+		ev.PageURL != (schemas.PageURL{Host: u.Host, Path: schemas.PagePath(u), RawQuery: u.RawQuery}) {
+		t.Fatalf("accepted url %q as %+v", ev.URL, ev.PageURL)
 	}
 	if len(ev.EventID) > schemas.MaxIDBytes || len(ev.VisitorID) > schemas.MaxIDBytes ||
 		len(ev.URL) > schemas.MaxURLBytes || len(ev.Referrer) > schemas.MaxURLBytes ||
@@ -114,5 +116,5 @@ func sameEvent(a, b *schemas.RawEvent) bool {
 		a.VisitorID == b.VisitorID && a.Type == b.Type && a.IP == b.IP && a.UserAgent == b.UserAgent &&
 		a.URL == b.URL && a.Referrer == b.Referrer && a.TimeSpent == b.TimeSpent &&
 		a.Timestamp == b.Timestamp && a.Time.Equal(b.Time) && a.Addr == b.Addr &&
-		(a.PageURL == nil) == (b.PageURL == nil) && (a.PageURL == nil || a.PageURL.String() == b.PageURL.String())
+		a.PageURL == b.PageURL
 }

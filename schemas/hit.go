@@ -165,16 +165,17 @@ func (e *RawEvent) Hit() Hit {
 		Referrer:    e.Referrer,
 		TimeSpent:   e.TimeSpent,
 	}
-	u := e.PageURL
-	if u == nil {
-		var err error
-		if u, err = url.Parse(e.URL); err != nil {
+	page := e.PageURL
+	if page.Host == "" {
+		u, err := url.Parse(e.URL)
+		if err != nil {
 			return h
 		}
+		page = pageURLOf(u)
 	}
-	h.Host = u.Host
-	h.Path = PagePath(u)
-	h.UTMSource, h.UTMMedium, h.UTMCampaign, h.UTMTerm, h.UTMContent = utmParams(u.RawQuery)
+	h.Host = page.Host
+	h.Path = page.Path
+	h.UTMSource, h.UTMMedium, h.UTMCampaign, h.UTMTerm, h.UTMContent = utmParams(page.RawQuery)
 	return h
 }
 

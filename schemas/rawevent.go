@@ -2,7 +2,6 @@ package schemas
 
 import (
 	"net/netip"
-	"net/url"
 	"strconv"
 	"time"
 	"unsafe"
@@ -72,8 +71,9 @@ type RawEvent struct {
 	// Addr is IP parsed, with IPv4-mapped IPv6 addresses unmapped to IPv4
 	// (so an IPv4 database lookup finds them). It never has a zone.
 	Addr netip.Addr `json:"-"`
-	// PageURL is URL parsed: scheme http or https, non-empty host.
-	PageURL *url.URL `json:"-"`
+	// PageURL is URL parsed (as url.Parse does): scheme http or https,
+	// non-empty host.
+	PageURL PageURL `json:"-"`
 }
 
 // RawDecoder decodes raw events. The zero value is ready to use with the
@@ -116,7 +116,8 @@ func DecodeRawEvent(data []byte, maxBytes int) (RawEvent, error) {
 //
 // The decoder is a purpose-built scanner for the flat raw-event object rather
 // than reflection: it costs one allocation for all strings (they share one
-// copy of data, or data itself with ShareInput) plus what url.Parse needs.
+// copy of data, or data itself with ShareInput), plus a url.URL for a page
+// URL of an uncommon shape (parsePageURL).
 func (d RawDecoder) Decode(data []byte, ev *RawEvent) error {
 	limit := d.MaxBytes
 	if limit <= 0 {
@@ -309,14 +310,11 @@ func (e *RawEvent) validate(seen uint16) error {
 		return &FieldError{Field: "ip", Reason: reasonIPZone}
 	}
 	e.Addr = addr.Unmap()
-	u, err := url.Parse(e.URL)
-	if err != nil {
-		return &FieldError{Field: "url", Reason: reasonURL}
+	page, reason := parsePageURL(e.URL)
+	if reason != "" {
+		return &FieldError{Field: "url", Reason: reason}
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Opaque != "" {
-		return &FieldError{Field: "url", Reason: reasonURLAbsolute}
-	}
-	e.PageURL = u
+	e.PageURL = page
 	t, err := time.Parse(time.RFC3339, e.Timestamp)
 	if err != nil {
 		return &FieldError{Field: "timestamp", Reason: reasonTimestamp}
