@@ -34,6 +34,13 @@ const deltaMinMatch = 4
 // last base position of a 4-byte gram. Heads are a few hundred bytes.
 const deltaTableBits = 9
 
+// deltaStride is the distance between the base positions the table
+// holds. A common run of at least deltaMinMatch+deltaStride-1 bytes
+// holds one of them among its first deltaStride positions, so it is
+// found there and extended back to where it starts; building the table
+// was most of a delta's cost with every position in it.
+const deltaStride = 4
+
 // appendDelta appends to dst the delta field of target (a head of
 // generation gen) against base (the head of generation gen+1).
 func appendDelta(dst, base, target []byte, gen uint64) []byte {
@@ -42,7 +49,7 @@ func appendDelta(dst, base, target []byte, gen uint64) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(target)))
 	// table holds 1 + the last base position of each gram's hash.
 	var table [1 << deltaTableBits]int32
-	for i := 0; i+deltaMinMatch <= len(base); i++ {
+	for i := 0; i+deltaMinMatch <= len(base); i += deltaStride {
 		table[gramHash(base[i:])] = int32(i + 1)
 	}
 	lit := 0 // target[lit:i] is not emitted yet
@@ -64,6 +71,9 @@ func appendDelta(dst, base, target []byte, gen uint64) []byte {
 		if best < 0 {
 			i++
 			continue
+		}
+		for i > lit && best > 0 && target[i-1] == base[best-1] {
+			i, best, bestLen = i-1, best-1, bestLen+1
 		}
 		dst = appendLiteral(dst, target[lit:i])
 		dst = binary.AppendUvarint(dst, uint64(bestLen)<<1|1)
