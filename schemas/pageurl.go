@@ -63,17 +63,13 @@ func fastPageURL(raw string) (PageURL, bool) {
 		return PageURL{}, false
 	}
 	start := len(raw) - len(rest)
-	end := len(raw) // the end of the part before the fragment
-	for i := start; i < len(raw); i++ {
-		c := raw[i]
-		if c < 0x20 || c == 0x7f {
-			return PageURL{}, false
-		}
-		if c == '#' && end == len(raw) {
-			end = i
-		}
+	if hasControl(rest) {
+		return PageURL{}, false
 	}
-	if end < len(raw) && !wellEscaped(raw[end+1:]) {
+	end := strings.IndexByte(raw, '#') // the end of the part before the fragment
+	if end < 0 {
+		end = len(raw)
+	} else if !wellEscaped(raw[end+1:]) {
 		return PageURL{}, false
 	}
 	query := strings.IndexByte(raw[start:end], '?')
@@ -122,8 +118,7 @@ func plainHost(h string) bool {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !isAlnum(c) && c != '.' && c != '-' && c != '_' && c != '~' {
+		if urlChars[name[i]]&hostChar == 0 {
 			return false
 		}
 	}
@@ -136,8 +131,7 @@ func plainHost(h string) bool {
 func plainPath(p string) bool {
 	for i := 0; i < len(p); i++ {
 		switch c := p[i]; {
-		case isAlnum(c):
-		case strings.IndexByte("-_.~$&+,/:;=@", c) >= 0:
+		case urlChars[c]&pathChar != 0:
 		case c == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]):
 			i += 2
 		default:
@@ -146,6 +140,26 @@ func plainPath(p string) bool {
 	}
 	return true
 }
+
+// urlChars classes the bytes of a URL for fastPageURL: hostChar for a
+// host name's (letters, digits, '.', '-', '_', '~'), pathChar for the
+// characters a path never escapes (those and "$&+,/:;=@").
+var urlChars = func() (t [256]uint8) {
+	for c := range 256 {
+		if isAlnum(byte(c)) || strings.IndexByte(".-_~", byte(c)) >= 0 {
+			t[c] |= hostChar | pathChar
+		}
+		if strings.IndexByte("$&+,/:;=@", byte(c)) >= 0 {
+			t[c] |= pathChar
+		}
+	}
+	return t
+}()
+
+const (
+	hostChar = 1 << iota
+	pathChar
+)
 
 // wellEscaped reports whether every % in s is followed by two hex digits.
 func wellEscaped(s string) bool {

@@ -119,3 +119,51 @@ func FuzzPageURL(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPageURL: a page URL of the common shape read by parsePageURL
+// (its fast path) and by url.Parse and PagePath, what it replaces.
+func BenchmarkPageURL(b *testing.B) {
+	raw := GuidePageURL
+	b.Run("parsePageURL", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = parsePageURL(raw)
+		}
+	})
+	b.Run("url.Parse", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = pageURLByParse(raw)
+		}
+	})
+}
+
+// TestHasControl compares hasControl, which tests eight bytes at once,
+// with a test of each byte: every byte value at every position of
+// strings up to three words long, among plain and non-ASCII bytes.
+func TestHasControl(t *testing.T) {
+	naive := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < 0x20 || s[i] == 0x7f {
+				return true
+			}
+		}
+		return false
+	}
+	for _, fill := range []byte{'a', 0x20, 0x7e, 0x80, 0xff} {
+		for n := 0; n <= 24; n++ {
+			for at := 0; at < n; at++ {
+				for c := range 256 {
+					b := make([]byte, n)
+					for i := range b {
+						b[i] = fill
+					}
+					b[at] = byte(c)
+					if s := string(b); hasControl(s) != naive(s) {
+						t.Fatalf("hasControl(%q) = %v", s, hasControl(s))
+					}
+				}
+			}
+		}
+	}
+}

@@ -323,9 +323,22 @@ func (e *RawEvent) validate(seen uint16) error {
 	return nil
 }
 
-// hasControl reports whether s has an ASCII control character.
+// hasControl reports whether s has an ASCII control character (below
+// 0x20, or 0x7f), testing eight bytes at once as one word: a byte below
+// 0x20, or a zero byte in w^0x7f..., sets a high bit (exact for whether
+// there is one, see scanString).
 func hasControl(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		b := s[i : i+8]
+		w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+		del := w ^ (swarOnes * 0x7f)
+		if ((w-swarOnes*0x20)&^w|(del-swarOnes)&^del)&swarHighs != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] == 0x7f {
 			return true
 		}
