@@ -35,6 +35,12 @@ func parsePageURL(raw string) (PageURL, string) {
 	if p, ok := fastPageURL(raw); ok {
 		return p, ""
 	}
+	return pageURLByParse(raw)
+}
+
+// pageURLByParse is parsePageURL without its fast path: url.Parse and
+// PagePath, the definition the fast path must match.
+func pageURLByParse(raw string) (PageURL, string) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return PageURL{}, reasonURL

@@ -1,22 +1,8 @@
 package schemas
 
 import (
-	"net/url"
 	"testing"
 )
-
-// pageURLByParse is parsePageURL without its fast path: url.Parse and
-// PagePath, the definition the fast path must match.
-func pageURLByParse(raw string) (PageURL, string) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return PageURL{}, reasonURL
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Opaque != "" {
-		return PageURL{}, reasonURLAbsolute
-	}
-	return pageURLOf(u), ""
-}
 
 // pageURLCases are URLs at the edges of the fast path's shape: each must
 // read as url.Parse reads it, whichever path reads it.
