@@ -232,7 +232,7 @@ func (f *fakePipeline) process(ctx context.Context, value []byte) {
 	}
 	f.mu.Unlock()
 	lead := schemas.Lead{ID: id, Company: schemas.Company{Name: co.Domain, Domain: co.Domain},
-		RecentSessions: []schemas.Session{{Pageviews: []schemas.Pageview{{URL: ev.URL, Host: ev.PageURL.Host, Path: ev.PageURL.RequestURI()}}}}}
+		RecentSessions: []schemas.Session{{Pageviews: []schemas.Pageview{{URL: ev.URL, Host: ev.PageURL.Host, Path: ev.PageURL.Path}}}}}
 	subj := lead.AppendJSON(nil)
 	for _, s := range sends {
 		b := subj
