@@ -1,7 +1,9 @@
 package schemas
 
 import (
+	"strings"
 	"testing"
+	"unsafe"
 )
 
 // pageURLCases are URLs at the edges of the fast path's shape: each must
@@ -84,9 +86,16 @@ func TestPageURLMatchesURLParse(t *testing.T) {
 // allocation (url.Parse allocates a url.URL), and its parts are the URL's
 // own bytes.
 func TestPageURLFastPathAllocatesNothing(t *testing.T) {
-	raw := "https://www.example.com/pricing?utm_source=google"
-	if _, ok := fastPageURL(raw); !ok {
+	raw := strings.Clone("https://www.example.com/pricing?utm_source=google")
+	p, ok := fastPageURL(raw)
+	if !ok {
 		t.Fatalf("the fast path does not read %q", raw)
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.StringData(raw)))
+	for _, part := range []string{p.Host, p.Path, p.RawQuery} {
+		if at := uintptr(unsafe.Pointer(unsafe.StringData(part))); at < lo || at+uintptr(len(part)) > lo+uintptr(len(raw)) {
+			t.Errorf("%q is not a part of the URL's bytes", part)
+		}
 	}
 	if n := testing.AllocsPerRun(100, func() { _, _ = parsePageURL(raw) }); n != 0 {
 		t.Errorf("parsePageURL allocates %v times per URL", n)
