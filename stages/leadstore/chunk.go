@@ -180,9 +180,10 @@ func ChunkBytes(raw string) (string, error) {
 // that starts with them (ChunkWithFacts), else nil.
 //
 // The strings decoded are parts of raw (or of its decompressed bytes) and
-// the pageviews share one allocation: a chunk costs a few allocations,
-// not three per pageview, which the garbage collector of a process
-// caching many leads has to trace.
+// the pageviews share one allocation of exactly the chunk's stored
+// entries (most chunks hold fewer than PageviewChunk): a chunk costs a
+// few allocations, not three per pageview, which the garbage collector of
+// a process caching many leads has to trace.
 func DecodeChunk(raw string) (pvs []*Pageview, last *Pageview, facts *SessionMeta, err error) {
 	raw, err = ChunkBytes(raw)
 	if err != nil {
@@ -199,42 +200,57 @@ func DecodeChunk(raw string) (pvs []*Pageview, last *Pageview, facts *SessionMet
 	default:
 		return nil, nil, nil, ErrCorrupt
 	}
-	var block *[PageviewChunk]Pageview
-	pvs = make([]*Pageview, 0, PageviewChunk)
+	// The entries are decoded here, then copied into one allocation of
+	// the size they need.
+	var decoded [PageviewChunk]Pageview
+	var stored [PageviewChunk]bool
+	entries, kept := 0, 0
+	var prev *Pageview
 	for len(d.Rest()) > 0 && d.Err() == nil {
-		if len(pvs) == PageviewChunk {
+		if entries == PageviewChunk {
 			return nil, nil, nil, ErrCorrupt
 		}
 		tag := d.Uvarint()
 		if tag == 0 {
-			pvs = append(pvs, nil)
+			entries++
 			continue
 		}
 		shared := tag - 1
 		var prefix string
 		var at int64
-		if last != nil {
-			if shared > uint64(len(last.URL)) {
+		if prev != nil {
+			if shared > uint64(len(prev.URL)) {
 				return nil, nil, nil, ErrCorrupt
 			}
-			prefix, at = last.URL[:shared], last.VisitedAt
+			prefix, at = prev.URL[:shared], prev.VisitedAt
 		} else if shared != 0 {
 			return nil, nil, nil, ErrCorrupt
 		}
-		if block == nil {
-			block = new([PageviewChunk]Pageview)
-		}
-		pv := &block[len(pvs)]
+		pv := &decoded[entries]
 		pv.URL = prefix + d.Str() // the part of raw itself when nothing is shared
 		if err := decodeHostPath(&d, pv); err != nil {
 			return nil, nil, nil, err
 		}
 		pv.VisitedAt = at + d.Varint()
-		pvs = append(pvs, pv)
-		last = pv
+		stored[entries] = true
+		entries++
+		kept++
+		prev = pv
 	}
 	if err := d.Done(); err != nil {
 		return nil, nil, nil, err
+	}
+	if entries == 0 {
+		return []*Pageview{}, nil, facts, nil
+	}
+	block := make([]Pageview, 0, kept)
+	pvs = make([]*Pageview, entries)
+	for i := range entries {
+		if stored[i] {
+			block = append(block, decoded[i])
+			last = &block[len(block)-1]
+			pvs[i] = last
+		}
 	}
 	return pvs, last, facts, nil
 }

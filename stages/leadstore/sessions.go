@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,12 +48,57 @@ type sessionID struct {
 	seq  int64
 }
 
-// storedSession is what was read of a session: its facts and the
-// pageviews by number (nil until read).
+// storedSession is what was read of a session: its facts and its
+// pageviews from..from+len(pvs)-1 (nil: not read; askedPV: asked for by
+// the Complete that is reading it).
 type storedSession struct {
 	meta      *SessionMeta
-	pvs       map[int64]*Pageview
-	metaAsked bool
+	from      int64
+	pvs       []*Pageview
+	metaAsked bool // chunk 0, which holds the facts, is asked for
+}
+
+// askedPV marks, while one Complete reads a session, a pageview asked for
+// and not read (yet). Cached sessions never hold it.
+var askedPV = new(Pageview)
+
+// maxWindow bounds the pageviews one storedSession spans (from the
+// references of one batch), so that a corrupt reference cannot ask for a
+// huge slice; leads keeps at most 1000 (max_pageviews).
+const maxWindow = 4096
+
+// pv returns pageview n (nil: not held).
+func (ss *storedSession) pv(n int64) *Pageview {
+	if i := n - ss.from; i >= 0 && i < int64(len(ss.pvs)) {
+		return ss.pvs[i]
+	}
+	return nil
+}
+
+// widen makes ss's window span first..end-1 too, keeping what it holds;
+// a window that would pass maxWindow becomes first..end-1 alone.
+func (ss *storedSession) widen(first, end int64) {
+	if end-first > maxWindow {
+		end = first + maxWindow
+	}
+	if first >= end {
+		return
+	}
+	if len(ss.pvs) == 0 {
+		ss.from, ss.pvs = first, make([]*Pageview, end-first)
+		return
+	}
+	lo, hi := min(ss.from, first), max(ss.from+int64(len(ss.pvs)), end)
+	if lo == ss.from && hi == ss.from+int64(len(ss.pvs)) {
+		return
+	}
+	if hi-lo > maxWindow {
+		ss.from, ss.pvs = first, make([]*Pageview, end-first)
+		return
+	}
+	pvs := make([]*Pageview, hi-lo)
+	copy(pvs[ss.from-lo:], ss.pvs)
+	ss.from, ss.pvs = lo, pvs
 }
 
 // covers reports whether ss holds its facts and pageviews first..end-1.
@@ -61,7 +107,7 @@ func (ss *storedSession) covers(first, end int64) bool {
 		return false
 	}
 	for n := first; n < end; n++ {
-		if ss.pvs[n] == nil {
+		if p := ss.pv(n); p == nil || p == askedPV {
 			return false
 		}
 	}
@@ -91,8 +137,12 @@ var ErrSessionRead = errors.New("leadstore: reading sessions")
 // It returns how many sessions and pageviews were missing from Redis (see
 // SessionStore); err is a Redis failure, after which no change is altered.
 func (s *SessionStore) Complete(ctx context.Context, chs []*schemas.LeadChange) (missing int, err error) {
+	refs := 0
+	for _, ch := range chs {
+		refs += len(ch.OlderSessions)
+	}
 	c := completion{
-		want:   make(map[sessionID]*storedSession),
+		want:   make(map[sessionID]*storedSession, refs),
 		fresh:  make(map[sessionID]*storedSession),
 		byKey:  make(map[string]*partsRead),
 		chunks: make(map[part]bool),
@@ -170,7 +220,7 @@ func (s *SessionStore) planLocked(c *completion, rkey string, id int64, ref sche
 			c.want[sid] = ss
 			return
 		}
-		ss = ss.copyFrom(first, earlier, len(ref.TimeSpent))
+		ss = ss.copyFrom(first, earlier)
 		c.want[sid], c.fresh[sid] = ss, ss
 	}
 	askChunk := func(n int64) {
@@ -181,15 +231,16 @@ func (s *SessionStore) planLocked(c *completion, rkey string, id int64, ref sche
 		}
 	}
 	if ss.meta == nil && !ss.metaAsked {
-		// The facts are in their own field, or at the start of chunk 0
-		// (ChunkWithFacts): both are read, in the same round trip.
+		// The facts are at the start of chunk 0 (ChunkWithFacts), or, for
+		// a session stored before, in a field of their own, which read
+		// asks for in a second round trip when chunk 0 has none.
 		ss.metaAsked = true
-		c.need(rkey, MetaField(uint64(ref.Seq)), part{sid: sid, n: -1})
 		askChunk(0)
 	}
+	ss.widen(first, ref.Pageviews)
 	for n := first; n < ref.Pageviews; n++ {
-		if _, ok := ss.pvs[n]; !ok {
-			ss.pvs[n] = nil // asked for once
+		if i := n - ss.from; i >= 0 && i < int64(len(ss.pvs)) && ss.pvs[i] == nil {
+			ss.pvs[i] = askedPV
 			askChunk(n / PageviewChunk)
 		}
 	}
@@ -198,44 +249,54 @@ func (s *SessionStore) planLocked(c *completion, rkey string, id int64, ref sche
 // copyFrom returns a new storedSession to be completed by a read, holding
 // what ss (nil: nothing cached) has of it: its facts and its pageviews
 // from first on (all of them when earlier, an earlier change of the batch
-// referring to the session, may still show them); pvs is sized for size.
-func (ss *storedSession) copyFrom(first int64, earlier bool, size int) *storedSession {
-	cp := &storedSession{pvs: make(map[int64]*Pageview, size)}
+// referring to the session, may still show them).
+func (ss *storedSession) copyFrom(first int64, earlier bool) *storedSession {
+	cp := &storedSession{}
 	if ss == nil {
 		return cp
 	}
 	cp.meta = ss.meta
-	for n, pv := range ss.pvs {
-		// The pageviews before first slid out of the window for good,
-		// unless an earlier change of the batch still shows them.
-		if n >= first || earlier {
-			cp.pvs[n] = pv
-		}
+	// The pageviews before first slid out of the window for good, unless
+	// an earlier change of the batch still shows them.
+	from, pvs := ss.from, ss.pvs
+	if !earlier && from < first {
+		pvs = pvs[min(first-from, int64(len(pvs))):]
+		from = first
+	}
+	if len(pvs) > 0 {
+		cp.from, cp.pvs = from, slices.Clone(pvs)
 	}
 	return cp
 }
 
 // read reads c's parts into c.want's sessions in one pipelined round
-// trip; a part missing or unusable is left nil. Pageviews asked for that
-// no chunk held are then read from a field each, as leads stored before
-// chunks (PageviewChunk) have them, in a second round trip.
+// trip; a part missing or unusable is left nil. What no chunk held is then
+// read, in a second round trip, from the fields leads stored before
+// chunks (PageviewChunk) and before ChunkWithFacts had: a pageview's own
+// field, and the facts' (MetaField) when chunk 0 had none.
 func (s *SessionStore) read(ctx context.Context, c *completion) error {
 	if err := s.readParts(ctx, c); err != nil {
 		return err
 	}
 	var old completion
+	need := func(rkey, field string, p part) {
+		if old.byKey == nil {
+			old = completion{want: c.want, byKey: make(map[string]*partsRead)}
+		}
+		old.need(rkey, field, p)
+	}
 	for _, rd := range c.reads {
 		for _, p := range rd.into {
 			if !p.chunk {
 				continue
 			}
 			ss := c.want[p.sid]
+			if p.n == 0 && ss.meta == nil {
+				need(rd.rkey, MetaField(uint64(p.sid.seq)), part{sid: p.sid, n: -1})
+			}
 			for n := p.n * PageviewChunk; n < (p.n+1)*PageviewChunk; n++ {
-				if pv, asked := ss.pvs[n]; asked && pv == nil {
-					if old.byKey == nil {
-						old = completion{want: c.want, byKey: make(map[string]*partsRead)}
-					}
-					old.need(rd.rkey, PageviewField(uint64(p.sid.seq), uint64(n)), part{sid: p.sid, n: n})
+				if ss.pv(n) == askedPV {
+					need(rd.rkey, PageviewField(uint64(p.sid.seq), uint64(n)), part{sid: p.sid, n: n})
 				}
 			}
 		}
@@ -277,9 +338,8 @@ func (s *SessionStore) readParts(ctx context.Context, c *completion) error {
 					ss.meta = facts
 				}
 				for j, pv := range pvs {
-					n := p.n*PageviewChunk + int64(j)
-					if v, asked := ss.pvs[n]; asked && v == nil && pv != nil {
-						ss.pvs[n] = pv
+					if i := p.n*PageviewChunk + int64(j) - ss.from; pv != nil && i >= 0 && i < int64(len(ss.pvs)) && ss.pvs[i] == askedPV {
+						ss.pvs[i] = pv
 					}
 				}
 			case p.n < 0:
@@ -287,7 +347,11 @@ func (s *SessionStore) readParts(ctx context.Context, c *completion) error {
 					ss.meta = m
 				} // else unusable: counted as missing
 			default:
-				ss.pvs[p.n], _ = DecodePageview(raw)
+				if i := p.n - ss.from; i >= 0 && i < int64(len(ss.pvs)) {
+					if pv, err := DecodePageview(raw); err == nil {
+						ss.pvs[i] = pv
+					}
+				}
 			}
 		}
 	}
@@ -302,7 +366,7 @@ func (s *SessionStore) assemble(ch *schemas.LeadChange, want map[sessionID]*stor
 		return 0
 	}
 	rkey := LeadRedisKey(s.prefix, ch.LeadKey)
-	sessions := ch.Lead.RecentSessions
+	sessions := slices.Grow(ch.Lead.RecentSessions, len(ch.OlderSessions))
 	for _, ref := range ch.OlderSessions {
 		ss := want[sessionID{rkey, ch.Lead.ID, ref.Seq}]
 		if ss.meta == nil {
@@ -327,8 +391,8 @@ func (ss *storedSession) session(ref schemas.SessionRef) (out schemas.Session, m
 		Pageviews: make([]schemas.Pageview, 0, len(ref.TimeSpent))}
 	first := ref.Pageviews - int64(len(ref.TimeSpent))
 	for i, spent := range ref.TimeSpent {
-		pv := ss.pvs[first+int64(i)]
-		if pv == nil {
+		pv := ss.pv(first + int64(i))
+		if pv == nil || pv == askedPV {
 			missing++
 			continue
 		}
@@ -360,9 +424,9 @@ func (s *SessionStore) remember(read map[sessionID]*storedSession) {
 		if ss.meta == nil {
 			continue
 		}
-		for n, pv := range ss.pvs {
-			if pv == nil {
-				delete(ss.pvs, n)
+		for i, pv := range ss.pvs {
+			if pv == askedPV {
+				ss.pvs[i] = nil // missing: asked for again next time
 			}
 		}
 		if old, ok := s.cache.Peek(sid); ok {
@@ -381,4 +445,12 @@ func (s *SessionStore) remember(read map[sessionID]*storedSession) {
 }
 
 // parts is the weight of a cached session: its facts and its pageviews.
-func (ss *storedSession) parts() int { return 1 + len(ss.pvs) }
+func (ss *storedSession) parts() int {
+	n := 1
+	for _, pv := range ss.pvs {
+		if pv != nil {
+			n++
+		}
+	}
+	return n
+}

@@ -33,9 +33,10 @@ func TestCompleteRedisDown(t *testing.T) {
 func TestSessionCacheEvictsLeastRecentlyUsedByParts(t *testing.T) {
 	s := NewSessionStore(nil, "lf:", 7, nil)
 	session := func(pageviews int) *storedSession {
-		ss := &storedSession{meta: &SessionMeta{}, pvs: map[int64]*Pageview{}}
+		// A hole (a pageview missing from Redis) weighs nothing.
+		ss := &storedSession{meta: &SessionMeta{}, from: 4, pvs: make([]*Pageview, pageviews+1)}
 		for n := range pageviews {
-			ss.pvs[int64(n)] = &Pageview{URL: "https://a/"}
+			ss.pvs[n+1] = &Pageview{URL: "https://a/"}
 		}
 		return ss
 	}
@@ -66,5 +67,43 @@ func TestSessionCacheEvictsLeastRecentlyUsedByParts(t *testing.T) {
 	s.remember(map[sessionID]*storedSession{b: session(9)})
 	if s.size != 0 || s.cache.Len() != 0 {
 		t.Fatalf("size %d parts in %d sessions after a 10-part session, want 0 in 0", s.size, s.cache.Len())
+	}
+}
+
+// A stored session's pageviews are a window of numbers that the
+// references of one batch widen; what it held stays at its number, and a
+// reference too wide for maxWindow (corrupt) cannot ask for a huge slice.
+func TestStoredSessionWindow(t *testing.T) {
+	p4, p5 := &Pageview{URL: "https://a/4"}, &Pageview{URL: "https://a/5"}
+	ss := &storedSession{}
+	ss.widen(4, 6)
+	ss.pvs[0], ss.pvs[1] = p4, p5
+	ss.widen(2, 5) // an earlier change of the batch shows 2..4
+	ss.widen(5, 9) // a later one 5..8
+	if ss.from != 2 || len(ss.pvs) != 7 || ss.pv(4) != p4 || ss.pv(5) != p5 || ss.pv(3) != nil || ss.pv(9) != nil || ss.pv(1) != nil {
+		t.Fatalf("window from %d, %d pageviews: %v", ss.from, len(ss.pvs), ss.pvs)
+	}
+	ss.meta = &SessionMeta{}
+	if !ss.covers(4, 6) || ss.covers(4, 7) || ss.covers(1, 5) {
+		t.Fatal("covers: want 4..5 held, not 6 nor 1..3")
+	}
+	if ss.parts() != 3 {
+		t.Fatalf("parts = %d, want the facts and two pageviews", ss.parts())
+	}
+	// A copy for the next read keeps from first on, unless an earlier
+	// change of the batch may still show the ones before.
+	if cp := ss.copyFrom(5, false); cp.from != 5 || cp.pv(5) != p5 || cp.pv(4) != nil || cp.meta != ss.meta {
+		t.Fatalf("copy from 5: from %d, %v", cp.from, cp.pvs)
+	}
+	if cp := ss.copyFrom(5, true); cp.from != 2 || cp.pv(4) != p4 {
+		t.Fatalf("copy for a batch that still shows 4: from %d, %v", cp.from, cp.pvs)
+	}
+	ss.widen(1<<40, 1<<40+3)
+	if ss.from != 1<<40 || len(ss.pvs) != 3 {
+		t.Fatalf("a window past maxWindow: from %d, %d pageviews; want only the new reference's", ss.from, len(ss.pvs))
+	}
+	ss.widen(0, 1<<40)
+	if len(ss.pvs) != maxWindow {
+		t.Fatalf("a reference of 2^40 pageviews: %d slots, want maxWindow", len(ss.pvs))
 	}
 }
