@@ -143,7 +143,7 @@ func (s *SessionStore) Complete(ctx context.Context, chs []*schemas.LeadChange) 
 	}
 	c := completion{
 		want:   make(map[sessionID]*storedSession, refs),
-		fresh:  make(map[sessionID]*storedSession),
+		fresh:  make(map[sessionID]*storedSession), // the cache's misses
 		byKey:  make(map[string]*partsRead),
 		chunks: make(map[part]bool),
 	}
