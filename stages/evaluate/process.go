@@ -40,35 +40,55 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 // changes (their claims still to make); changes that do not decode are
 // dead-lettered.
 func (s *Stage) matchBatch(b *pipeline.Batch) []fire {
-	var fires, pending []fire // pending: one record's automations that may still fire
+	var m matching
+	var fires []fire
 	for _, rec := range b.Records {
 		var err error
-		if fires, pending, err = s.matchRecord(rec, fires, pending[:0]); err != nil {
+		if fires, err = s.matchRecord(rec, fires, &m); err != nil {
 			b.DeadLetter(rec, &badChange{err})
 		}
 	}
 	return fires
 }
 
+// matching is one batch's scratch space for matchRecord: the automations
+// of one record that may still fire, and a decoded change no fire refers
+// to (most changes decoded do not fire), which the next decode reuses.
+type matching struct {
+	pending []fire
+	spare   *change
+}
+
+// change returns a change to decode into: the spare one, or a new one.
+func (m *matching) change() *change {
+	ch := m.spare
+	if ch == nil {
+		return new(change)
+	}
+	m.spare = nil
+	ch.subject = nil // the decode resets the rest
+	return ch
+}
+
 // matchRecord appends to fires the automations that may fire for rec; on
-// error it returns fires as they were. pending is scratch space.
+// error it returns fires as they were.
 //
 // Most changes are of leads and sessions whose automations have all
 // fired: that is found from the change's head alone, and the change is
 // decoded further only when an automation may still fire.
-func (s *Stage) matchRecord(rec *kgo.Record, fires, pending []fire) (_, _ []fire, err error) {
+func (s *Stage) matchRecord(rec *kgo.Record, fires []fire, m *matching) (_ []fire, err error) {
 	var head schemas.ChangeHead
 	if err := decodeHead(rec.Value, &head); err != nil {
-		return fires, pending, err
+		return fires, err
 	}
 	s.metrics.changes.Inc()
-	pending = s.unclaimed(&head, pending)
-	company, pending, err := s.skipMisses(rec.Value, head.LeadKey, pending)
-	if err != nil || len(pending) == 0 {
-		return fires, pending, err
+	m.pending = s.unclaimed(&head, m.pending[:0])
+	var company uint64
+	company, m.pending, err = s.skipMisses(rec.Value, head.LeadKey, m.pending)
+	if err != nil || len(m.pending) == 0 {
+		return fires, err
 	}
-	fires, err = s.filter(rec.Value, head.LeadKey, company, pending, fires)
-	return fires, pending, err
+	return s.filter(rec.Value, head.LeadKey, company, m, fires)
 }
 
 // unclaimed appends to pending the automations of the head's workspace
@@ -131,16 +151,21 @@ func (s *Stage) skipMisses(value []byte, leadKey string, pending []fire) (uint64
 // without its sessions (most of its bytes); the whole change is decoded
 // only for an automation that fires. On error it returns fires as they
 // were (the whole decode comes before the first append).
-func (s *Stage) filter(value []byte, leadKey string, company uint64, pending, fires []fire) ([]fire, error) {
+func (s *Stage) filter(value []byte, leadKey string, company uint64, m *matching, fires []fire) (_ []fire, err error) {
 	full := false
-	for _, f := range pending {
+	for _, f := range m.pending {
 		full = full || f.ru.filter == nil || f.ru.filter.ReadsSessions()
 	}
-	ch := new(change)
+	ch, before := m.change(), len(fires)
+	defer func() {
+		if len(fires) == before {
+			m.spare = ch // no fire refers to it
+		}
+	}()
 	if err := s.decodeChange(value, ch, full); err != nil {
 		return fires, err
 	}
-	for _, f := range pending {
+	for _, f := range m.pending {
 		if f.ru.filter != nil && !f.ru.filter.Match(&ch.LeadChange) {
 			if company != 0 && f.ru.filter.ReadsOnlyCompany() {
 				s.misses.put(f.ru, leadKey, company)
