@@ -67,10 +67,18 @@ var askedPV = new(Pageview)
 // huge slice; leads keeps at most 1000 (max_pageviews).
 const maxWindow = 4096
 
+// slot returns where pageview n is held, nil when n is outside the window.
+func (ss *storedSession) slot(n int64) **Pageview {
+	if i := n - ss.from; i >= 0 && i < int64(len(ss.pvs)) {
+		return &ss.pvs[i]
+	}
+	return nil
+}
+
 // pv returns pageview n (nil: not held).
 func (ss *storedSession) pv(n int64) *Pageview {
-	if i := n - ss.from; i >= 0 && i < int64(len(ss.pvs)) {
-		return ss.pvs[i]
+	if p := ss.slot(n); p != nil {
+		return *p
 	}
 	return nil
 }
@@ -239,8 +247,8 @@ func (s *SessionStore) planLocked(c *completion, rkey string, id int64, ref sche
 	}
 	ss.widen(first, ref.Pageviews)
 	for n := first; n < ref.Pageviews; n++ {
-		if i := n - ss.from; i >= 0 && i < int64(len(ss.pvs)) && ss.pvs[i] == nil {
-			ss.pvs[i] = askedPV
+		if p := ss.slot(n); p != nil && *p == nil {
+			*p = askedPV
 			askChunk(n / PageviewChunk)
 		}
 	}
@@ -338,8 +346,8 @@ func (s *SessionStore) readParts(ctx context.Context, c *completion) error {
 					ss.meta = facts
 				}
 				for j, pv := range pvs {
-					if i := p.n*PageviewChunk + int64(j) - ss.from; pv != nil && i >= 0 && i < int64(len(ss.pvs)) && ss.pvs[i] == askedPV {
-						ss.pvs[i] = pv
+					if at := ss.slot(p.n*PageviewChunk + int64(j)); pv != nil && at != nil && *at == askedPV {
+						*at = pv
 					}
 				}
 			case p.n < 0:
@@ -347,9 +355,9 @@ func (s *SessionStore) readParts(ctx context.Context, c *completion) error {
 					ss.meta = m
 				} // else unusable: counted as missing
 			default:
-				if i := p.n - ss.from; i >= 0 && i < int64(len(ss.pvs)) {
+				if at := ss.slot(p.n); at != nil {
 					if pv, err := DecodePageview(raw); err == nil {
-						ss.pvs[i] = pv
+						*at = pv
 					}
 				}
 			}
